@@ -1,0 +1,47 @@
+# One entry point per job; every target creates the project's own virtualenv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+
+.PHONY: help venv plan review access demo serve test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## create .venv with the pinned requirements
+
+plan: $(STAMP) ## offline plan of every stack under mocks -> build/plan, build/manifests
+	$(PY) -m infra plan
+
+review: plan ## plan review rules over every stack's plan
+	$(PY) -m infra review build/plan/*.json
+
+access: plan ## who-can-decrypt report for every stack's plan
+	$(PY) -m infra access build/plan/*.json
+
+demo: review ## the main job: offline plan + review, then the local sealed-model data path end to end
+	$(PY) -m infra access build/plan/dev.json
+	$(PY) -m infra demo
+
+serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
+	$(PY) -m infra serve
+
+lint: $(STAMP) ## ruff over the tree
+	$(PY) -m ruff check .
+
+test: $(STAMP) ## lint, then the whole test suite
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+bench: $(STAMP) ## benchmarks -> build/bench/results.json
+	$(PY) -m infra bench
+
+clean: ## remove build output (keeps .venv)
+	rm -rf build .pytest_cache .ruff_cache
