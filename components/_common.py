@@ -1,0 +1,18 @@
+"""Small helpers every component shares."""
+
+from __future__ import annotations
+
+import pulumi
+
+# Labels on every GCP resource that takes them, so billing and audit can find the sandbox.
+MANAGED_BY = {"managed-by": "pulumi", "app": "gke-sandbox"}
+
+
+def child(parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+    """Options for a component's child: parented, so the plan tree and aliases stay stable."""
+    return pulumi.ResourceOptions(parent=parent, **kwargs)  # type: ignore[arg-type]
+
+
+def sa_member(email: pulumi.Input[str]) -> pulumi.Output[str]:
+    """IAM member string for a service account email."""
+    return pulumi.Output.from_input(email).apply(lambda e: f"serviceAccount:{e}")

@@ -1,0 +1,94 @@
+"""The folder whose org policy only admits Confidential VMs (seed 003 steps 6, and the optional deny policy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components._common import child
+
+CONFIDENTIAL_CONSTRAINT = "compute.restrictNonConfidentialComputing"
+# Services listed here must create Confidential VMs only (the constraint's deny list).
+CONFIDENTIAL_SERVICES = ("compute.googleapis.com",)
+
+
+@dataclass
+class DenyPolicySpec:
+    exception_principals: Sequence[str]
+    denied_permissions: Sequence[str]
+
+
+@dataclass
+class ConfidentialFolderArgs:
+    organization_id: str
+    display_name: str
+    deny_policy: DenyPolicySpec | None = None
+    denied_principals: Sequence[str] = field(
+        default_factory=lambda: ["principalSet://goog/public:all"]
+    )
+
+
+class ConfidentialFolder(pulumi.ComponentResource):
+    """A folder + `constraints/compute.restrictNonConfidentialComputing` (+ optional IAM deny policy)."""
+
+    folder: gcp.organizations.Folder
+    confidential_policy: gcp.orgpolicy.Policy
+    deny_policy: gcp.iam.DenyPolicy | None
+
+    def __init__(
+        self, name: str, args: ConfidentialFolderArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if args.deny_policy is not None and not args.deny_policy.exception_principals:
+            raise ValueError(
+                "a deny policy without exception principals would lock its own admins out"
+            )
+        super().__init__("gke-sandbox:confidential_folder:ConfidentialFolder", name, None, opts)
+
+        self.folder = gcp.organizations.Folder(
+            f"{name}-folder",
+            display_name=args.display_name,
+            parent=f"organizations/{args.organization_id}",
+            deletion_protection=True,
+            opts=child(self),
+        )
+        # Fixed, not optional: this policy is the guarantee that every VM under the folder is confidential.
+        self.confidential_policy = gcp.orgpolicy.Policy(
+            f"{name}-confidential-only",
+            name=self.folder.name.apply(
+                lambda folder: f"{folder}/policies/{CONFIDENTIAL_CONSTRAINT}"
+            ),
+            parent=self.folder.name,
+            spec={"rules": [{"values": {"denied_values": list(CONFIDENTIAL_SERVICES)}}]},
+            opts=child(self),
+        )
+        self.deny_policy = None
+        if args.deny_policy is not None:
+            spec = args.deny_policy
+            self.deny_policy = gcp.iam.DenyPolicy(
+                f"{name}-deny",
+                name="sandbox-guard",
+                display_name="Confidential sandbox guard rails",
+                # The attachment point is the folder's URL-encoded full resource name.
+                parent=self.folder.folder_id.apply(
+                    lambda folder_id: quote(
+                        f"cloudresourcemanager.googleapis.com/folders/{folder_id}", safe=""
+                    )
+                ),
+                rules=[
+                    {
+                        "description": "Only the sandbox owners may open side doors to the nodes or the service accounts.",
+                        "deny_rule": {
+                            "denied_principals": list(args.denied_principals),
+                            "exception_principals": list(spec.exception_principals),
+                            "denied_permissions": list(spec.denied_permissions),
+                        },
+                    }
+                ],
+                opts=child(self),
+            )
+        self.folder_name = self.folder.name
+        self.register_outputs({"folderName": self.folder_name, "folderId": self.folder.folder_id})

@@ -1,0 +1,102 @@
+"""Alice's signature on the harness digest: a Container Analysis note and a BinAuthz attestor (seed 003 step 9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components._common import MANAGED_BY, child
+
+# The signing algorithm `gcloud beta container binauthz attestations sign-and-create` supports well.
+SIGNING_ALGORITHM = "EC_SIGN_P256_SHA256"
+
+
+@dataclass
+class ImageAttestorArgs:
+    project: pulumi.Input[str]
+    attestor_name: str
+    note_name: str
+    # Preferred: a KMS asymmetric signing key created in this key ring (private key never leaves KMS).
+    signing_key_ring_id: pulumi.Input[str] | None = None
+    signing_key_name: str = "harness-signer"
+    # Accepted as in the seed: an ASCII-armored PGP public key whose private half Alice keeps.
+    pgp_public_key: str | None = None
+
+
+class ImageAttestor(pulumi.ComponentResource):
+    """Note + attestor whose public key is a KMS signing key (PKIX) or a PGP key."""
+
+    note: gcp.containeranalysis.Note
+    attestor: gcp.binaryauthorization.Attestor
+    signing_key: gcp.kms.CryptoKey | None
+
+    def __init__(
+        self, name: str, args: ImageAttestorArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if (args.signing_key_ring_id is None) == (args.pgp_public_key is None):
+            raise ValueError(
+                "ImageAttestor needs exactly one of signing_key_ring_id (KMS) or pgp_public_key"
+            )
+        if (
+            args.pgp_public_key is not None
+            and "BEGIN PGP PUBLIC KEY BLOCK" not in args.pgp_public_key
+        ):
+            raise ValueError("pgp_public_key must be an ASCII-armored PGP public key block")
+        super().__init__("gke-sandbox:image_attestor:ImageAttestor", name, None, opts)
+
+        self.note = gcp.containeranalysis.Note(
+            f"{name}-note",
+            name=args.note_name,
+            project=args.project,
+            attestation_authority={
+                "hint": {"human_readable_name": f"gke-sandbox {args.attestor_name}"}
+            },
+            opts=child(self),
+        )
+        self.signing_key = None
+        self.signing_key_version: pulumi.Output[str] | None = None
+        if args.signing_key_ring_id is not None:
+            self.signing_key = gcp.kms.CryptoKey(
+                f"{name}-signing-key",
+                name=args.signing_key_name,
+                key_ring=args.signing_key_ring_id,
+                purpose="ASYMMETRIC_SIGN",
+                version_template={"algorithm": SIGNING_ALGORITHM, "protection_level": "SOFTWARE"},
+                labels=MANAGED_BY,
+                # An attestor that loses its key can no longer vouch for the harness.
+                opts=child(self, protect=True),
+            )
+            version = gcp.kms.get_kms_crypto_key_version_output(crypto_key=self.signing_key.id)
+            self.signing_key_version = version.name
+            public_key = {
+                "id": version.name.apply(lambda v: f"//cloudkms.googleapis.com/v1/{v}"),
+                "pkix_public_key": {
+                    "public_key_pem": version.public_keys.apply(lambda keys: keys[0].pem),
+                    "signature_algorithm": version.public_keys.apply(
+                        lambda keys: keys[0].algorithm
+                    ),
+                },
+            }
+        else:
+            public_key = {"ascii_armored_pgp_public_key": args.pgp_public_key}
+
+        self.attestor = gcp.binaryauthorization.Attestor(
+            f"{name}-attestor",
+            name=args.attestor_name,
+            project=args.project,
+            attestation_authority_note={
+                "note_reference": self.note.id,
+                "public_keys": [public_key],
+            },
+            opts=child(self),
+        )
+        self.attestor_id = self.attestor.id
+        self.register_outputs(
+            {
+                "attestorId": self.attestor_id,
+                "noteId": self.note.id,
+                "signingKeyVersion": self.signing_key_version,
+            }
+        )

@@ -1,0 +1,126 @@
+"""Alice's vault: the KMS key that wraps the model's keyset and the bucket that holds it (seed 003 steps 2-3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components._common import MANAGED_BY, child
+
+MAX_ROTATION_SECONDS = 90 * 24 * 3600
+
+
+@dataclass
+class SealedModel:
+    """The ciphertext and the metadata the sealing tool produced for it."""
+
+    object_name: str
+    source_path: str
+    encryption_key: str  # base64 Tink keyset, itself encrypted by the KMS key
+    plaintext_sha256: str
+    plaintext_size: int
+
+
+@dataclass
+class ModelVaultArgs:
+    project: pulumi.Input[str]
+    location: pulumi.Input[str]
+    key_ring_name: str
+    key_name: str
+    bucket_name: str
+    rotation_period: str = "7776000s"
+    protection_level: str = "SOFTWARE"
+    sealed_model: SealedModel | None = None
+    # Losing the key loses the model: protect it from `pulumi destroy` unless told otherwise.
+    protect_key: bool = True
+
+
+class ModelVault(pulumi.ComponentResource):
+    """KMS key ring + rotating key, a private bucket, and optionally the sealed model object."""
+
+    key_ring: gcp.kms.KeyRing
+    crypto_key: gcp.kms.CryptoKey
+    bucket: gcp.storage.Bucket
+    model_object: gcp.storage.BucketObject | None
+
+    def __init__(
+        self, name: str, args: ModelVaultArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        seconds = int(args.rotation_period.removesuffix("s"))
+        if not 0 < seconds <= MAX_ROTATION_SECONDS:
+            raise ValueError(
+                f"rotation_period {args.rotation_period!r} must be 1s..{MAX_ROTATION_SECONDS}s (90 days)"
+            )
+        super().__init__("gke-sandbox:model_vault:ModelVault", name, None, opts)
+
+        self.key_ring = gcp.kms.KeyRing(
+            f"{name}-key-ring",
+            name=args.key_ring_name,
+            project=args.project,
+            location=args.location,
+            opts=child(self, protect=args.protect_key),
+        )
+        self.crypto_key = gcp.kms.CryptoKey(
+            f"{name}-key",
+            name=args.key_name,
+            key_ring=self.key_ring.id,
+            # Envelope encryption of the Tink keyset: symmetric encrypt/decrypt only.
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=args.rotation_period,
+            version_template={
+                "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
+                "protection_level": args.protection_level,
+            },
+            labels=MANAGED_BY,
+            opts=child(self, protect=args.protect_key),
+        )
+        self.bucket = gcp.storage.Bucket(
+            f"{name}-bucket",
+            name=args.bucket_name,
+            project=args.project,
+            location=pulumi.Output.from_input(args.location).apply(str.upper),
+            # IAM is the only access path: no ACLs that could expose one object.
+            uniform_bucket_level_access=True,
+            # Never public, whatever an IAM binding later says.
+            public_access_prevention="enforced",
+            # Keep superseded generations so /check can prove which one was loaded.
+            versioning={"enabled": True},
+            force_destroy=False,
+            labels=MANAGED_BY,
+            opts=child(self),
+        )
+        self.model_object = None
+        model = args.sealed_model
+        if model is not None:
+            self.model_object = gcp.storage.BucketObject(
+                f"{name}-model",
+                name=model.object_name,
+                bucket=self.bucket.name,
+                source=pulumi.FileAsset(model.source_path),
+                content_type="application/octet-stream",
+                metadata={
+                    # Seed 003 layout: the KMS-wrapped Tink keyset travels with the object.
+                    "encryption-key": model.encryption_key,
+                    "plaintext-sha256": model.plaintext_sha256,
+                    "plaintext-size": str(model.plaintext_size),
+                },
+                opts=child(self),
+            )
+
+        self.key_id = self.crypto_key.id
+        self.key_uri = self.crypto_key.id.apply(lambda key: f"gcp-kms://{key}")
+        object_name = model.object_name if model else None
+        self.model_uri = self.bucket.name.apply(
+            lambda b: f"gs://{b}/{object_name}" if object_name else f"gs://{b}"
+        )
+        self.register_outputs(
+            {
+                "keyId": self.key_id,
+                "keyUri": self.key_uri,
+                "keyRingId": self.key_ring.id,
+                "bucketName": self.bucket.name,
+                "modelUri": self.model_uri,
+            }
+        )

@@ -1,0 +1,73 @@
+"""The cluster project: created in the confidential folder, billed to Bob's account (seed 003 step 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components._common import MANAGED_BY, child
+
+# What the sandbox needs and nothing more; each enabled API is attack surface.
+REQUIRED_SERVICES = (
+    "artifactregistry.googleapis.com",
+    "binaryauthorization.googleapis.com",
+    "cloudkms.googleapis.com",
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "containeranalysis.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+)
+
+
+@dataclass
+class SandboxProjectArgs:
+    project_id: str
+    folder_id: pulumi.Input[str]
+    billing_account: str
+    services: Sequence[str] = field(default_factory=lambda: list(REQUIRED_SERVICES))
+
+
+class SandboxProject(pulumi.ComponentResource):
+    """Project + billing link + the services the sandbox uses."""
+
+    project: gcp.organizations.Project
+    services: list[gcp.projects.Service]
+
+    def __init__(
+        self, name: str, args: SandboxProjectArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gke-sandbox:sandbox_project:SandboxProject", name, None, opts)
+        if not args.billing_account:
+            raise ValueError(
+                "billing_account is required: the sandbox runs on the customer's billing account"
+            )
+        self.project = gcp.organizations.Project(
+            f"{name}-project",
+            project_id=args.project_id,
+            name=args.project_id,
+            folder_id=args.folder_id,
+            billing_account=args.billing_account,
+            # The default network ships permissive firewall rules; the cluster brings its own VPC.
+            auto_create_network=False,
+            deletion_policy="PREVENT",
+            labels=MANAGED_BY,
+            opts=child(self),
+        )
+        self.services = [
+            gcp.projects.Service(
+                f"{name}-{service.split('.')[0]}",
+                project=self.project.project_id,
+                service=service,
+                disable_on_destroy=False,
+                opts=child(self),
+            )
+            for service in sorted(set(args.services))
+        ]
+        self.project_id = self.project.project_id
+        self.project_number = self.project.number
+        self.register_outputs({"projectId": self.project_id, "projectNumber": self.project_number})

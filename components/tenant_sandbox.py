@@ -1,0 +1,261 @@
+"""One tenant's namespace in Alice's cluster: what Bob may do there, and nothing more (seed 003 step 11, seed 004).
+
+Seed 004 gave each user `*` on `*` and put a Role in the wrong namespace; here the Role
+lives in the tenant's own namespace and lists exactly the abilities a tenant needs to run
+the signed harness. Anything that runs other code (exec, attach, port-forward, proxy,
+ephemeral containers, minting tokens) or changes the rules (RBAC, NetworkPolicy, quota,
+the namespace, service accounts) is absent, and RBAC is allow-only, so absent means denied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components._common import child
+
+WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+READ = ["get", "list", "watch"]
+
+# The tenant's abilities, exactly. Reviewed as data; the RBAC tests assert this set.
+TENANT_RULES: tuple[dict, ...] = (
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": WRITE},
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments/scale"],
+        "verbs": ["get", "update", "patch"],
+    },
+    {"apiGroups": ["apps"], "resources": ["deployments/status"], "verbs": ["get"]},
+    {"apiGroups": [""], "resources": ["services", "configmaps", "secrets"], "verbs": WRITE},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": WRITE},
+    {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": READ},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
+)
+
+# GKE's metadata server (Workload Identity token exchange): port 80, and 988 under Dataplane V2.
+METADATA_SERVER = (
+    {"cidr": "169.254.169.254/32", "port": 80},
+    {"cidr": "169.254.169.252/32", "port": 988},
+)
+HARNESS_PORT = 8443
+HARNESS_LABELS = {"app.kubernetes.io/name": "harness"}
+
+
+@dataclass
+class TenantQuota:
+    cpu: str = "4"
+    memory: str = "8Gi"
+    pods: int = 10
+
+
+@dataclass
+class TenantSandboxArgs:
+    tenant: str
+    namespace: str
+    # IAM-style members: user:<email>, group:<email>, serviceAccount:<email>.
+    members: Sequence[str]
+    quota: TenantQuota = field(default_factory=TenantQuota)
+    # Set for the one tenant whose harness may act as the model-reading GSA.
+    workload_service_account: str | None = None
+    workload_gsa_email: pulumi.Input[str] | None = None
+    google_api_cidrs: Sequence[str] = ("199.36.153.8/30", "199.36.153.4/30")
+    load_balancer_cidrs: Sequence[str] = ("35.191.0.0/16", "130.211.0.0/22")
+
+
+def rbac_subject(member: str) -> dict[str, str]:
+    """GKE authenticates Google identities by email: users and service accounts as User, groups as Group."""
+    kind, _, email = member.partition(":")
+    if kind == "group":
+        return {"kind": "Group", "name": email, "apiGroup": "rbac.authorization.k8s.io"}
+    if kind in ("user", "serviceAccount"):
+        return {"kind": "User", "name": email, "apiGroup": "rbac.authorization.k8s.io"}
+    raise ValueError(
+        f"member {member!r} cannot be a Kubernetes RBAC subject; use user:, group: or serviceAccount:"
+    )
+
+
+class TenantSandbox(pulumi.ComponentResource):
+    """Namespace (Pod Security restricted), workload KSA, tenant Role/RoleBinding, NetworkPolicies, quota."""
+
+    namespace: k8s.core.v1.Namespace
+    service_account: k8s.core.v1.ServiceAccount | None
+    role: k8s.rbac.v1.Role
+    role_binding: k8s.rbac.v1.RoleBinding
+    network_policies: list[k8s.networking.v1.NetworkPolicy]
+    quota: k8s.core.v1.ResourceQuota
+    limits: k8s.core.v1.LimitRange
+
+    def __init__(
+        self, name: str, args: TenantSandboxArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if (args.workload_service_account is None) != (args.workload_gsa_email is None):
+            raise ValueError("workload_service_account and workload_gsa_email go together")
+        subjects = [rbac_subject(m) for m in args.members]
+        if not subjects:
+            raise ValueError(f"tenant {args.tenant!r} has no members")
+        ns = args.namespace
+        labels = {"gke-sandbox/tenant": args.tenant, "app.kubernetes.io/managed-by": "pulumi"}
+        super().__init__("gke-sandbox:tenant_sandbox:TenantSandbox", name, None, opts)
+
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": ns,
+                "labels": {
+                    **labels,
+                    # Pod Security Admission: the built-in floor under the Gatekeeper rules.
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=child(self),
+        )
+        in_ns = child(self, depends_on=[self.namespace])
+
+        def meta(resource_name: str, **extra: object) -> dict:
+            return {"name": resource_name, "namespace": ns, "labels": labels, **extra}
+
+        self.service_account = None
+        if args.workload_service_account is not None:
+            self.service_account = k8s.core.v1.ServiceAccount(
+                f"{name}-workload-ksa",
+                metadata=meta(
+                    args.workload_service_account,
+                    annotations={"iam.gke.io/gcp-service-account": args.workload_gsa_email},
+                ),
+                # Workload Identity needs no KSA token in the pod; nothing to steal from a volume.
+                automount_service_account_token=False,
+                opts=in_ns,
+            )
+        self.role = k8s.rbac.v1.Role(
+            f"{name}-role", metadata=meta("tenant"), rules=list(TENANT_RULES), opts=in_ns
+        )
+        self.role_binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-role-binding",
+            metadata=meta("tenant"),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"},
+            subjects=subjects,
+            opts=child(self, depends_on=[self.namespace, self.role]),
+        )
+
+        def policy(role: str, spec: dict) -> k8s.networking.v1.NetworkPolicy:
+            return k8s.networking.v1.NetworkPolicy(
+                f"{name}-{role}", metadata=meta(role), spec=spec, opts=in_ns
+            )
+
+        self.network_policies = [
+            policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+            policy(
+                "allow-dns",
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {
+                            "to": [
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {
+                                            "kubernetes.io/metadata.name": "kube-system"
+                                        }
+                                    },
+                                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                                }
+                            ],
+                            "ports": [
+                                {"protocol": "UDP", "port": 53},
+                                {"protocol": "TCP", "port": 53},
+                            ],
+                        }
+                    ],
+                },
+            ),
+            policy(
+                "allow-load-balancer",
+                {
+                    "podSelector": {"matchLabels": HARNESS_LABELS},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [
+                                {"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs
+                            ],
+                            "ports": [{"protocol": "TCP", "port": HARNESS_PORT}],
+                        }
+                    ],
+                },
+            ),
+        ]
+        if args.workload_service_account is not None:
+            self.network_policies.append(
+                policy(
+                    "allow-google-apis",
+                    {
+                        "podSelector": {"matchLabels": HARNESS_LABELS},
+                        "policyTypes": ["Egress"],
+                        "egress": [
+                            {
+                                "to": [
+                                    {"ipBlock": {"cidr": cidr}} for cidr in args.google_api_cidrs
+                                ],
+                                "ports": [{"protocol": "TCP", "port": 443}],
+                            },
+                            *(
+                                {
+                                    "to": [{"ipBlock": {"cidr": m["cidr"]}}],
+                                    "ports": [{"protocol": "TCP", "port": m["port"]}],
+                                }
+                                for m in METADATA_SERVER
+                            ),
+                        ],
+                    },
+                )
+            )
+        q = args.quota
+        self.quota = k8s.core.v1.ResourceQuota(
+            f"{name}-quota",
+            metadata=meta("tenant"),
+            spec={
+                "hard": {
+                    "pods": str(q.pods),
+                    "requests.cpu": q.cpu,
+                    "requests.memory": q.memory,
+                    "limits.cpu": q.cpu,
+                    "limits.memory": q.memory,
+                    # Exposure goes through the Ingress only.
+                    "services.loadbalancers": "0",
+                    "services.nodeports": "0",
+                    # The harness keeps nothing on disk.
+                    "persistentvolumeclaims": "0",
+                }
+            },
+            opts=in_ns,
+        )
+        self.limits = k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=meta("tenant"),
+            spec={
+                "limits": [
+                    {
+                        "type": "Container",
+                        "default": {"cpu": "1", "memory": "2Gi"},
+                        "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
+                        "max": {"cpu": q.cpu, "memory": q.memory},
+                    }
+                ]
+            },
+            opts=in_ns,
+        )
+        self.namespace_name = self.namespace.metadata.name
+        self.register_outputs(
+            {
+                "namespace": self.namespace_name,
+                "serviceAccount": args.workload_service_account,
+                "subjects": subjects,
+            }
+        )
