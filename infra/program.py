@@ -1,0 +1,107 @@
+"""The Pulumi program: read the stack's config once, then build the parts it names.
+
+`pulumi up` runs this through the root `__main__.py`; the offline plan runs the same
+function under mocks. Config errors surface as one `pulumi.RunError` line, no traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+from infra.config import BLOCKS, NAMESPACE, SECRET_KEYS, Part, StackConfig, parse
+from infra.errors import ConfigError
+from stacks import cluster, harness, model, sandbox, workload
+from stacks.links import Links
+
+# Build order inside one stack: the cluster's node SA exists before Bob's reader grant.
+BUILD_ORDER: tuple[Part, ...] = (
+    Part.MODEL,
+    Part.CLUSTER,
+    Part.HARNESS,
+    Part.SANDBOX,
+    Part.WORKLOAD,
+)
+
+
+def engine_config() -> dict[str, Any]:
+    """Every `gke-sandbox:*` key the engine holds, parsed from its JSON/string form."""
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {"part": config.get("part")}
+    for name in sorted(BLOCKS[Part.ALL]):
+        value = config.get_object(name)
+        if value is not None:
+            raw[name] = value
+    # Also surface keys the program does not know, so a typo fails loudly.
+    known = {"part", *BLOCKS[Part.ALL], *SECRET_KEYS}
+    for full_key in _all_config_keys():
+        namespace, _, key = full_key.partition(":")
+        if namespace == NAMESPACE and key not in known:
+            raw[key] = config.get(key)
+    return raw
+
+
+def _all_config_keys() -> list[str]:
+    try:
+        from pulumi.runtime.config import CONFIG, get_config_env
+
+        return [*CONFIG.get().keys(), *(get_config_env() or {}).keys()]
+    except (
+        ImportError,
+        LookupError,
+        AttributeError,
+    ):  # internal API moved: lose typo detection only
+        return []
+
+
+def load() -> tuple[StackConfig, dict[str, pulumi.Output[str] | None]]:
+    config = parse(engine_config())
+    secrets_config = pulumi.Config(NAMESPACE)
+    secrets = {key: secrets_config.get_secret(key) for key in SECRET_KEYS}
+    if (
+        config.part is Part.WORKLOAD
+        and config.workload
+        and not config.workload.cluster_access
+        and not secrets["kubeconfig"]
+    ):
+        raise ConfigError(
+            f"{NAMESPACE}:workload.clusterAccess",
+            "is required when no kubeconfig secret is set",
+            expected="clusterAccess from Alice, or `pulumi config set --secret gke-sandbox:kubeconfig`",
+        )
+    if (secrets["tlsCertificate"] is None) != (secrets["tlsPrivateKey"] is None):
+        raise ConfigError(
+            f"{NAMESPACE}:tlsPrivateKey",
+            "must be set together with tlsCertificate",
+            expected="both or neither",
+        )
+    return config, secrets
+
+
+def build(config: StackConfig, secrets: dict[str, pulumi.Output[str] | None]) -> dict[str, Any]:
+    """Wire the parts this stack runs; return all exports."""
+    links = Links()
+    builders: dict[Part, Callable[[], dict[str, Any]]] = {
+        Part.MODEL: lambda: model.build(config, links),
+        Part.CLUSTER: lambda: cluster.build(config, links),
+        Part.HARNESS: lambda: harness.build(config, links),
+        Part.SANDBOX: lambda: sandbox.build(config, links),
+        Part.WORKLOAD: lambda: workload.build(config, links, secrets),
+    }
+    exports: dict[str, Any] = {}
+    for part in BUILD_ORDER:
+        if config.runs(part):
+            exports.update(builders[part]())
+    return exports
+
+
+def main() -> None:
+    """Entry point for `pulumi up/preview` and for the offline plan."""
+    try:
+        config, secrets = load()
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    for key, value in build(config, secrets).items():
+        pulumi.export(key, value)

@@ -1,0 +1,1 @@
+"""One module per party's stack. Each `build(config, links)` wires components and returns its exports."""

@@ -1,0 +1,69 @@
+"""ModelVault: the key rotates, the bucket is private, the sealed object carries its keyset."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.model_vault import ModelVault, ModelVaultArgs, SealedModel
+
+KEY = "gcp:kms/cryptoKey:CryptoKey"
+BUCKET = "gcp:storage/bucket:Bucket"
+OBJECT = "gcp:storage/bucketObject:BucketObject"
+
+
+def vault_args(**overrides) -> ModelVaultArgs:
+    base = {
+        "project": "a-demo-model",
+        "location": "us-central1",
+        "key_ring_name": "ring",
+        "key_name": "key",
+        "bucket_name": "a-demo-model-sealed",
+    }
+    return ModelVaultArgs(**{**base, **overrides})
+
+
+def test_key_is_symmetric_and_rotates(run):
+    plan = run(lambda: ModelVault("model", vault_args()))
+    key = plan.one(KEY)
+    assert key.inputs["purpose"] == "ENCRYPT_DECRYPT", key.urn
+    assert key.inputs["rotationPeriod"] == "7776000s", key.urn
+    assert key.inputs["keyRing"] == "projects/a-demo-model/locations/us-central1/keyRings/ring", key.urn
+
+
+def test_bucket_is_uniform_and_never_public(run):
+    plan = run(lambda: ModelVault("model", vault_args()))
+    bucket = plan.one(BUCKET)
+    assert bucket.inputs["uniformBucketLevelAccess"] is True, bucket.urn
+    assert bucket.inputs["publicAccessPrevention"] == "enforced", bucket.urn
+    assert bucket.inputs["versioning"] == {"enabled": True}, bucket.urn
+
+
+def test_children_are_parented_and_named_by_role(run):
+    plan = run(lambda: ModelVault("model", vault_args()))
+    component = plan.one("gke-sandbox:model_vault:ModelVault")
+    children = [r for r in plan.resources if r.parent == component.urn]
+    assert sorted(r.name for r in children) == ["model-bucket", "model-key", "model-key-ring"]
+
+
+def test_sealed_object_carries_seed_metadata(run):
+    sealed = SealedModel("m.sealed", "build/sealed/m.sealed", "ZW5jcnlwdGVkLWtleXNldA==", "ab" * 32, 1234)
+    plan = run(lambda: ModelVault("model", vault_args(sealed_model=sealed)))
+    obj = plan.one(OBJECT)
+    assert obj.inputs["metadata"] == {
+        "encryption-key": "ZW5jcnlwdGVkLWtleXNldA==",
+        "plaintext-sha256": "ab" * 32,
+        "plaintext-size": "1234",
+    }, obj.urn
+    assert obj.inputs["source"] == {"asset": "build/sealed/m.sealed"}, obj.urn
+    assert obj.inputs["bucket"] == "a-demo-model-sealed", obj.urn
+
+
+def test_no_object_without_sealed_model(run):
+    plan = run(lambda: ModelVault("model", vault_args()))
+    assert plan.of_type(OBJECT) == []
+
+
+@pytest.mark.parametrize("period", ["0s", "7776001s"])
+def test_rotation_beyond_90_days_is_refused(period):
+    with pytest.raises(ValueError, match="rotation_period"):
+        ModelVault("model", vault_args(rotation_period=period))
