@@ -80,7 +80,7 @@ def sanitize(value: Any) -> Any:
     """Make a deserialized property JSON-safe: secrets masked, assets by path, unknowns marked."""
     if isinstance(value, Mapping):
         if value.get(_SIG_KEY) == _SECRET_SIG:
-            return SECRET
+            return _mask(value.get("value"))
         return {str(k): sanitize(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [sanitize(v) for v in value]
@@ -93,7 +93,19 @@ def sanitize(value: Any) -> Any:
         return "[resource]"
     if value == _UNKNOWN_VALUE:
         return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        # The wire carries every number as a double; providers coerce by schema, so do we.
+        return int(value)
     return value
+
+
+def _mask(secret: Any) -> Any:
+    """Keep a secret's shape (map keys, list length) so manifests stay valid; mask every leaf."""
+    if isinstance(secret, Mapping) and secret.get(_SIG_KEY) != _SECRET_SIG:
+        return {str(k): _mask(v) for k, v in secret.items()}
+    if isinstance(secret, list | tuple):
+        return [_mask(v) for v in secret]
+    return SECRET
 
 
 class CapturingMonitor(pulumi_mocks.MockMonitor):
@@ -120,6 +132,21 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                 parent=parent,
                 inputs=inputs,
                 custom=bool(request.custom),
+            )
+        )
+        return response
+
+    def ReadResource(self, request):
+        """Reads (StackReference, `.get()` lookups) appear in the plan too, as `pulumi preview` shows them."""
+        response = super().ReadResource(request)
+        self._captured.resources.append(
+            CapturedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                inputs=sanitize(rpc.deserialize_properties(request.properties)),
+                custom=False,
             )
         )
         return response

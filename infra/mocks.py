@@ -56,7 +56,9 @@ class CloudMocks(pulumi.runtime.Mocks):
     def _stack_reference(self, inputs: dict[str, Any]) -> tuple[str, dict]:
         name = str(inputs.get("name", ""))
         # "org/project/stack" or a bare stack name: the offline plan keys outputs by stack.
-        outputs = self.stack_outputs.get(name) or self.stack_outputs.get(name.rsplit("/", 1)[-1], {})
+        outputs = self.stack_outputs.get(name) or self.stack_outputs.get(
+            name.rsplit("/", 1)[-1], {}
+        )
         return name, {"name": name, "outputs": dict(outputs), "secretOutputNames": []}
 
     # -- invokes ---------------------------------------------------------------------

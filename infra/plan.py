@@ -32,16 +32,30 @@ OFFLINE_SECRET = "offline-plan-placeholder"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "stacks", nargs="*", metavar="STACK", help="stack names (default: every Pulumi.<stack>.yaml in the project)"
+        "stacks",
+        nargs="*",
+        metavar="STACK",
+        help="stack names (default: every Pulumi.<stack>.yaml in the project)",
     )
-    parser.add_argument("--project-dir", type=Path, default=ROOT, help="where Pulumi.yaml lives (default: repo root)")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default: <project-dir>/build)")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=ROOT,
+        help="where Pulumi.yaml lives (default: repo root)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output directory (default: <project-dir>/build)"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the resource tree")
 
 
 def discover(project_dir: Path) -> list[str]:
     """Stack names in party order, then any others alphabetically (dev last among equals)."""
-    names = [m["stack"] for p in sorted(project_dir.glob("Pulumi.*.yaml")) if (m := STACK_FILE.match(p.name))]
+    names = [
+        m["stack"]
+        for p in sorted(project_dir.glob("Pulumi.*.yaml"))
+        if (m := STACK_FILE.match(p.name))
+    ]
     ordered = [n for n in PARTY_ORDER if n in names]
     return ordered + sorted(n for n in names if n not in ordered)
 
@@ -60,7 +74,9 @@ def load_stack_config(path: Path) -> tuple[dict[str, str], set[str]]:
     secret_keys: set[str] = set()
     for key, value in (document.get("config") or {}).items():
         if ":" not in str(key):
-            raise UserError(f"{path}: config key {key!r} has no namespace; expected e.g. gke-sandbox:{key}")
+            raise UserError(
+                f"{path}: config key {key!r} has no namespace; expected e.g. gke-sandbox:{key}"
+            )
         cleaned, had_secret = _replace_secure(value)
         if had_secret:
             secret_keys.add(str(key))
@@ -92,7 +108,11 @@ def plan_stack(stack: str, project_dir: Path, stack_outputs: Mapping[str, Mappin
     config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
     try:
         return run_program(
-            main, stack=stack, config=config, secret_keys=secret_keys, mocks=CloudMocks(stack_outputs=stack_outputs)
+            main,
+            stack=stack,
+            config=config,
+            secret_keys=secret_keys,
+            mocks=CloudMocks(stack_outputs=stack_outputs),
         )
     except pulumi.RunError as exc:
         raise UserError(f"stack {stack} (Pulumi.{stack}.yaml): {exc}") from None
@@ -117,7 +137,11 @@ def kubernetes_objects(resources: Iterable[Mapping[str, Any]]) -> list[dict[str,
     for resource in resources:
         token = resource["type"]
         inputs = resource["inputs"]
-        if not token.startswith("kubernetes:") or "kind" not in inputs or "apiVersion" not in inputs:
+        if (
+            not token.startswith("kubernetes:")
+            or "kind" not in inputs
+            or "apiVersion" not in inputs
+        ):
             continue
         manifest = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"]}
         manifest.update({k: v for k, v in inputs.items() if k not in manifest})
@@ -127,7 +151,12 @@ def kubernetes_objects(resources: Iterable[Mapping[str, Any]]) -> list[dict[str,
 
 def manifest_filename(index: int, manifest: Mapping[str, Any]) -> str:
     meta = manifest.get("metadata") or {}
-    parts = [f"{index:03d}", manifest["kind"].lower(), meta.get("namespace") or "cluster", meta.get("name") or "unnamed"]
+    parts = [
+        f"{index:03d}",
+        manifest["kind"].lower(),
+        meta.get("namespace") or "cluster",
+        meta.get("name") or "unnamed",
+    ]
     return re.sub(r"[^a-z0-9.-]+", "-", "-".join(str(p).lower() for p in parts)) + ".yaml"
 
 
@@ -141,7 +170,9 @@ def write_outputs(out_dir: Path, stack: str, document: Mapping[str, Any]) -> tup
         stale.unlink()
     objects = kubernetes_objects(document["resources"])
     for index, manifest in enumerate(objects):
-        (manifest_dir / manifest_filename(index, manifest)).write_text(yaml.safe_dump(manifest, sort_keys=False))
+        (manifest_dir / manifest_filename(index, manifest)).write_text(
+            yaml.safe_dump(manifest, sort_keys=False)
+        )
     return plan_path, manifest_dir, len(objects)
 
 
@@ -170,7 +201,9 @@ def run(args: argparse.Namespace) -> int:
     stacks = args.stacks or available
     unknown = [s for s in stacks if s not in available]
     if unknown:
-        raise UserError(f"unknown stack(s) {', '.join(unknown)}; expected one of {', '.join(available)}")
+        raise UserError(
+            f"unknown stack(s) {', '.join(unknown)}; expected one of {', '.join(available)}"
+        )
     outputs: dict[str, dict[str, Any]] = {}
     for stack in sorted(stacks, key=available.index):
         started = time.monotonic()
