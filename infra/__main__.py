@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("infra.demo", "local end to end: emulators, seal, harness over TLS, client"),
     "serve": ("infra.serve", "like demo, but leave the harness running in the foreground"),
     "bench": ("infra.bench", "benchmarks -> build/bench/results.json"),
+    "affected": ("infra.affected", "which stacks a change touches (for CI previews)"),
 }
 
 

@@ -1,0 +1,44 @@
+"""`python -m infra affected`: a change previews exactly the stacks it can alter."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.affected import COMPONENT_PARTS, affected, stack_parts
+
+PARTS = stack_parts()
+
+
+def test_every_shipped_stack_has_a_part():
+    assert PARTS == {
+        "model": "model",
+        "harness": "harness",
+        "cluster": "cluster",
+        "sandbox": "sandbox",
+        "workload": "workload",
+        "dev": "all",
+    }
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (["Pulumi.model.yaml"], ["model"]),
+        (["components/confidential_cluster.py"], ["cluster", "dev"]),
+        (["components/harness_workload.py"], ["workload", "dev"]),
+        (["stacks/sandbox.py"], ["sandbox", "dev"]),
+        (["infra/config.py"], ["model", "harness", "cluster", "sandbox", "workload", "dev"]),
+        (["policy/rules.py"], ["model", "harness", "cluster", "sandbox", "workload", "dev"]),
+        (["README.md", "harness/server.py", "tests/test_x.py"], []),
+        (["Pulumi.dev.yaml", "Pulumi.cluster.yaml"], ["cluster", "dev"]),
+    ],
+)
+def test_paths_map_to_stacks_in_party_order(paths, expected):
+    assert affected(paths, PARTS) == expected
+
+
+def test_every_component_module_is_mapped():
+    from pathlib import Path
+
+    modules = {p.stem for p in Path("components").glob("*.py") if not p.stem.startswith("_")}
+    assert modules == set(COMPONENT_PARTS), modules ^ set(COMPONENT_PARTS)
