@@ -38,7 +38,7 @@ def test_paths_map_to_stacks_in_party_order(paths, expected):
 
 
 def test_every_component_module_is_mapped():
-    from pathlib import Path
+    from infra.plan import ROOT
 
-    modules = {p.stem for p in Path("components").glob("*.py") if not p.stem.startswith("_")}
+    modules = {p.stem for p in (ROOT / "components").glob("*.py") if not p.stem.startswith("_")}
     assert modules == set(COMPONENT_PARTS), modules ^ set(COMPONENT_PARTS)
