@@ -16,7 +16,6 @@ MAX_ROTATION_SECONDS = 90 * 24 * 3600
 class SealedModel:
     """The ciphertext and the metadata the sealing tool produced for it."""
 
-    object_name: str
     source_path: str
     encryption_key: str  # base64 Tink keyset, itself encrypted by the KMS key
     plaintext_sha256: str
@@ -30,6 +29,8 @@ class ModelVaultArgs:
     key_ring_name: str
     key_name: str
     bucket_name: str
+    # Where the sealed model lives; the read grant and the harness point here even before upload.
+    object_name: str
     rotation_period: str = "7776000s"
     protection_level: str = "SOFTWARE"
     sealed_model: SealedModel | None = None
@@ -96,7 +97,7 @@ class ModelVault(pulumi.ComponentResource):
         if model is not None:
             self.model_object = gcp.storage.BucketObject(
                 f"{name}-model",
-                name=model.object_name,
+                name=args.object_name,
                 bucket=self.bucket.name,
                 source=pulumi.FileAsset(model.source_path),
                 content_type="application/octet-stream",
@@ -111,10 +112,7 @@ class ModelVault(pulumi.ComponentResource):
 
         self.key_id = self.crypto_key.id
         self.key_uri = self.crypto_key.id.apply(lambda key: f"gcp-kms://{key}")
-        object_name = model.object_name if model else None
-        self.model_uri = self.bucket.name.apply(
-            lambda b: f"gs://{b}/{object_name}" if object_name else f"gs://{b}"
-        )
+        self.model_uri = self.bucket.name.apply(lambda b: f"gs://{b}/{args.object_name}")
         self.register_outputs(
             {
                 "keyId": self.key_id,

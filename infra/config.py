@@ -96,9 +96,8 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 IMAGE_BY_DIGEST = re.compile(
     r"^(?P<repo>[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)+)@(?P<digest>sha256:[0-9a-f]{64})$"
 )
-MEMBER = re.compile(
-    r"^(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[a-z]{2,}$|^domain:[a-z0-9.-]+\.[a-z]{2,}$"
-)
+# Tenants become Kubernetes RBAC subjects, which have users and groups but no domains.
+MEMBER = re.compile(r"^(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 DURATION = re.compile(r"^(?P<n>[0-9]+)(?P<unit>s|m|h|d)$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

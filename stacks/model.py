@@ -17,7 +17,6 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
     sealed = None
     if model.sealed is not None:
         sealed = SealedModel(
-            object_name=model.object_name,
             source_path=model.sealed.source,
             encryption_key=model.sealed.encryption_key,
             plaintext_sha256=model.sealed.plaintext_sha256,
@@ -31,6 +30,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             key_ring_name=model.key_ring,
             key_name=model.key,
             bucket_name=model.bucket,
+            object_name=model.object_name,
             rotation_period=model.rotation_period,
             protection_level=model.protection_level.value,
             sealed_model=sealed,
