@@ -39,6 +39,10 @@ class CapturedResource:
     parent: str | None
     inputs: dict[str, Any]
     custom: bool
+    # What else the engine would know about the registration (not part of the plan schema).
+    dependencies: tuple[str, ...] = ()
+    protect: bool = False
+    provider: str = ""
 
     def as_plan(self) -> dict[str, Any]:
         return {
@@ -58,6 +62,8 @@ class CapturedStack:
     resources: list[CapturedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    # Outputs each component registered (register_outputs), by URN.
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def by_type(self, type_token: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -132,9 +138,18 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                 parent=parent,
                 inputs=inputs,
                 custom=bool(request.custom),
+                dependencies=tuple(request.dependencies),
+                protect=bool(request.protect),
+                provider=request.provider,
             )
         )
         return response
+
+    def RegisterResourceOutputs(self, request):
+        self._captured.component_outputs[request.urn] = sanitize(
+            rpc.deserialize_properties(request.outputs)
+        )
+        return super().RegisterResourceOutputs(request)
 
     def ReadResource(self, request):
         """Reads (StackReference, `.get()` lookups) appear in the plan too, as `pulumi preview` shows them."""

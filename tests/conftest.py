@@ -8,7 +8,8 @@ engine the offline plan uses, so what tests assert is what `make plan` shows.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ class Plan:
 
     def named(self, name: str) -> CapturedResource:
         found = [r for r in self.resources if r.name == name]
-        assert len(found) == 1, f"expected one resource named {name!r}; have {sorted(r.name for r in self.resources)}"
+        assert len(found) == 1, (
+            f"expected one resource named {name!r}; have {sorted(r.name for r in self.resources)}"
+        )
         return found[0]
 
     def parent_of(self, resource: CapturedResource) -> CapturedResource | None:
@@ -47,12 +50,56 @@ class Plan:
         return {r.type for r in self.resources}
 
 
+@dataclass
+class Registrations:
+    """What a registration carries besides its inputs: dependsOn, protect, provider, and the
+    outputs each component registered. Keyed by URN, across every run it was built from."""
+
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+    protected: dict[str, bool] = field(default_factory=dict)
+    # Provider reference (`<provider urn>::<id>`) of custom resources; "" means the default one.
+    providers: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, stacks: Iterable[CapturedStack]) -> Registrations:
+        seen = cls()
+        for captured in stacks:
+            for resource in captured.resources:
+                seen.dependencies[resource.urn] = set(resource.dependencies)
+                seen.protected[resource.urn] = resource.protect
+                seen.providers[resource.urn] = resource.provider
+            seen.outputs.update(captured.component_outputs)
+        return seen
+
+
 @pytest.fixture
-def run() -> Callable[..., Plan]:
+def runs() -> list[CapturedStack]:
+    """Every run this test made through `run` or `run_stack`, in order."""
+    return []
+
+
+@pytest.fixture
+def registrations(runs: list[CapturedStack]):
+    """Registration details of this test's runs, read when accessed (so after the run)."""
+
+    class _Live:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(Registrations.of(runs), name)
+
+    return _Live()
+
+
+@pytest.fixture
+def run(runs: list[CapturedStack]) -> Callable[..., Plan]:
     """Run a function that declares resources, as stack `test`, under mocks."""
 
-    def _run(program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None) -> Plan:
-        return Plan(run_program(program, stack=stack, config=config))
+    def _run(
+        program: Callable[[], None], *, stack: str = "test", config: Mapping[str, str] | None = None
+    ) -> Plan:
+        captured = run_program(program, stack=stack, config=config)
+        runs.append(captured)
+        return Plan(captured)
 
     return _run
 
@@ -60,7 +107,9 @@ def run() -> Callable[..., Plan]:
 def stack_config(name: str) -> dict[str, Any]:
     """The `gke-sandbox:*` config of a shipped Pulumi.<name>.yaml, keys without the namespace."""
     document = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())
-    return {k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("gke-sandbox:")}
+    return {
+        k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("gke-sandbox:")
+    }
 
 
 @pytest.fixture
@@ -73,20 +122,32 @@ def engine_form(config: Mapping[str, Any]) -> dict[str, str]:
     """Plain config -> the engine's flat `gke-sandbox:key -> JSON/string` form."""
     import json
 
-    return {f"gke-sandbox:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    return {
+        f"gke-sandbox:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()
+    }
 
 
 @pytest.fixture
-def run_stack() -> Callable[..., Plan]:
+def run_stack(runs: list[CapturedStack]) -> Callable[..., Plan]:
     """Run the real program (infra.program.main) with the given config, as the offline plan does."""
     from infra.program import main
 
-    def _run(config: Mapping[str, Any], *, stack: str = "dev", stack_outputs: Mapping[str, Any] | None = None) -> Plan:
+    def _run(
+        config: Mapping[str, Any],
+        *,
+        stack: str = "dev",
+        stack_outputs: Mapping[str, Any] | None = None,
+    ) -> Plan:
         from infra.mocks import CloudMocks
 
-        return Plan(
-            run_program(main, stack=stack, config=engine_form(config), mocks=CloudMocks(stack_outputs=stack_outputs))
+        captured = run_program(
+            main,
+            stack=stack,
+            config=engine_form(config),
+            mocks=CloudMocks(stack_outputs=stack_outputs),
         )
+        runs.append(captured)
+        return Plan(captured)
 
     return _run
 

@@ -18,6 +18,7 @@ def vault_args(**overrides) -> ModelVaultArgs:
         "key_ring_name": "ring",
         "key_name": "key",
         "bucket_name": "a-demo-model-sealed",
+        "object_name": "m.sealed",
     }
     return ModelVaultArgs(**{**base, **overrides})
 
@@ -27,7 +28,9 @@ def test_key_is_symmetric_and_rotates(run):
     key = plan.one(KEY)
     assert key.inputs["purpose"] == "ENCRYPT_DECRYPT", key.urn
     assert key.inputs["rotationPeriod"] == "7776000s", key.urn
-    assert key.inputs["keyRing"] == "projects/a-demo-model/locations/us-central1/keyRings/ring", key.urn
+    assert key.inputs["keyRing"] == "projects/a-demo-model/locations/us-central1/keyRings/ring", (
+        key.urn
+    )
 
 
 def test_bucket_is_uniform_and_never_public(run):
@@ -46,7 +49,7 @@ def test_children_are_parented_and_named_by_role(run):
 
 
 def test_sealed_object_carries_seed_metadata(run):
-    sealed = SealedModel("m.sealed", "build/sealed/m.sealed", "ZW5jcnlwdGVkLWtleXNldA==", "ab" * 32, 1234)
+    sealed = SealedModel("build/sealed/m.sealed", "ZW5jcnlwdGVkLWtleXNldA==", "ab" * 32, 1234)
     plan = run(lambda: ModelVault("model", vault_args(sealed_model=sealed)))
     obj = plan.one(OBJECT)
     assert obj.inputs["metadata"] == {
@@ -56,6 +59,16 @@ def test_sealed_object_carries_seed_metadata(run):
     }, obj.urn
     assert obj.inputs["source"] == {"asset": "build/sealed/m.sealed"}, obj.urn
     assert obj.inputs["bucket"] == "a-demo-model-sealed", obj.urn
+    assert obj.inputs["name"] == "m.sealed", obj.urn
+
+
+def test_model_uri_names_the_object_even_before_upload(run):
+    """Bob's harness and the read grant need the object's URI before Alice uploads it."""
+    from tests.conftest import resolve
+
+    vaults = []
+    run(lambda: vaults.append(ModelVault("model", vault_args())))
+    assert resolve(vaults[0].model_uri) == "gs://a-demo-model-sealed/m.sealed"
 
 
 def test_no_object_without_sealed_model(run):

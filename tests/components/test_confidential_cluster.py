@@ -1,0 +1,178 @@
+"""ConfidentialCluster: the settings the sandbox's promise rests on are fixed, not options."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from components.confidential_cluster import (
+    AuthorizedNetwork,
+    ConfidentialCluster,
+    ConfidentialClusterArgs,
+)
+from infra.mocks import MOCK_CA_PEM, MOCK_ENDPOINT
+
+COMPONENT = "gke-sandbox:confidential_cluster:ConfidentialCluster"
+CLUSTER = "gcp:container/cluster:Cluster"
+POOL = "gcp:container/nodePool:NodePool"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
+SUBNET = "gcp:compute/subnetwork:Subnetwork"
+NETWORK = "gcp:compute/network:Network"
+NODE_EMAIL = "gke-node@ab-demo-cluster.iam.gserviceaccount.com"
+
+
+def cluster_args(**overrides: Any) -> ConfidentialClusterArgs:
+    base: dict[str, Any] = {
+        "project_id": "ab-demo-cluster",
+        "region": "us-central1",
+        "location": "us-central1-a",
+        "cluster_name": "sandbox",
+        "authorized_networks": [AuthorizedNetwork("alice-office", "198.51.100.0/24")],
+    }
+    return ConfidentialClusterArgs(**{**base, **overrides})
+
+
+def secure_node_config(owner: Any, node_config: dict[str, Any]) -> None:
+    """What every node (default pool and managed pool) must run with."""
+    assert node_config["confidentialNodes"] == {"enabled": True}, owner.urn
+    assert node_config["shieldedInstanceConfig"] == {
+        "enableSecureBoot": True,
+        "enableIntegrityMonitoring": True,
+    }, owner.urn
+    assert node_config["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}, owner.urn
+    assert node_config["serviceAccount"] == NODE_EMAIL, owner.urn
+    assert node_config["machineType"].startswith(("n2d-", "c2d-", "c3d-")), owner.urn
+    assert node_config["metadata"]["disable-legacy-endpoints"] == "true", owner.urn
+
+
+def test_cluster_is_confidential_shielded_and_enforcing(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    cluster = plan.one(CLUSTER)
+    inputs = cluster.inputs
+    assert inputs["confidentialNodes"] == {"enabled": True}, cluster.urn
+    assert inputs["enableShieldedNodes"] is True, cluster.urn
+    assert inputs["workloadIdentityConfig"] == {"workloadPool": "ab-demo-cluster.svc.id.goog"}, (
+        cluster.urn
+    )
+    assert inputs["binaryAuthorization"] == {
+        "evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"
+    }, cluster.urn
+    assert inputs["datapathProvider"] == "ADVANCED_DATAPATH", cluster.urn
+    assert inputs["enableLegacyAbac"] is False, cluster.urn
+    assert inputs["masterAuth"]["clientCertificateConfig"] == {"issueClientCertificate": False}, (
+        cluster.urn
+    )
+    assert inputs["privateClusterConfig"]["enablePrivateNodes"] is True, cluster.urn
+    assert inputs["enableKubernetesAlpha"] is False, cluster.urn
+    assert inputs["removeDefaultNodePool"] is True, cluster.urn
+    secure_node_config(cluster, inputs["nodeConfig"])
+
+
+def test_node_pool_is_confidential_and_shielded(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args(node_count=3)))
+    pool = plan.one(POOL)
+    assert pool.inputs["cluster"] == "sandbox", pool.urn
+    assert pool.inputs["location"] == "us-central1-a", pool.urn
+    assert pool.inputs["nodeCount"] == 3, pool.urn
+    assert pool.inputs["management"] == {"autoRepair": True, "autoUpgrade": True}, pool.urn
+    secure_node_config(pool, pool.inputs["nodeConfig"])
+
+
+def test_control_plane_is_reachable_only_from_listed_networks(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    cluster = plan.one(CLUSTER)
+    assert cluster.inputs["masterAuthorizedNetworksConfig"] == {
+        "gcpPublicCidrsAccessEnabled": False,
+        "cidrBlocks": [{"displayName": "alice-office", "cidrBlock": "198.51.100.0/24"}],
+    }, cluster.urn
+
+
+def test_node_service_account_has_exactly_three_roles(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    account = plan.one(ACCOUNT)
+    assert account.inputs["accountId"] == "gke-node", account.urn
+    assert account.inputs["project"] == "ab-demo-cluster", account.urn
+    grants = plan.of_type(PROJECT_MEMBER)
+    assert sorted(g.inputs["role"] for g in grants) == [
+        "roles/artifactregistry.reader",
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+    ], [g.urn for g in grants]
+    for grant in grants:
+        assert grant.inputs["member"] == f"serviceAccount:{NODE_EMAIL}", grant.urn
+        assert grant.inputs["project"] == "ab-demo-cluster", grant.urn
+
+
+def test_nodes_are_private_with_google_access(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    network = plan.one(NETWORK)
+    subnet = plan.one(SUBNET)
+    assert network.inputs["autoCreateSubnetworks"] is False, network.urn
+    assert subnet.inputs["privateIpGoogleAccess"] is True, subnet.urn
+    assert subnet.inputs["region"] == "us-central1", subnet.urn
+    assert sorted(r["rangeName"] for r in subnet.inputs["secondaryIpRanges"]) == [
+        "pods",
+        "services",
+    ], subnet.urn
+
+
+def test_cluster_waits_for_node_roles_and_given_dependencies(run, registrations):
+    def program() -> None:
+        from components.sandbox_project import SandboxProject, SandboxProjectArgs
+
+        project = SandboxProject(
+            "project", SandboxProjectArgs("ab-demo-cluster", "1", "018B55-7FDD84-7F175A")
+        )
+        ConfidentialCluster("cluster", cluster_args(depends_on=project.services))
+
+    plan = run(program)
+    cluster = plan.one(CLUSTER)
+    needed = {g.urn for g in plan.of_type(PROJECT_MEMBER)} | {
+        s.urn for s in plan.of_type("gcp:projects/service:Service")
+    }
+    missing = needed - registrations.dependencies[cluster.urn]
+    assert not missing, f"{cluster.urn} does not wait for {sorted(missing)}"
+
+
+def test_children_are_parented_and_named_by_role(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    component = plan.one(COMPONENT)
+    children = [r for r in plan.resources if r.parent == component.urn]
+    assert sorted(r.name for r in children) == [
+        "cluster-cluster",
+        "cluster-network",
+        "cluster-node-artifactregistry",
+        "cluster-node-logging",
+        "cluster-node-monitoring",
+        "cluster-node-sa",
+        "cluster-pool",
+        "cluster-subnet",
+    ], component.urn
+
+
+def test_registered_outputs_give_coordinates_and_identities(run, registrations):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    component = plan.one(COMPONENT)
+    outputs = registrations.outputs[component.urn]
+    assert outputs["clusterName"] == "sandbox", component.urn
+    assert outputs["endpoint"] == MOCK_ENDPOINT, component.urn
+    assert outputs["nodeServiceAccount"] == NODE_EMAIL, component.urn
+    assert outputs["workloadPool"] == "ab-demo-cluster.svc.id.goog", component.urn
+    ca = base64.b64encode(MOCK_CA_PEM.encode()).decode()
+    assert outputs["caCertificate"] == ca, component.urn
+
+
+@pytest.mark.parametrize("machine_type", ["e2-standard-4", "n2-standard-2", "c3-standard-4"])
+def test_non_sev_machine_type_is_refused(machine_type):
+    with pytest.raises(ValueError, match=f"machine_type '{machine_type}' cannot run Confidential"):
+        ConfidentialCluster("cluster", cluster_args(machine_type=machine_type))
+
+
+def test_location_outside_region_is_refused():
+    with pytest.raises(
+        ValueError, match="location 'europe-west4-a' is not in region 'us-central1'"
+    ):
+        ConfidentialCluster("cluster", cluster_args(location="europe-west4-a"))

@@ -1,0 +1,179 @@
+"""Gatekeeper: pinned by digest, no hook images, and every rule an explicit, ordered resource."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import pytest
+
+from components.gatekeeper import NAMESPACE, Gatekeeper, GatekeeperArgs
+from infra import gatekeeper as rules
+
+COMPONENT = "gke-sandbox:gatekeeper:Gatekeeper"
+CHART = "kubernetes:helm.sh/v4:Chart"
+NS = "kubernetes:core/v1:Namespace"
+TEMPLATE = "kubernetes:templates.gatekeeper.sh/v1:ConstraintTemplate"
+IMAGE = "docker.io/openpolicyagent/gatekeeper@sha256:" + "4e" * 32
+CRD_IMAGE = "docker.io/openpolicyagent/gatekeeper-crds@sha256:" + "0c" * 32
+REPO = "us-central1-docker.pkg.dev/b-demo-harness/harness"
+
+
+@cache
+def _rule_set() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The real templates, and the constraints of one workload tenant and one plain tenant."""
+    templates = rules.constraint_templates()
+    tenants = [
+        rules.TenantAdmission(
+            namespace="ns1",
+            allowed_repos=(REPO,),
+            workload_service_account="tee-sa",
+            approved_digests=("sha256:" + "79" * 32,),
+        ),
+        rules.TenantAdmission(namespace="ns2", allowed_repos=(REPO,)),
+    ]
+    return templates, [c for t in tenants for c in rules.constraints(t)]
+
+
+def gatekeeper_args(
+    templates: Sequence[Mapping[str, Any]] | None = None,
+    constraints: Sequence[Mapping[str, Any]] | None = None,
+    **overrides: Any,
+) -> GatekeeperArgs:
+    real_templates, real_constraints = _rule_set()
+    base: dict[str, Any] = {
+        "version": "v3.15.0",
+        "image": IMAGE,
+        "crd_image": CRD_IMAGE,
+        "templates": copy.deepcopy(real_templates if templates is None else list(templates)),
+        "constraints": copy.deepcopy(
+            real_constraints if constraints is None else list(constraints)
+        ),
+    }
+    return GatekeeperArgs(**{**base, **overrides})
+
+
+def constraint_resources(plan: Any) -> list[Any]:
+    return [r for r in plan.resources if r.type.startswith("kubernetes:constraints.gatekeeper.sh/")]
+
+
+def test_chart_pins_images_by_digest_with_no_hooks(run):
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    chart = plan.one(CHART)
+    values = chart.inputs["values"]
+    # An empty release makes the chart use `repository` verbatim: image@sha256:...
+    assert values["image"] == {"repository": IMAGE, "crdRepository": CRD_IMAGE, "release": ""}, (
+        chart.urn
+    )
+    assert chart.inputs["includeHooks"] is False, chart.urn
+    assert values["postInstall"] == {
+        "labelNamespace": {"enabled": False},
+        "probeWebhook": {"enabled": False},
+    }, chart.urn
+    assert values["postUpgrade"] == {"labelNamespace": {"enabled": False}}, chart.urn
+    assert values["preUninstall"] == {"deleteWebhookConfigurations": {"enabled": False}}, chart.urn
+    assert values["validatingWebhookFailurePolicy"] == "Fail", chart.urn
+    assert chart.inputs["version"] == "3.15.0", chart.urn
+    assert chart.inputs["namespace"] == NAMESPACE, chart.urn
+
+
+def test_gatekeeper_namespace_is_exempt_and_restricted(run):
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    ns = plan.one(NS)
+    assert ns.inputs["metadata"]["name"] == "gatekeeper-system", ns.urn
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted", (
+        ns.urn
+    )
+    chart = plan.one(CHART)
+    assert chart.inputs["values"]["controllerManager"]["exemptNamespaces"] == [
+        "gatekeeper-system",
+        "kube-system",
+    ], chart.urn
+
+
+def test_one_custom_resource_per_template(run):
+    templates, _ = _rule_set()
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    deployed = {r.inputs["metadata"]["name"]: r for r in plan.of_type(TEMPLATE)}
+    assert sorted(deployed) == sorted(t["metadata"]["name"] for t in templates), sorted(deployed)
+    for template in templates:
+        resource = deployed[template["metadata"]["name"]]
+        # The Rego the cluster runs is byte for byte the Rego the offline tests run.
+        assert resource.inputs["spec"] == template["spec"], resource.urn
+        assert resource.inputs["apiVersion"] == "templates.gatekeeper.sh/v1", resource.urn
+        assert resource.name == f"gatekeeper-template-{template['metadata']['name']}", resource.urn
+
+
+def test_one_custom_resource_per_constraint(run):
+    _, constraints = _rule_set()
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    deployed = {r.inputs["metadata"]["name"]: r for r in constraint_resources(plan)}
+    assert sorted(deployed) == sorted(c["metadata"]["name"] for c in constraints), sorted(deployed)
+    for constraint in constraints:
+        resource = deployed[constraint["metadata"]["name"]]
+        assert (
+            resource.type == f"kubernetes:constraints.gatekeeper.sh/v1beta1:{constraint['kind']}"
+        ), resource.urn
+        assert resource.inputs["spec"] == constraint["spec"], resource.urn
+
+
+def test_templates_wait_for_the_chart_and_constraints_for_every_template(run, registrations):
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    chart = plan.one(CHART)
+    ns = plan.one(NS)
+    templates = {t.urn for t in plan.of_type(TEMPLATE)}
+    assert ns.urn in registrations.dependencies[chart.urn], chart.urn
+    for urn in templates:
+        assert chart.urn in registrations.dependencies[urn], urn
+    for constraint in constraint_resources(plan):
+        missing = templates - registrations.dependencies[constraint.urn]
+        assert not missing, f"{constraint.urn} does not wait for {sorted(missing)}"
+
+
+def test_children_are_parented_and_named_by_role(run):
+    templates, constraints = _rule_set()
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    component = plan.one(COMPONENT)
+    children = [r for r in plan.resources if r.parent == component.urn]
+    expected = (
+        ["gatekeeper-chart", "gatekeeper-namespace"]
+        + [f"gatekeeper-template-{t['metadata']['name']}" for t in templates]
+        + [f"gatekeeper-constraint-{c['metadata']['name']}" for c in constraints]
+    )
+    assert sorted(r.name for r in children) == sorted(expected), component.urn
+
+
+def test_registered_outputs_list_templates_and_constraints(run, registrations):
+    templates, constraints = _rule_set()
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    component = plan.one(COMPONENT)
+    assert registrations.outputs[component.urn] == {
+        "templates": [t["metadata"]["name"] for t in templates],
+        "constraints": [c["metadata"]["name"] for c in constraints],
+    }, component.urn
+
+
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [("image", "image"), ("crd_image", "crd_image")],
+)
+def test_image_by_tag_is_refused(field, label):
+    tagged = "docker.io/openpolicyagent/gatekeeper:v3.15.0"
+    with pytest.raises(
+        ValueError, match=re.escape(f"Gatekeeper {label} '{tagged}' must be pinned by digest")
+    ):
+        Gatekeeper("gatekeeper", gatekeeper_args(**{field: tagged}))
+
+
+def test_constraint_without_its_template_is_refused():
+    templates, constraints = _rule_set()
+    orphan = next(c for c in constraints if c["kind"] == "SandboxSeccomp")
+    kept = [t for t in templates if t["spec"]["crd"]["spec"]["names"]["kind"] != "SandboxSeccomp"]
+    name = orphan["metadata"]["name"]
+    with pytest.raises(
+        ValueError, match=f"constraint '{name}' has no template of kind 'SandboxSeccomp'"
+    ):
+        Gatekeeper("gatekeeper", gatekeeper_args(templates=kept, constraints=[orphan]))

@@ -1,0 +1,226 @@
+"""HarnessWorkload: the signed harness runs by digest, unprivileged, with only its env and two secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.harness_workload import HarnessWorkload, HarnessWorkloadArgs
+
+COMPONENT = "gke-sandbox:harness_workload:HarnessWorkload"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+SECRET = "kubernetes:core/v1:Secret"
+FRONTEND = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
+IMAGE = "us-central1-docker.pkg.dev/b-demo-harness/harness/harness@sha256:" + "79" * 32
+MODEL_URI = "gs://a-demo-model-sealed/sentiment-model.tar.sealed"
+KMS_URI = (
+    "gcp-kms://projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/model-key"
+)
+SHA = "5f" * 32
+
+
+def workload_args(**overrides: Any) -> HarnessWorkloadArgs:
+    base: dict[str, Any] = {
+        "namespace": "ns1",
+        "service_account": "tee-sa",
+        "image": IMAGE,
+        "host": "llama.example.com",
+        "model_uri": MODEL_URI,
+        "kms_key_uri": KMS_URI,
+        "model_sha256": SHA,
+    }
+    return HarnessWorkloadArgs(**{**base, **overrides})
+
+
+def pod_spec(plan: Any) -> tuple[Any, dict[str, Any]]:
+    deployment = plan.one(DEPLOYMENT)
+    return deployment, deployment.inputs["spec"]["template"]["spec"]
+
+
+def test_single_container_runs_the_image_by_digest_without_overrides(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    deployment, spec = pod_spec(plan)
+    (container,) = spec["containers"]
+    assert container["image"] == IMAGE, deployment.urn
+    assert "command" not in container and "args" not in container, deployment.urn
+    for extra in ("initContainers", "ephemeralContainers", "shareProcessNamespace"):
+        assert extra not in spec, deployment.urn
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not spec.get(host), deployment.urn
+    assert spec["serviceAccountName"] == "tee-sa", deployment.urn
+    assert deployment.inputs["metadata"]["namespace"] == "ns1", deployment.urn
+
+
+def test_pod_and_container_are_unprivileged(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    deployment, spec = pod_spec(plan)
+    pod_ctx = spec["securityContext"]
+    assert pod_ctx["runAsNonRoot"] is True, deployment.urn
+    assert pod_ctx["runAsUser"] == 65532, deployment.urn
+    assert pod_ctx["runAsGroup"] == 65532, deployment.urn
+    assert pod_ctx["seccompProfile"] == {"type": "RuntimeDefault"}, deployment.urn
+    ctx = spec["containers"][0]["securityContext"]
+    assert ctx["runAsNonRoot"] is True, deployment.urn
+    assert ctx["readOnlyRootFilesystem"] is True, deployment.urn
+    assert ctx["allowPrivilegeEscalation"] is False, deployment.urn
+    assert ctx["privileged"] is False, deployment.urn
+    assert ctx["capabilities"] == {"drop": ["ALL"]}, deployment.urn
+    assert ctx["seccompProfile"] == {"type": "RuntimeDefault"}, deployment.urn
+    assert spec["automountServiceAccountToken"] is False, deployment.urn
+    assert spec["enableServiceLinks"] is False, deployment.urn
+
+
+def test_env_is_exactly_the_harness_variables(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    deployment, spec = pod_spec(plan)
+    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"]}
+    assert env == {
+        "MODEL_URI": MODEL_URI,
+        "KMS_KEY_URI": KMS_URI,
+        "MODEL_SHA256": SHA,
+        "HARNESS_PORT": "8443",
+        "HARNESS_TLS_DIR": "/etc/harness/tls",
+        "HARNESS_TOKEN_FILE": "/etc/harness/token/token",
+        "HARNESS_RATE_LIMIT": "100",
+    }, deployment.urn
+    assert "envFrom" not in spec["containers"][0], deployment.urn
+
+
+def test_no_model_digest_means_no_model_sha_variable(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args(model_sha256=None)))
+    deployment, spec = pod_spec(plan)
+    names = {e["name"] for e in spec["containers"][0]["env"]}
+    assert "MODEL_SHA256" not in names, deployment.urn
+
+
+def test_exactly_two_secret_volumes_mounted_read_only(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    deployment, spec = pod_spec(plan)
+    assert spec["volumes"] == [
+        {"name": "tls", "secret": {"secretName": "harness-tls", "defaultMode": 0o440}},
+        {"name": "token", "secret": {"secretName": "harness-token", "defaultMode": 0o440}},
+    ], deployment.urn
+    mounts = spec["containers"][0]["volumeMounts"]
+    assert sorted(m["name"] for m in mounts) == ["tls", "token"], deployment.urn
+    assert all(m["readOnly"] is True for m in mounts), deployment.urn
+
+
+def test_service_is_cluster_ip_only(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    service = plan.one(SERVICE)
+    assert service.inputs["spec"]["type"] == "ClusterIP", service.urn
+    assert service.inputs["spec"]["ports"] == [
+        {"name": "https", "port": 443, "targetPort": 8443}
+    ], service.urn
+    assert service.inputs["metadata"]["annotations"]["cloud.google.com/app-protocols"] == (
+        '{"https": "HTTPS"}'
+    ), service.urn
+
+
+def test_ingress_is_https_only(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args(ssl_policy="modern-tls")))
+    ingress = plan.one(INGRESS)
+    annotations = ingress.inputs["metadata"]["annotations"]
+    assert annotations["kubernetes.io/ingress.allow-http"] == "false", ingress.urn
+    assert annotations["networking.gke.io/v1beta1.FrontendConfig"] == "harness", ingress.urn
+    assert ingress.inputs["spec"]["tls"] == [
+        {"hosts": ["llama.example.com"], "secretName": "harness-tls"}
+    ], ingress.urn
+    (rule,) = ingress.inputs["spec"]["rules"]
+    assert rule["host"] == "llama.example.com", ingress.urn
+    frontend = plan.one(FRONTEND)
+    assert frontend.inputs["spec"] == {
+        "redirectToHttps": {"enabled": True},
+        "sslPolicy": "modern-tls",
+    }, frontend.urn
+
+
+def test_token_and_tls_secrets_hold_only_secret_data(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    secrets = {s.inputs["metadata"]["name"]: s for s in plan.of_type(SECRET)}
+    assert sorted(secrets) == ["harness-tls", "harness-token"], sorted(secrets)
+    token = secrets["harness-token"]
+    assert token.inputs["stringData"] == {"token": "[secret]"}, token.urn
+    tls = secrets["harness-tls"]
+    assert tls.inputs["type"] == "kubernetes.io/tls", tls.urn
+    assert tls.inputs["stringData"] == {"tls.crt": "[secret]", "tls.key": "[secret]"}, tls.urn
+    for secret in secrets.values():
+        assert "data" not in secret.inputs, secret.urn
+
+
+def test_given_secrets_replace_the_generated_ones(run):
+    args = workload_args(token="t0ken", tls_certificate="CERT", tls_private_key="KEY")
+    plan = run(lambda: HarnessWorkload("harness", args))
+    for generated in (
+        "random:index/randomPassword:RandomPassword",
+        "tls:index/privateKey:PrivateKey",
+        "tls:index/selfSignedCert:SelfSignedCert",
+    ):
+        assert plan.of_type(generated) == [], generated
+    for secret in plan.of_type(SECRET):
+        assert all(v == "[secret]" for v in secret.inputs["stringData"].values()), secret.urn
+
+
+def test_deployment_waits_for_its_secrets(run, registrations):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    deployment = plan.one(DEPLOYMENT)
+    needed = {s.urn for s in plan.of_type(SECRET)}
+    assert needed <= registrations.dependencies[deployment.urn], deployment.urn
+
+
+def test_children_are_parented_and_named_by_role(run):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    component = plan.one(COMPONENT)
+    children = [r for r in plan.resources if r.parent == component.urn]
+    assert sorted(r.name for r in children) == [
+        "harness-deployment",
+        "harness-frontend",
+        "harness-ingress",
+        "harness-service",
+        "harness-tls",
+        "harness-tls-cert",
+        "harness-tls-key",
+        "harness-token",
+        "harness-token-value",
+    ], component.urn
+
+
+def test_registered_outputs_keep_the_token_secret(run, registrations):
+    plan = run(lambda: HarnessWorkload("harness", workload_args()))
+    component = plan.one(COMPONENT)
+    outputs = registrations.outputs[component.urn]
+    assert outputs["url"] == "https://llama.example.com", component.urn
+    assert outputs["token"] == "[secret]", component.urn
+    assert outputs["certificate"].startswith("-----BEGIN CERTIFICATE-----"), component.urn
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "us-central1-docker.pkg.dev/b-demo-harness/harness/harness:latest",
+        "us-central1-docker.pkg.dev/b-demo-harness/harness/harness@sha256:abc",
+        "harness@sha256:" + "79" * 32,
+    ],
+)
+def test_image_not_by_digest_is_refused(image):
+    with pytest.raises(ValueError, match="must be pinned by digest"):
+        HarnessWorkload("harness", workload_args(image=image))
+
+
+def test_certificate_without_key_is_refused():
+    with pytest.raises(ValueError, match="tls_certificate and tls_private_key go together"):
+        HarnessWorkload("harness", workload_args(tls_certificate="CERT"))
+
+
+def test_key_without_certificate_is_refused():
+    with pytest.raises(ValueError, match="tls_certificate and tls_private_key go together"):
+        HarnessWorkload("harness", workload_args(tls_private_key="KEY"))
+
+
+@pytest.mark.parametrize("limit", [0, 100_001])
+def test_rate_limit_out_of_range_is_refused(limit):
+    with pytest.raises(ValueError, match=r"rate_limit_per_minute must be 1\.\.100000"):
+        HarnessWorkload("harness", workload_args(rate_limit_per_minute=limit))

@@ -1,0 +1,265 @@
+"""TenantSandbox: a tenant's namespace where it may run the signed harness and nothing more."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from components.tenant_sandbox import TENANT_RULES, TenantQuota, TenantSandbox, TenantSandboxArgs
+
+COMPONENT = "gke-sandbox:tenant_sandbox:TenantSandbox"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+KSA = "kubernetes:core/v1:ServiceAccount"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+QUOTA = "kubernetes:core/v1:ResourceQuota"
+LIMITS = "kubernetes:core/v1:LimitRange"
+GSA = "model-reader@ab-demo-cluster.iam.gserviceaccount.com"
+RBAC = "rbac.authorization.k8s.io"
+
+
+def workload_tenant(**overrides: Any) -> TenantSandboxArgs:
+    base: dict[str, Any] = {
+        "tenant": "bob",
+        "namespace": "ns1",
+        "members": ["user:bob@example.com"],
+        "workload_service_account": "tee-sa",
+        "workload_gsa_email": GSA,
+    }
+    return TenantSandboxArgs(**{**base, **overrides})
+
+
+def plain_tenant(members: Sequence[str] = ("user:carol@example.com",)) -> TenantSandboxArgs:
+    return TenantSandboxArgs(tenant="carol", namespace="ns2", members=list(members))
+
+
+def policies(plan: Any) -> dict[str, Any]:
+    return {p.inputs["metadata"]["name"]: p for p in plan.of_type(NETPOL)}
+
+
+def test_namespace_enforces_restricted_pod_security(run):
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
+    ns = plan.one(NAMESPACE)
+    labels = ns.inputs["metadata"]["labels"]
+    assert ns.inputs["metadata"]["name"] == "ns1", ns.urn
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", ns.urn
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "latest", ns.urn
+    assert labels["gke-sandbox/tenant"] == "bob", ns.urn
+
+
+def test_workload_ksa_is_annotated_and_mounts_no_token(run):
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
+    ksa = plan.one(KSA)
+    assert ksa.inputs["metadata"]["name"] == "tee-sa", ksa.urn
+    assert ksa.inputs["metadata"]["namespace"] == "ns1", ksa.urn
+    assert ksa.inputs["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": GSA}, ksa.urn
+    assert ksa.inputs["automountServiceAccountToken"] is False, ksa.urn
+
+
+def test_plain_tenant_has_no_ksa(run):
+    plan = run(lambda: TenantSandbox("tenant-carol", plain_tenant()))
+    assert plan.of_type(KSA) == []
+
+
+@pytest.mark.parametrize("args", [workload_tenant(), plain_tenant()], ids=["bob", "carol"])
+def test_role_lives_in_the_tenants_namespace_with_exactly_the_tenant_rules(run, args):
+    plan = run(lambda: TenantSandbox(f"tenant-{args.tenant}", args))
+    role = plan.one(ROLE)
+    assert role.inputs["metadata"]["namespace"] == args.namespace, role.urn
+    assert role.inputs["metadata"]["name"] == "tenant", role.urn
+    assert role.inputs["rules"] == [dict(rule) for rule in TENANT_RULES], role.urn
+
+
+def test_tenant_rules_grant_nothing_that_runs_other_code_or_changes_rules():
+    """TENANT_RULES is the reviewed data; guard what must never appear in it."""
+    forbidden = {
+        "pods/exec",
+        "pods/attach",
+        "pods/portforward",
+        "pods/proxy",
+        "pods/ephemeralcontainers",
+        "serviceaccounts",
+        "serviceaccounts/token",
+        "roles",
+        "rolebindings",
+        "networkpolicies",
+        "namespaces",
+        "resourcequotas",
+        "limitranges",
+        "nodes/proxy",
+        "services/proxy",
+    }
+    for rule in TENANT_RULES:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
+        assert not forbidden & set(rule["resources"]), rule
+        assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), rule
+        if set(rule["resources"]) & {"pods", "pods/log", "events"}:
+            assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
+
+
+def test_role_binding_maps_members_to_rbac_subjects(run):
+    members = [
+        "user:bob@example.com",
+        "group:bob-team@example.com",
+        "serviceAccount:ci@b-demo-harness.iam.gserviceaccount.com",
+    ]
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant(members=members)))
+    binding = plan.one(BINDING)
+    assert binding.inputs["metadata"]["namespace"] == "ns1", binding.urn
+    assert binding.inputs["roleRef"] == {"apiGroup": RBAC, "kind": "Role", "name": "tenant"}, (
+        binding.urn
+    )
+    assert binding.inputs["subjects"] == [
+        {"kind": "User", "name": "bob@example.com", "apiGroup": RBAC},
+        {"kind": "Group", "name": "bob-team@example.com", "apiGroup": RBAC},
+        {"kind": "User", "name": "ci@b-demo-harness.iam.gserviceaccount.com", "apiGroup": RBAC},
+    ], binding.urn
+
+
+def test_default_deny_dns_and_load_balancer_policies(run):
+    plan = run(lambda: TenantSandbox("tenant-carol", plain_tenant()))
+    by_name = policies(plan)
+    assert sorted(by_name) == ["allow-dns", "allow-load-balancer", "default-deny"], sorted(by_name)
+    deny = by_name["default-deny"]
+    assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, (
+        deny.urn
+    )
+    dns = by_name["allow-dns"]
+    assert dns.inputs["spec"]["policyTypes"] == ["Egress"], dns.urn
+    (egress,) = dns.inputs["spec"]["egress"]
+    assert egress["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ], dns.urn
+    assert sorted((p["protocol"], p["port"]) for p in egress["ports"]) == [
+        ("TCP", 53),
+        ("UDP", 53),
+    ], dns.urn
+    lb = by_name["allow-load-balancer"]
+    assert lb.inputs["spec"]["policyTypes"] == ["Ingress"], lb.urn
+    (ingress,) = lb.inputs["spec"]["ingress"]
+    assert ingress["from"] == [
+        {"ipBlock": {"cidr": "35.191.0.0/16"}},
+        {"ipBlock": {"cidr": "130.211.0.0/22"}},
+    ], lb.urn
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 8443}], lb.urn
+    for policy in by_name.values():
+        assert policy.inputs["metadata"]["namespace"] == "ns2", policy.urn
+
+
+def test_google_apis_egress_only_for_the_workload_tenant(run):
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
+    by_name = policies(plan)
+    apis = by_name["allow-google-apis"]
+    assert apis.inputs["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "harness"}
+    }, apis.urn
+    assert apis.inputs["spec"]["policyTypes"] == ["Egress"], apis.urn
+    destinations = [
+        (peer["ipBlock"]["cidr"], port["port"])
+        for rule in apis.inputs["spec"]["egress"]
+        for peer in rule["to"]
+        for port in rule["ports"]
+    ]
+    assert sorted(destinations) == sorted(
+        [
+            ("199.36.153.8/30", 443),
+            ("199.36.153.4/30", 443),
+            ("169.254.169.254/32", 80),
+            ("169.254.169.252/32", 988),
+        ]
+    ), apis.urn
+    plain = run(lambda: TenantSandbox("tenant-carol", plain_tenant()))
+    assert "allow-google-apis" not in policies(plain), sorted(policies(plain))
+
+
+def test_quota_and_limit_range(run):
+    quota = TenantQuota(cpu="2", memory="4Gi", pods=5)
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant(quota=quota)))
+    rq = plan.one(QUOTA)
+    assert rq.inputs["metadata"]["namespace"] == "ns1", rq.urn
+    assert rq.inputs["spec"]["hard"] == {
+        "pods": "5",
+        "requests.cpu": "2",
+        "requests.memory": "4Gi",
+        "limits.cpu": "2",
+        "limits.memory": "4Gi",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+        "persistentvolumeclaims": "0",
+    }, rq.urn
+    lr = plan.one(LIMITS)
+    assert lr.inputs["metadata"]["namespace"] == "ns1", lr.urn
+    (limit,) = lr.inputs["spec"]["limits"]
+    assert limit["type"] == "Container", lr.urn
+    assert limit["max"] == {"cpu": "2", "memory": "4Gi"}, lr.urn
+
+
+def test_namespaced_children_wait_for_the_namespace(run, registrations):
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
+    ns = plan.one(NAMESPACE)
+    for kind in (KSA, ROLE, BINDING, NETPOL, QUOTA, LIMITS):
+        for resource in plan.of_type(kind):
+            assert ns.urn in registrations.dependencies[resource.urn], resource.urn
+
+
+def test_children_are_parented_and_named_by_role(run):
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
+    component = plan.one(COMPONENT)
+    children = [r for r in plan.resources if r.parent == component.urn]
+    assert sorted(r.name for r in children) == [
+        "tenant-bob-allow-dns",
+        "tenant-bob-allow-google-apis",
+        "tenant-bob-allow-load-balancer",
+        "tenant-bob-default-deny",
+        "tenant-bob-limits",
+        "tenant-bob-namespace",
+        "tenant-bob-quota",
+        "tenant-bob-role",
+        "tenant-bob-role-binding",
+        "tenant-bob-workload-ksa",
+    ], component.urn
+
+
+def test_registered_outputs(run, registrations):
+    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
+    component = plan.one(COMPONENT)
+    assert registrations.outputs[component.urn] == {
+        "namespace": "ns1",
+        "serviceAccount": "tee-sa",
+        "subjects": [{"kind": "User", "name": "bob@example.com", "apiGroup": RBAC}],
+    }, component.urn
+
+
+def test_ksa_without_gsa_is_refused():
+    with pytest.raises(
+        ValueError, match="workload_service_account and workload_gsa_email go together"
+    ):
+        TenantSandbox("tenant-bob", workload_tenant(workload_gsa_email=None))
+
+
+def test_gsa_without_ksa_is_refused():
+    with pytest.raises(
+        ValueError, match="workload_service_account and workload_gsa_email go together"
+    ):
+        TenantSandbox("tenant-bob", workload_tenant(workload_service_account=None))
+
+
+def test_tenant_without_members_is_refused():
+    with pytest.raises(ValueError, match="tenant 'carol' has no members"):
+        TenantSandbox("tenant-carol", plain_tenant(members=[]))
+
+
+@pytest.mark.parametrize("member", ["domain:example.com", "bob@example.com", "allUsers"])
+def test_member_that_is_no_rbac_subject_is_refused(member):
+    with pytest.raises(
+        ValueError, match=re.escape(f"member '{member}' cannot be a Kubernetes RBAC subject")
+    ):
+        TenantSandbox("tenant-carol", plain_tenant(members=[member]))

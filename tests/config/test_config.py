@@ -1,0 +1,294 @@
+"""infra.config.parse: the shipped stacks parse; each unsafe or mistyped value fails naming its key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from infra.config import Part, parse
+from infra.errors import ConfigError
+from tests.conftest import ROOT, stack_config
+
+SHIPPED = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+OTHER_DIGEST = "sha256:" + "0" * 64
+
+
+def config_error(raw: dict[str, Any]) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw)
+    return caught.value
+
+
+def assert_names(error: ConfigError, key: str, problem: str, expected: str) -> None:
+    """The message names the key, says what is wrong, and what would be right."""
+    message = str(error)
+    assert error.key == key, message
+    assert message.startswith(f"config {key}: {problem}"), message
+    assert expected in error.expected, message
+    assert f"expected {error.expected}" in message, message
+
+
+# --------------------------------------------------------------------------- shipped configs
+def test_every_stack_file_is_covered():
+    assert SHIPPED == ["cluster", "dev", "harness", "model", "sandbox", "workload"], SHIPPED
+
+
+@pytest.mark.parametrize("stack", SHIPPED)
+def test_shipped_config_parses(stack):
+    raw = stack_config(stack)
+    config = parse(raw)
+    assert config.part is Part(raw["part"]), f"Pulumi.{stack}.yaml gke-sandbox:part"
+    for block in ("model", "harness", "cluster", "sandbox", "workload"):
+        present = getattr(config, block) is not None
+        assert present == (block in raw), f"Pulumi.{stack}.yaml gke-sandbox:{block}"
+
+
+def test_dev_fills_handover_values_from_their_blocks(dev_config):
+    config = parse(dev_config)
+    assert config.workload is not None and config.model is not None and config.harness is not None
+    assert config.workload.image == dev_config["harness"]["image"], "gke-sandbox:workload.image"
+    assert config.workload.model_uri == "gs://a-demo-model-sealed/sentiment-model.tar.sealed", (
+        "gke-sandbox:workload.modelUri"
+    )
+    assert config.workload.kms_key_uri == dev_config["model"]["kmsKeyUri"], (
+        "gke-sandbox:workload.kmsKeyUri"
+    )
+    assert config.sandbox is not None
+    assert config.sandbox.allowed_repositories == (
+        "us-central1-docker.pkg.dev/b-demo-harness/harness/",
+    ), "gke-sandbox:sandbox.allowedRepositories"
+
+
+# --------------------------------------------------------------------------- one change each
+def test_image_by_tag(dev_config):
+    dev_config["harness"]["image"] = "us-central1-docker.pkg.dev/b-demo-harness/harness/harness:v1"
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:harness.image", "is given by tag, not by digest", "@sha256:")
+
+
+def test_malformed_kms_key_uri(dev_config):
+    dev_config["model"]["kmsKeyUri"] = (
+        "projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/model-key"
+    )
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:model.kmsKeyUri", "is malformed", "gcp-kms://projects/")
+
+
+def test_missing_billing_account(dev_config):
+    del dev_config["cluster"]["billingAccount"]
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:cluster.billingAccount", "is required", "billing account id")
+
+
+def test_malformed_billing_account(dev_config):
+    dev_config["cluster"]["billingAccount"] = "018b55-7fdd84"
+    error = config_error(dev_config)
+    assert_names(
+        error, "gke-sandbox:cluster.billingAccount", "is malformed", "018B55-7FDD84-7F175A"
+    )
+
+
+def test_unknown_top_level_key(dev_config):
+    dev_config["clustr"] = copy.deepcopy(dev_config["cluster"])
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:clustr", "is not a known key", "cluster")
+
+
+def test_unknown_key_inside_a_block(dev_config):
+    dev_config["cluster"]["machinetype"] = "n2d-standard-4"
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:cluster.machinetype", "is not a known key", "machineType")
+
+
+def test_block_the_part_does_not_use():
+    raw = stack_config("harness")
+    raw["model"] = stack_config("model")["model"]
+    error = config_error(raw)
+    assert_names(error, "gke-sandbox:model", "is not used by part harness", "only harness")
+
+
+def test_non_sev_machine_type(dev_config):
+    dev_config["cluster"]["machineType"] = "e2-standard-4"
+    error = config_error(dev_config)
+    assert_names(
+        error, "gke-sandbox:cluster.machineType", "cannot run Confidential GKE Nodes", "n2d-"
+    )
+
+
+def test_location_outside_region(dev_config):
+    dev_config["cluster"]["location"] = "europe-west4-a"
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:cluster.location", "is not in the region", "us-central1")
+
+
+@pytest.mark.parametrize("period", ["91d", "7776001s", "12h"])
+def test_rotation_period_outside_1_to_90_days(dev_config, period):
+    dev_config["model"]["rotationPeriod"] = period
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:model.rotationPeriod", "is out of range", "between 1d and 90d")
+
+
+def test_two_tenants_with_workload_service_account(dev_config):
+    dev_config["tenants"][1]["workloadServiceAccount"] = "other-sa"
+    error = config_error(dev_config)
+    assert_names(
+        error,
+        "gke-sandbox:tenants",
+        "more than one tenant has workloadServiceAccount",
+        "at most one",
+    )
+
+
+def test_duplicate_namespaces(dev_config):
+    dev_config["tenants"][1]["namespace"] = dev_config["tenants"][0]["namespace"]
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:tenants[1].namespace", "is used by two tenants", "unique")
+
+
+@pytest.mark.parametrize(
+    "namespace", ["default", "kube-system", "gatekeeper-system", "kube-anything"]
+)
+def test_reserved_namespace(dev_config, namespace):
+    dev_config["tenants"][1]["namespace"] = namespace
+    error = config_error(dev_config)
+    assert_names(
+        error,
+        "gke-sandbox:tenants[1].namespace",
+        "is reserved for the platform",
+        "a tenant's own namespace",
+    )
+
+
+def test_harness_digest_not_approved(dev_config):
+    dev_config["sandbox"]["approvedDigests"] = [OTHER_DIGEST]
+    error = config_error(dev_config)
+    assert_names(
+        error,
+        "gke-sandbox:sandbox.approvedDigests",
+        "does not include the harness image digest",
+        "the digest Alice reviewed and signed",
+    )
+
+
+@pytest.mark.parametrize(("field", "label"), [("image", "image"), ("crdImage", "crdImage")])
+def test_gatekeeper_image_not_in_binauthz_allowlist(dev_config, field, label):
+    repo = dev_config["sandbox"]["gatekeeper"][field].split("@", 1)[0]
+    dev_config["sandbox"]["gatekeeper"][field] = f"{repo}@{OTHER_DIGEST}"
+    error = config_error(dev_config)
+    assert_names(
+        error,
+        "gke-sandbox:cluster.binauthzAllowlist",
+        f"does not admit sandbox.gatekeeper.{label}",
+        "the Gatekeeper images by digest",
+    )
+
+
+@pytest.mark.parametrize(
+    "member", ["bob@example.com", "user:bob", "User:bob@example.com", "allUsers"]
+)
+def test_bad_member_format(dev_config, member):
+    dev_config["tenants"][0]["members"] = [member]
+    error = config_error(dev_config)
+    assert_names(
+        error, "gke-sandbox:tenants[0].members[0]", "is malformed", "user:<email>, group:<email>"
+    )
+
+
+def test_domain_member_is_refused_because_rbac_cannot_bind_it(dev_config):
+    """The sandbox part maps members to RBAC subjects; a domain has none, so config must refuse it."""
+    dev_config["tenants"][0]["members"] = ["domain:example.com"]
+    error = config_error(dev_config)
+    assert_names(
+        error, "gke-sandbox:tenants[0].members[0]", "is malformed", "user:<email>, group:<email>"
+    )
+
+
+@pytest.mark.parametrize("cidr", ["198.51.100.0/33", "198.51.100.1/24", "not-a-cidr"])
+def test_bad_cidr(dev_config, cidr):
+    dev_config["cluster"]["authorizedNetworks"][0]["cidr"] = cidr
+    error = config_error(dev_config)
+    assert_names(
+        error, "gke-sandbox:cluster.authorizedNetworks[0].cidr", "is not a CIDR", "IPv4 CIDR"
+    )
+
+
+def test_bad_master_cidr(dev_config):
+    dev_config["cluster"]["masterCidr"] = "172.16.0.17/28"
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:cluster.masterCidr", "is not a CIDR", "IPv4 CIDR")
+
+
+@pytest.mark.parametrize("key", ["image", "modelUri", "kmsKeyUri"])
+def test_workload_part_needs_the_handed_over_values(key):
+    raw = stack_config("workload")
+    del raw["workload"][key]
+    error = config_error(raw)
+    assert_names(
+        error, f"gke-sandbox:workload.{key}", "is required for part workload", "Alice handed over"
+    )
+
+
+def test_sandbox_part_needs_a_way_to_the_cluster():
+    raw = stack_config("sandbox")
+    del raw["sandbox"]["clusterStack"]
+    error = config_error(raw)
+    assert_names(
+        error,
+        "gke-sandbox:sandbox.clusterStack",
+        "is required for part sandbox",
+        "clusterStack or clusterAccess",
+    )
+
+
+@pytest.mark.parametrize("part", ["everything", None])
+def test_unknown_part(dev_config, part):
+    dev_config["part"] = part
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:part", "is not a known part", "all, model, harness")
+
+
+# --------------------------------------------------------------------------- surfaces
+def test_program_turns_a_config_error_into_one_run_error(dev_config, run_stack):
+    dev_config["cluster"]["machineType"] = "e2-standard-4"
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(dev_config)
+    message = str(caught.value)
+    assert message.startswith("config gke-sandbox:cluster.machineType: "), message
+    assert "expected an AMD SEV machine type" in message, message
+
+
+def test_plan_cli_prints_one_error_line_and_exits_2(tmp_path: Path):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["gke-sandbox:cluster"]["billingAccount"] = "not-a-billing-account"
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(document))
+    result = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "infra",
+            "plan",
+            "--project-dir",
+            str(tmp_path),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
+    assert "gke-sandbox:cluster.billingAccount" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert not (tmp_path / "build" / "plan" / "dev.json").exists(), (
+        "gke-sandbox:cluster.billingAccount"
+    )
