@@ -1,0 +1,453 @@
+"""Offline Gatekeeper: decide what the cluster's admission webhook would deny, without a cluster.
+
+`evaluate(obj, templates, constraints)` does what Gatekeeper's validating webhook does for one
+request: pick the Constraints whose `spec.match` covers the object, build Gatekeeper's input
+(`input.review` like an AdmissionReview request, `input.parameters` from the Constraint) and
+evaluate the template's Rego `violation` set with the embedded engine (regopy). The templates and
+constraints are the very manifests the stack deploys (`infra.gatekeeper`).
+
+Match semantics follow Gatekeeper's documented matchers: kinds (apiGroups x kinds, "*" wildcard,
+empty = all), scope, namespaces / excludedNamespaces (prefix or suffix "*" glob; a Namespace
+object is matched by its own name; other cluster-scoped objects are never disqualified by them),
+name (same glob), labelSelector and namespaceSelector (the latter needs `namespace_labels`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_VIOLATION_RULE_RE = re.compile(r"^violation\b", re.MULTILINE)
+_PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*$", re.MULTILINE)
+BLOCKING_ACTIONS = frozenset({"deny"})
+DEFAULT_USER: Mapping[str, Any] = {
+    "username": "bob@example.com",
+    "groups": ["system:authenticated"],
+}
+
+
+class AdmissionError(ValueError):
+    """Inputs the simulator cannot evaluate: malformed manifests, unknown kinds, Rego errors."""
+
+
+@dataclass(frozen=True)
+class Denial:
+    """One violation reported by one Constraint (what `kubectl` would print after "denied")."""
+
+    constraint: str
+    kind: str
+    message: str
+    enforcement_action: str = "deny"
+
+    def __str__(self) -> str:
+        return f"[{self.constraint}] {self.message}"
+
+
+class RegoModules:
+    """A set of Rego modules compiled once into a bundle, then evaluated at named entrypoints.
+
+    Compiling is the expensive step (tens of milliseconds), so it happens once; each evaluation
+    only sets the input and runs the compiled plan (a few milliseconds). Entrypoints are rule
+    paths with "/" separators, e.g. "sandboxseccomp/violation". Engine errors become
+    `AdmissionError` naming the module, line and column.
+    """
+
+    def __init__(self, modules: Mapping[str, str], entrypoints: Sequence[str]) -> None:
+        from regopy import Interpreter, LogLevel, RegoError
+
+        if not entrypoints:
+            raise AdmissionError("RegoModules needs at least one entrypoint to compile")
+        self._interp = Interpreter()
+        # errors are raised as AdmissionError; keep the engine from also printing them to stdout
+        self._interp.log_level = LogLevel.NONE
+        self._modules = dict(modules)
+        self.entrypoints = tuple(entrypoints)
+        for name, source in modules.items():
+            try:
+                self._interp.add_module(name, source)
+            except RegoError as exc:
+                raise AdmissionError(
+                    f"Rego does not compile: {describe_engine_error(str(exc), self._modules)}"
+                ) from exc
+        try:
+            self._bundle = self._interp.build(None, list(self.entrypoints))
+        except RegoError as exc:
+            raise AdmissionError(
+                f"Rego does not compile: {describe_engine_error(str(exc), self._modules)}"
+            ) from exc
+        if not self._bundle.ok():
+            raise AdmissionError(f"Rego does not compile: {self._engine_error()}")
+
+    def _engine_error(self) -> str:
+        from regopy.rego_shared import rego_get_error
+
+        try:
+            raw = str(rego_get_error(self._interp._impl))
+        except Exception:  # the engine's own error channel failed; report what we know
+            return "unknown engine error"
+        return describe_engine_error(raw, self._modules)
+
+    def evaluate(self, entrypoint: str, input_doc: Any = None) -> tuple[bool, Any]:
+        """(defined, value) of the rule at `entrypoint` for `input_doc`."""
+        from regopy import RegoError
+        from regopy.rego_shared import (
+            rego_bundle_query_entrypoint,
+            rego_output_ok,
+            rego_output_string,
+        )
+
+        if entrypoint not in self.entrypoints:
+            raise AdmissionError(
+                f"{entrypoint!r} was not compiled; known entrypoints: {list(self.entrypoints)}"
+            )
+        try:
+            self._interp.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
+            impl = rego_bundle_query_entrypoint(self._interp._impl, self._bundle._impl, entrypoint)
+        except RegoError as exc:
+            raise AdmissionError(
+                f"Rego evaluation of {entrypoint} failed: {describe_engine_error(str(exc), self._modules)}"
+            ) from exc
+        # Read the raw output: regopy's Output object crashes when asked to print an error.
+        if not rego_output_ok(impl):
+            raise AdmissionError(f"Rego evaluation of {entrypoint} failed: {self._engine_error()}")
+        text = rego_output_string(impl)
+        if text == "undefined":
+            return False, None
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AdmissionError(
+                f"Rego evaluation of {entrypoint} returned output that is not JSON: {exc}"
+            ) from exc
+        expressions = parsed.get("expressions") if isinstance(parsed, dict) else None
+        if not isinstance(expressions, list) or len(expressions) != 1:
+            raise AdmissionError(
+                f"Rego evaluation of {entrypoint} returned an unexpected shape: {text[:200]}"
+            )
+        return True, expressions[0]
+
+
+_ENGINE_ERROR_RE = re.compile(r"\(error \d+:([^|\s]*)\|(\d+)\|\d+\s*\(errormsg \d+:([^)\n]*)\)")
+
+
+def describe_engine_error(raw: str, modules: Mapping[str, str]) -> str:
+    """Turn the engine's S-expression error dump into "file:line:col: message; ..." lines."""
+    found = []
+    for file, offset, message in _ENGINE_ERROR_RE.findall(raw):
+        where = file or "<query>"
+        source = modules.get(file)
+        if source is not None:
+            pos = int(offset)
+            line = source.count("\n", 0, pos) + 1
+            col = pos - (source.rfind("\n", 0, pos) + 1) + 1
+            where = f"{file}:{line}:{col}"
+        found.append(f"{where}: {message.strip()}")
+    if found:
+        return "; ".join(dict.fromkeys(found))
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    return " ".join(lines)[:500] if lines else "unknown engine error"
+
+
+def rego_package(source: str) -> str:
+    """The package a module declares; Gatekeeper evaluates `data.<package>.violation`."""
+    found = _PACKAGE_RE.findall(source)
+    if len(found) != 1:
+        raise AdmissionError(
+            f"expected exactly one 'package' line in Rego source, found {len(found)}"
+        )
+    return found[0]
+
+
+_COMPILED: dict[str, RegoModules] = {}
+
+
+def _compiled(template: Mapping[str, Any]) -> tuple[RegoModules, str]:
+    """The template's Rego (with its libs) compiled once per distinct source, and its package."""
+    name = template.get("metadata", {}).get("name", "<unnamed template>")
+    targets = template.get("spec", {}).get("targets") or []
+    if (
+        len(targets) != 1
+        or not isinstance(targets[0], Mapping)
+        or not isinstance(targets[0].get("rego"), str)
+    ):
+        raise AdmissionError(f"ConstraintTemplate {name}: expected one target with a 'rego' string")
+    rego: str = targets[0]["rego"]
+    libs = targets[0].get("libs") or []
+    if not isinstance(libs, list) or not all(isinstance(lib, str) for lib in libs):
+        raise AdmissionError(f"ConstraintTemplate {name}: 'libs' must be a list of Rego sources")
+    if not _VIOLATION_RULE_RE.search(rego):
+        # Gatekeeper refuses such a template; offline it would silently admit everything
+        raise AdmissionError(f"ConstraintTemplate {name}: Rego defines no 'violation' rule")
+    key = hashlib.sha256(json.dumps([rego, libs]).encode()).hexdigest()
+    if key not in _COMPILED:
+        modules = {f"{name}.lib{i}.rego": lib for i, lib in enumerate(libs)}
+        modules[f"{name}.rego"] = rego
+        entrypoint = rego_package(rego).replace(".", "/") + "/violation"
+        _COMPILED[key] = RegoModules(modules, [entrypoint])
+    return _COMPILED[key], rego_package(rego)
+
+
+def _split_api_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def _glob_match(pattern: str, value: str) -> bool:
+    """Gatekeeper's wildcard: '*' at the front and/or end of a pattern; otherwise exact."""
+    if pattern == "*":
+        return True
+    if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 1:
+        return pattern[1:-1] in value
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    if pattern.startswith("*"):
+        return value.endswith(pattern[1:])
+    return pattern == value
+
+
+def label_selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Kubernetes LabelSelector semantics: matchLabels AND every matchExpression; {} selects all."""
+    if selector is None:
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), list(expr.get("values") or [])
+        if op == "In":
+            ok = key in labels and labels[key] in values
+        elif op == "NotIn":
+            ok = key not in labels or labels[key] not in values
+        elif op == "Exists":
+            ok = key in labels
+        elif op == "DoesNotExist":
+            ok = key not in labels
+        else:
+            raise AdmissionError(
+                f"label selector operator {op!r} is not one of In, NotIn, Exists, DoesNotExist"
+            )
+        if not ok:
+            return False
+    return True
+
+
+def constraint_matches(
+    constraint: Mapping[str, Any],
+    obj: Mapping[str, Any],
+    *,
+    namespace: str | None,
+    namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> bool:
+    """Whether `constraint.spec.match` selects `obj` (in `namespace`, None for cluster scope)."""
+    match = (constraint.get("spec") or {}).get("match") or {}
+    group, _ = _split_api_version(str(obj.get("apiVersion", "")))
+    kind = obj.get("kind", "")
+    meta = obj.get("metadata") or {}
+    is_namespace_obj = kind == "Namespace" and group == ""
+    kinds = match.get("kinds") or []
+    if kinds and not any(
+        (not k.get("kinds") or "*" in k["kinds"] or kind in k["kinds"])
+        and (not k.get("apiGroups") or "*" in k["apiGroups"] or group in k["apiGroups"])
+        for k in kinds
+    ):
+        return False
+    scope = match.get("scope", "*")
+    if scope not in ("*", "Cluster", "Namespaced"):
+        raise AdmissionError(
+            f"Constraint {_cname(constraint)}: spec.match.scope {scope!r} is not '*', 'Cluster' or 'Namespaced'"
+        )
+    if scope == "Cluster" and namespace:
+        return False
+    if scope == "Namespaced" and not namespace:
+        return False
+    ns_for_match = meta.get("name", "") if is_namespace_obj else namespace
+    if ns_for_match:
+        if match.get("namespaces") and not any(
+            _glob_match(p, ns_for_match) for p in match["namespaces"]
+        ):
+            return False
+        if any(_glob_match(p, ns_for_match) for p in match.get("excludedNamespaces") or []):
+            return False
+    if match.get("name") and not _glob_match(match["name"], meta.get("name", "")):
+        return False
+    if "labelSelector" in match and not label_selector_matches(
+        match["labelSelector"], meta.get("labels") or {}
+    ):
+        return False
+    if "namespaceSelector" in match:
+        if is_namespace_obj:
+            ns_labels: Mapping[str, str] = meta.get("labels") or {}
+        elif not namespace:
+            return True
+        elif namespace_labels is None or namespace not in namespace_labels:
+            raise AdmissionError(
+                f"Constraint {_cname(constraint)} uses namespaceSelector; pass namespace_labels with the labels of {namespace!r}"
+            )
+        else:
+            ns_labels = namespace_labels[namespace]
+        if not label_selector_matches(match["namespaceSelector"], ns_labels):
+            return False
+    return True
+
+
+def _cname(constraint: Mapping[str, Any]) -> str:
+    return f"{constraint.get('kind', '<kind?>')}/{(constraint.get('metadata') or {}).get('name', '<name?>')}"
+
+
+def _templates_by_kind(templates: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    by_kind: dict[str, Mapping[str, Any]] = {}
+    for t in templates:
+        try:
+            kind = t["spec"]["crd"]["spec"]["names"]["kind"]
+        except (KeyError, TypeError) as exc:
+            raise AdmissionError(
+                f"ConstraintTemplate {t.get('metadata', {}).get('name', '<unnamed>')}: missing spec.crd.spec.names.kind"
+            ) from exc
+        if kind in by_kind:
+            raise AdmissionError(f"two ConstraintTemplates define kind {kind}")
+        by_kind[kind] = t
+    return by_kind
+
+
+_VALID_PARAMETERS: set[str] = set()
+
+
+def validate_parameters(constraint: Mapping[str, Any], template: Mapping[str, Any]) -> None:
+    """Reject parameters the Constraint CRD's schema would reject (the API server checks this).
+
+    Results are remembered per (schema, parameters) so repeated evaluations stay cheap.
+    """
+    import jsonschema
+
+    crd_spec = ((template.get("spec") or {}).get("crd") or {}).get("spec") or {}
+    schema = (crd_spec.get("validation") or {}).get("openAPIV3Schema")
+    if not schema:
+        return
+    params = (constraint.get("spec") or {}).get("parameters", {})
+    key = hashlib.sha256(json.dumps([schema, params], sort_keys=True).encode()).hexdigest()
+    if key in _VALID_PARAMETERS:
+        return
+    try:
+        jsonschema.validate(params, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "<root>"
+        raise AdmissionError(
+            f"Constraint {_cname(constraint)}: spec.parameters/{where}: {exc.message}"
+        ) from exc
+    _VALID_PARAMETERS.add(key)
+
+
+def build_review(
+    obj: Mapping[str, Any],
+    *,
+    operation: str = "CREATE",
+    user: Mapping[str, Any] | None = None,
+    namespace: str | None = None,
+    old_object: Mapping[str, Any] | None = None,
+    sub_resource: str | None = None,
+) -> dict[str, Any]:
+    """Gatekeeper's `input.review` for an admission request carrying `obj`."""
+    group, version = _split_api_version(str(obj.get("apiVersion", "")))
+    meta = obj.get("metadata") or {}
+    review: dict[str, Any] = {
+        "uid": str(uuid.UUID(int=0)),
+        "kind": {"group": group, "version": version, "kind": obj.get("kind", "")},
+        "name": meta.get("name", ""),
+        "operation": operation,
+        "userInfo": dict(user if user is not None else DEFAULT_USER),
+        "object": None if operation == "DELETE" else obj,
+        "oldObject": obj if operation == "DELETE" else old_object,
+        "dryRun": False,
+    }
+    if namespace:
+        review["namespace"] = namespace
+    if sub_resource:
+        review["subResource"] = sub_resource
+    return review
+
+
+def evaluate(
+    obj: Mapping[str, Any],
+    templates: Sequence[Mapping[str, Any]],
+    constraints: Sequence[Mapping[str, Any]],
+    *,
+    operation: str = "CREATE",
+    user: Mapping[str, Any] | None = None,
+    namespace: str | None = None,
+    namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+    old_object: Mapping[str, Any] | None = None,
+    sub_resource: str | None = None,
+    include_non_blocking: bool = False,
+) -> list[Denial]:
+    """Every violation Gatekeeper would report for this request, sorted by constraint and message.
+
+    Only `enforcementAction: deny` constraints block a request; `warn`/`dryrun` ones are reported
+    only with `include_non_blocking=True` (their Denial carries the action). `namespace` defaults
+    to the object's metadata.namespace; `user` is the requester's userInfo.
+    """
+    if operation not in ("CREATE", "UPDATE", "DELETE", "CONNECT"):
+        raise AdmissionError(f"operation {operation!r} is not CREATE, UPDATE, DELETE or CONNECT")
+    if not isinstance(obj, Mapping) or not obj.get("kind") or not obj.get("apiVersion"):
+        raise AdmissionError("object under review must be a manifest with apiVersion and kind")
+    ns = (
+        namespace if namespace is not None else (obj.get("metadata") or {}).get("namespace") or None
+    )
+    by_kind = _templates_by_kind(templates)
+    review = build_review(
+        obj,
+        operation=operation,
+        user=user,
+        namespace=ns,
+        old_object=old_object,
+        sub_resource=sub_resource,
+    )
+    denials: list[Denial] = []
+    for constraint in constraints:
+        kind = constraint.get("kind")
+        name = (constraint.get("metadata") or {}).get("name")
+        if not kind or not name:
+            raise AdmissionError(
+                f"Constraint without kind or metadata.name: {json.dumps(constraint)[:120]}"
+            )
+        if kind not in by_kind:
+            raise AdmissionError(
+                f"Constraint {kind}/{name}: no ConstraintTemplate defines kind {kind}"
+            )
+        action = (constraint.get("spec") or {}).get("enforcementAction", "deny")
+        if action not in BLOCKING_ACTIONS and not include_non_blocking:
+            continue
+        if not constraint_matches(constraint, obj, namespace=ns, namespace_labels=namespace_labels):
+            continue
+        template = by_kind[kind]
+        validate_parameters(constraint, template)
+        engine, package = _compiled(template)
+        input_doc = {
+            "review": review,
+            "parameters": (constraint.get("spec") or {}).get("parameters", {}),
+        }
+        defined, violations = engine.evaluate(package.replace(".", "/") + "/violation", input_doc)
+        if not defined:
+            continue
+        if not isinstance(violations, list):
+            raise AdmissionError(
+                f"ConstraintTemplate {kind}: 'violation' must be a set of objects, got {type(violations).__name__}"
+            )
+        for v in violations:
+            if not isinstance(v, Mapping) or not isinstance(v.get("msg"), str):
+                raise AdmissionError(
+                    f"ConstraintTemplate {kind}: violation {v!r} has no string 'msg'"
+                )
+            denials.append(
+                Denial(constraint=name, kind=kind, message=v["msg"], enforcement_action=action)
+            )
+    return sorted(denials, key=lambda d: (d.kind, d.constraint, d.message))
+
+
+def admitted(denials: Iterable[Denial]) -> bool:
+    """True when none of the denials blocks the request."""
+    return not any(d.enforcement_action in BLOCKING_ACTIONS for d in denials)

@@ -1,0 +1,24 @@
+# Seccomp RuntimeDefault removes the syscalls most container escapes start with. The effective
+# profile (the container's seccompProfile, else the pod's) must be RuntimeDefault; Unconfined,
+# Localhost profiles (which this project does not ship) and a missing profile are denied.
+package sandboxseccomp
+
+import future.keywords.contains
+import future.keywords.if
+import future.keywords.in
+
+import data.lib.sandbox
+
+violation contains {"msg": msg} if {
+	some x in sandbox.containers
+	not profile_type(x) == "RuntimeDefault"
+	msg := concat("", [sandbox.where(x), ": seccompProfile.type must be RuntimeDefault (on the container or the pod), got ", shown(x)])
+}
+
+profile_type(x) := t if {
+	t := sandbox.effective_security(x, "seccompProfile").type
+}
+
+shown(x) := sandbox.text(t) if {
+	t := profile_type(x)
+} else := "none"
