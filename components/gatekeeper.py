@@ -87,6 +87,15 @@ class Gatekeeper(pulumi.ComponentResource):
                 "controllerManager": {"exemptNamespaces": list(args.exempt_namespaces)},
                 # Fail closed: if Gatekeeper is down, pods in tenant namespaces are not admitted.
                 "validatingWebhookFailurePolicy": "Fail",
+                # Ephemeral containers arrive through a subresource the default rules do not cover.
+                "validatingWebhookCustomRules": [
+                    {
+                        "apiGroups": ["*"],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["*", "pods/ephemeralcontainers", "pods/exec", "pods/attach"],
+                    }
+                ],
                 "auditInterval": 60,
             },
             opts=child(self, depends_on=[self.namespace]),

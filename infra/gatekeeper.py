@@ -111,6 +111,9 @@ POD_MATCH_KINDS: tuple[dict[str, list[str]], ...] = (
     {"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
 )
 SERVICE_MATCH_KINDS: tuple[dict[str, list[str]], ...] = ({"apiGroups": [""], "kinds": ["Service"]},)
+SECRET_MATCH_KINDS: tuple[dict[str, list[str]], ...] = ({"apiGroups": [""], "kinds": ["Secret"]},)
+# What a tenant may store: TLS pairs and opaque values, never service account tokens.
+DEFAULT_SECRET_TYPES: tuple[str, ...] = ("Opaque", "kubernetes.io/tls")
 
 _PACKAGE_RE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*$", re.MULTILINE)
 _LIB_IMPORT_RE = re.compile(r"^import\s+data\.(lib(?:\.[A-Za-z_][A-Za-z0-9_]*)+)", re.MULTILINE)
@@ -481,6 +484,12 @@ CONSTRAINT_SPECS: tuple[ConstraintSpec, ...] = (
         SERVICE_MATCH_KINDS,
         False,
         lambda t: {"allowedTypes": sorted(t.allowed_service_types)},
+    ),
+    ConstraintSpec(
+        "sandbox-secret-types",
+        SECRET_MATCH_KINDS,
+        False,
+        lambda t: {"allowedTypes": list(DEFAULT_SECRET_TYPES)},
     ),
 )
 

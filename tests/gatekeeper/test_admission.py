@@ -441,7 +441,9 @@ PER_TEMPLATE: dict[str, Callable[[Obj], None]] = {
 
 def test_per_template_cases_cover_every_pod_constraint(ns1_constraints: list[Obj]) -> None:
     pod_constraints = {
-        c["metadata"]["name"] for c in ns1_constraints if c["kind"] != "SandboxServiceTypes"
+        c["metadata"]["name"]
+        for c in ns1_constraints
+        if c["kind"] not in ("SandboxServiceTypes", "SandboxSecretTypes")
     }
     assert set(PER_TEMPLATE) == pod_constraints
 
@@ -717,3 +719,30 @@ def test_rego_syntax_error_names_file_line_and_column(
     others = [t for t in templates if t is not seccomp]
     with pytest.raises(admission.AdmissionError, match=r"sandboxseccomp\.rego:4:\d+: "):
         admission.evaluate(harness_deployment(), [*others, broken], ns1_constraints)
+
+
+def _secret(secret_type: str, annotations: dict[str, str] | None = None) -> Obj:
+    meta: dict[str, Any] = {"name": "harness-token", "namespace": "ns1"}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": secret_type}
+
+
+@pytest.mark.parametrize("secret_type", ["Opaque", "kubernetes.io/tls"])
+def test_tenant_secrets_of_allowed_types_are_admitted(
+    templates, ns1_constraints, secret_type
+) -> None:
+    assert admission.evaluate(_secret(secret_type), templates, ns1_constraints) == []
+
+
+def test_service_account_token_secret_is_denied(templates, ns1_constraints) -> None:
+    """The token controller would fill it with a non-expiring token for the workload KSA."""
+    secret = _secret(
+        "kubernetes.io/service-account-token", {"kubernetes.io/service-account.name": "tee-sa"}
+    )
+    denials = admission.evaluate(secret, templates, ns1_constraints)
+    assert {d.constraint for d in denials} == {"ns1-secret-types"}
+    assert {d.message for d in denials} == {
+        "Secret ns1/harness-token: Secret type kubernetes.io/service-account-token is not allowed (allowed: Opaque, kubernetes.io/tls)",
+        "Secret ns1/harness-token: Secret may not name service account tee-sa (token minting)",
+    }

@@ -19,7 +19,9 @@ VIOLATION_HEAD = re.compile(r"^violation contains .* if \{\n", re.MULTILINE)
 LIB_MODULE = "lib/lib.sandbox.rego"
 SUITES = {s.name: s for s in regotests.shipped_suites()}
 POD_TEMPLATES = [
-    s.directory for s in gk.template_sources() if s.directory != "sandbox-service-types"
+    s.directory
+    for s in gk.template_sources()
+    if s.directory not in ("sandbox-service-types", "sandbox-secret-types")
 ]
 CONTAINER_TEMPLATES = [
     s.directory

@@ -101,9 +101,8 @@ def test_pod_constraints_match_every_workload_kind(ns1_constraints: list[Obj]) -
             for g in entry["apiGroups"]
             for k in entry["kinds"]
         }
-        assert matched == ({("", "Service")} if c["kind"] == "SandboxServiceTypes" else expected), (
-            c["metadata"]["name"]
-        )
+        single = {"SandboxServiceTypes": {("", "Service")}, "SandboxSecretTypes": {("", "Secret")}}
+        assert matched == single.get(c["kind"], expected), c["metadata"]["name"]
 
 
 def test_workload_parameters_come_from_the_tenant(ns1_constraints: list[Obj]) -> None:
@@ -117,6 +116,7 @@ def test_workload_parameters_come_from_the_tenant(ns1_constraints: list[Obj]) ->
         "allowedMountPaths": sorted(gk.HARNESS_MOUNT_PATHS),
     }
     assert params["SandboxServiceTypes"] == {"allowedTypes": ["ClusterIP"]}
+    assert params["SandboxSecretTypes"] == {"allowedTypes": ["Opaque", "kubernetes.io/tls"]}
 
 
 def test_workload_constraints_exist_only_with_a_workload_service_account() -> None:
@@ -130,6 +130,7 @@ def test_workload_constraints_exist_only_with_a_workload_service_account() -> No
         "SandboxRunAsNonRoot",
         "SandboxSeccomp",
         "SandboxServiceTypes",
+        "SandboxSecretTypes",
     }
 
 
