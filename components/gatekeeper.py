@@ -93,7 +93,7 @@ class Gatekeeper(pulumi.ComponentResource):
                         "apiGroups": ["*"],
                         "apiVersions": ["*"],
                         "operations": ["CREATE", "UPDATE"],
-                        "resources": ["*", "pods/ephemeralcontainers", "pods/exec", "pods/attach"],
+                        "resources": ["*", "pods/ephemeralcontainers"],
                     }
                 ],
                 "auditInterval": 60,
