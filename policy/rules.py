@@ -1471,7 +1471,31 @@ RULES: tuple[Rule, ...] = (
         applies_to=(CLUSTER,),
         check=check_release_channel,
     ),
+    Rule(
+        name="model-access-paths",
+        description="Every way to read or decrypt the model passes through the sandbox: the "
+                    "harness pods in the tenant namespace, admitted only with an approved digest. "
+                    "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
+                    "(exec, attach, ephemeral containers, token minting) or missing admission "
+                    "rule reaches a person, a group or the public directly.",
+        severity=Severity.CRITICAL,
+        remediation="Grant decrypt/read only to the workload service account, bind it only to "
+                    "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
+                    "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
+                    "namespace. `python -m infra access <plan>` prints each chain.",
+        applies_to=("gcp:kms/cryptoKey:CryptoKey", BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
+        check=lambda resources: _access().check_model_access_paths(resources),
+    ),
 )
+
+
+def _access():
+    """The access analysis imports this module, so it is loaded on first use."""
+    if __package__:
+        from . import access
+    else:  # the CrossGuard pack imports rules and access as sibling modules
+        import access  # type: ignore[no-redef]
+    return access
 
 
 def _assert_unique(rules: Sequence[Rule]) -> None:

@@ -231,12 +231,14 @@ CASES = [
     Case("decrypt-to-user", "kms-decrypt-only-workload",
          set_("workload-identity-decrypt", "member", "user:bob@example.com"),
          f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
-         f'"user:bob@example.com"; {NEED_WI}'),
+         f'"user:bob@example.com"; {NEED_WI}',
+         frozenset({"model-access-paths"})),
     Case("decrypt-without-wi-binding", "kms-decrypt-only-workload",
          Change("remove", "workload-identity-binding"), DECRYPT_TO_WORKLOAD),
     Case("wi-binding-is-token-creator", "kms-decrypt-only-workload",
          set_("workload-identity-binding", "role", "roles/iam.serviceAccountTokenCreator"),
-         DECRYPT_TO_WORKLOAD),
+         DECRYPT_TO_WORKLOAD,
+         frozenset({"model-access-paths"})),
     Case("decrypt-to-node-sa", "kms-decrypt-only-workload",
          set_("workload-identity-decrypt", "member", f"serviceAccount:{NODE_SA}"),
          f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
@@ -249,7 +251,8 @@ CASES = [
               "member": "group:ml-team@example.com"}),
          'gcp:projects/iAMMember:IAMMember "tenant-access-ml-team": role '
          '"roles/cloudkms.cryptoKeyEncrypterDecrypter" granted to member '
-         f'"group:ml-team@example.com"; {NEED_WI}'),
+         f'"group:ml-team@example.com"; {NEED_WI}',
+         frozenset({"model-access-paths"})),
     Case("impersonate-decrypter", "kms-decrypt-only-workload",
          add("workload-identity-binding", "gcp:serviceaccount/iAMMember:IAMMember",
              "workload-identity-bob-token",
@@ -257,7 +260,8 @@ CASES = [
               "role": "roles/iam.serviceAccountTokenCreator", "member": "user:bob@example.com"}),
          'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-bob-token": role '
          '"roles/iam.serviceAccountTokenCreator" granted to member "user:bob@example.com" on '
-         f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox"),
+         f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox",
+         frozenset({"model-access-paths"})),
     Case("impersonate-at-project", "kms-decrypt-only-workload",
          add("tenant-access-bob", "gcp:projects/iAMMember:IAMMember", "tenant-access-sa-user",
              {"project": CLUSTER_PROJECT, "role": "roles/iam.serviceAccountUser",
@@ -265,7 +269,8 @@ CASES = [
          'gcp:projects/iAMMember:IAMMember "tenant-access-sa-user": role '
          '"roles/iam.serviceAccountUser" granted to member "user:bob@example.com" on project '
          f'"{CLUSTER_PROJECT}", home of the decrypting service account; that member could act '
-         "as the decrypting identity outside the sandbox"),
+         "as the decrypting identity outside the sandbox",
+         frozenset({"model-access-paths"})),
     Case("second-ksa-bound", "kms-decrypt-only-workload",
          add("workload-identity-binding", "gcp:serviceaccount/iAMMember:IAMMember",
              "workload-identity-ns2",
@@ -281,7 +286,20 @@ CASES = [
          add("workload-identity-binding", "gcp:serviceaccount/key:Key", "workload-identity-key",
              {"serviceAccountId": WORKLOAD_SA}),
          f'gcp:serviceaccount/key:Key "workload-identity-key": serviceAccountId is '
-         f'"{WORKLOAD_SA}"; a key for the decrypting service account works outside the cluster'),
+         f'"{WORKLOAD_SA}"; a key for the decrypting service account works outside the cluster',
+         frozenset({"model-access-paths"})),
+    # model-access-paths
+    Case("tenant-gke-developer", "model-access-paths",
+         add("tenant-access-bob", "gcp:projects/iAMMember:IAMMember", "tenant-access-dev",
+             {"project": CLUSTER_PROJECT, "role": "roles/container.developer",
+              "member": "user:bob@example.com"}),
+         'gcp:projects/iAMMember:IAMMember "tenant-access-dev": '
+         f"user:bob@example.com can decrypt KMS key {KEY_ID}: GKE IAM lets it create pods as "
+         f"ns1/tee-sa regardless of RBAC (roles/cloudkms.cryptoKeyDecrypter to "
+         f"serviceAccount:{WORKLOAD_SA} -> roles/iam.workloadIdentityUser on {WORKLOAD_SA} to "
+         f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa] -> Kubernetes service account ns1/tee-sa "
+         f"(pool {WORKLOAD_POOL}) -> roles/container.developer on project {CLUSTER_PROJECT} to "
+         "user:bob@example.com)"),
     # bucket-no-public-access
     Case("bucket-acls-on", "bucket-no-public-access",
          set_("model-vault-bucket", "uniformBucketLevelAccess", False),
@@ -300,7 +318,7 @@ CASES = [
          set_("tenant-access-bob", "role", "roles/owner"),
          'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/owner" granted to '
          'member "user:bob@example.com"; basic roles grant far more than any party here needs',
-         frozenset({"kms-decrypt-only-workload"})),  # owner can decrypt and impersonate
+         frozenset({"kms-decrypt-only-workload", "model-access-paths"})),  # owner can decrypt and impersonate
     Case("bucket-policy-editor", "no-primitive-roles",
          add("model-vault-bucket", "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
              "model-vault-policy",
@@ -308,7 +326,8 @@ CASES = [
                  {"bindings": [{"role": "roles/editor", "members": ["user:carol@example.com"]}]})}),
          'gcp:storage/bucketIAMPolicy:BucketIAMPolicy "model-vault-policy": role "roles/editor" '
          'granted to policyData.bindings[0].members[0] "user:carol@example.com"; basic roles '
-         "grant far more than any party here needs"),
+         "grant far more than any party here needs",
+         frozenset({"model-access-paths"})),
     Case("unreadable-policy", "no-primitive-roles",
          add("tenant-access-bob", "gcp:projects/iAMPolicy:IAMPolicy", "tenant-access-policy",
              {"project": CLUSTER_PROJECT, "policyData": "not json"}),
@@ -318,7 +337,8 @@ CASES = [
          set_("workload-identity-read", "member", "allUsers"),
          'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-read": role '
          '"roles/storage.objectViewer" granted to member "allUsers"; nothing may be granted to '
-         "the public"),
+         "the public",
+         frozenset({"model-access-paths"})),
     Case("bucket-acl-all-users", "no-public-members",
          add("model-vault-bucket", "gcp:storage/bucketACL:BucketACL", "model-vault-acl",
              {"bucket": "alice-model-bucket",
@@ -669,9 +689,10 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
 
 
 @pytest.mark.parametrize(("components", "applicable"), [
-    (("harness-registry",), {"no-primitive-roles", "no-public-members"}),
+    (("harness-registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
     (("model-vault", "image-attestor"), {"kms-key-rotation", "bucket-no-public-access",
-                                         "model-object-sealed", "attestor-has-public-key"}),
+                                         "model-object-sealed", "attestor-has-public-key",
+                                         "model-access-paths"}),
     (("harness",), {"images-by-digest"}),
 ])
 def test_per_party_plans_mark_absent_types_not_applicable(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.rbac import UserInfo
+from policy.rbac import UserInfo
 
 Obj = dict[str, Any]
 API = "rbac.authorization.k8s.io/v1"

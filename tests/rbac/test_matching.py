@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.rbac import (
+from policy.rbac import (
     RUN_AS_SERVICE_ACCOUNT_REQUESTS,
     Access,
     RbacError,

@@ -1,0 +1,123 @@
+"""Who can read or decrypt the model, and by which chain (Markdown for a PR comment, or JSON).
+
+For the KMS key and the sealed object in each plan, every principal that can decrypt/read,
+from the IAM grant through service accounts and Workload Identity to the Kubernetes subjects
+who may run code as the workload service account, and under which admission rules.
+A path that reaches a person, a group or the public around those rules is flagged; the
+command then exits 1 (the plan review rule `model-access-paths` fails on the same paths).
+
+Per-party plans see only their own side: pass several with --merge (e.g. the cluster and
+sandbox plans) to follow the chain across them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "plans", nargs="+", type=Path, metavar="PLAN", help="build/plan/<stack>.json files"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "json"),
+        default="markdown",
+        help="output format (default: markdown)",
+    )
+    parser.add_argument(
+        "--merge", action="store_true", help="analyse all plans as one (per-party stacks together)"
+    )
+
+
+def load_plan(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"{path}: no such plan file (run `python -m infra plan` first)")
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable plan JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
+        raise UserError(f"{path}: not a plan (expected an object with a `resources` list)")
+    return document
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(title: str, report: Any) -> str:
+    lines = [f"## Who can read or decrypt the model: {title}", ""]
+    if not report.targets:
+        lines += ["No KMS key or model object in this plan.", ""]
+    for target, capability in report.targets.items():
+        paths = report.paths_to(target)
+        flagged = sum(p.flagged for p in paths)
+        status = "**FLAGGED**" if flagged else "ok"
+        lines += [
+            f"### {capability} on `{target}`: {len(paths)} path(s), {flagged} flagged ({status})",
+            "",
+        ]
+        if not paths:
+            lines += ["Nobody in this plan.", ""]
+            continue
+        lines += ["| # | who | chain | verdict |", "|---|---|---|---|"]
+        for number, path in enumerate(paths, 1):
+            chain = "<br>".join(f"{hop.step}: {_cell(hop.detail)}" for hop in path.hops)
+            verdict = f"**FLAGGED**: {path.verdict}" if path.flagged else path.verdict
+            lines.append(f"| {number} | {_cell(path.principal)} | {chain} | {_cell(verdict)} |")
+        lines.append("")
+    if report.notes:
+        lines += ["Notes:", *(f"- {note}" for note in report.notes), ""]
+    return "\n".join(lines)
+
+
+def to_json(title: str, report: Any) -> dict[str, Any]:
+    return {
+        "plan": title,
+        "flagged": len(report.flagged),
+        "targets": [
+            {
+                "target": target,
+                "capability": capability,
+                "paths": [
+                    {
+                        "principal": p.principal,
+                        "kind": p.principal_kind,
+                        "flagged": p.flagged,
+                        "verdict": p.verdict,
+                        "chain": [
+                            {"step": h.step, "detail": h.detail, "urn": h.urn} for h in p.hops
+                        ],
+                    }
+                    for p in report.paths_to(target)
+                ],
+            }
+            for target, capability in report.targets.items()
+        ],
+        "notes": report.notes,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from policy.access import analyse
+
+    plans = [(path, load_plan(path)) for path in args.plans]
+    if args.merge:
+        title = " + ".join(f"{doc.get('stack', path.stem)}" for path, doc in plans)
+        groups = [(title, [r for _, doc in plans for r in doc["resources"]])]
+    else:
+        groups = [
+            (f"{doc.get('stack', path.stem)} ({path})", doc["resources"]) for path, doc in plans
+        ]
+    reports = [(title, analyse(resources)) for title, resources in groups]
+    if args.format == "json":
+        print(json.dumps([to_json(title, report) for title, report in reports], indent=2))
+    else:
+        print("\n".join(to_markdown(title, report) for title, report in reports))
+    return 1 if any(report.flagged for _, report in reports) else 0
