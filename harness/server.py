@@ -1,0 +1,194 @@
+"""Process entry: validate config, start HTTPS, load the sealed model, serve or exit.
+
+The HTTPS server starts at once so the kubelet's probes answer during a long load
+(`/healthz` 200, `/readyz` 503). The model loads in a background thread; when it is
+verified `/readyz` turns 200. If it is refused (tampered, wrong key, swapped object, wrong
+digest, bad metadata...) the reason is logged, the server shuts down and the process
+exits 3 without ever having served a prediction. Bad configuration exits 2 before
+anything listens. Core dumps are disabled so the plaintext cannot end up in one.
+
+Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 server failure (e.g. port in use),
+2 bad configuration, 3 model refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import resource
+import signal
+import ssl
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+EXIT_SERVER = 1
+EXIT_CONFIG = 2
+EXIT_REFUSED = 3
+
+log = logging.getLogger("harness")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with `severity` and `message` (Cloud Logging's fields)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "severity": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["error"] = "".join(traceback.format_exception_only(record.exc_info[1])).strip()
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("urllib3", "google", "grpc"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def _fail(message: str, code: int) -> int:
+    log.error(message)
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _disable_core_dumps() -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError) as exc:  # pragma: no cover - depends on the sandbox
+        log.warning("could not disable core dumps: %s", exc)
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    """Run the harness until SIGTERM/SIGINT or a refused model; returns the exit code."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+    env = os.environ if env is None else env
+    configure_logging("info")  # until the configured level is known to be valid
+    from harness.config import ConfigError, from_env
+
+    try:
+        config = from_env(env)
+    except ConfigError as exc:
+        return _fail(f"configuration: {exc}", EXIT_CONFIG)
+    configure_logging(config.log_level)
+    _disable_core_dumps()
+
+    from harness.auth import TokenFileError, TokenStore
+
+    tokens = TokenStore(config.token_file)
+    try:
+        tokens.load()
+    except TokenFileError as exc:
+        return _fail(f"HARNESS_TOKEN_FILE: {exc}", EXIT_CONFIG)
+    try:
+        probe = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        probe.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    except (OSError, ssl.SSLError) as exc:
+        return _fail(
+            f"HARNESS_TLS_DIR: cannot load {config.tls_cert} and {config.tls_key}: {exc}",
+            EXIT_CONFIG,
+        )
+
+    import uvicorn
+
+    from harness import gcp
+    from harness.app import Limits, ModelState, create_app
+    from harness.loader import ModelRefused, load_sealed_model
+    from harness.ratelimit import RateLimiter
+
+    state = ModelState()
+    app = create_app(
+        state=state,
+        tokens=tokens,
+        limiter=RateLimiter(config.rate_limit),
+        limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
+    )
+
+    def tls_context(cfg: uvicorn.Config, default: Any) -> ssl.SSLContext:
+        context = default()
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.bind,
+            port=config.port,
+            ssl_certfile=str(config.tls_cert),
+            ssl_keyfile=str(config.tls_key),
+            ssl_context_factory=tls_context,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            lifespan="off",
+            timeout_graceful_shutdown=10,
+            http="h11",
+        )
+    )
+
+    def load() -> None:
+        started = time.perf_counter()
+        try:
+            loaded = load_sealed_model(
+                model_uri=config.model_uri,
+                kms_key_uri=config.kms_key_uri,
+                kms_key_name=config.kms_key_name,
+                pinned_sha256=config.model_sha256,
+                storage=gcp.storage_client(config.storage_emulator),
+                kms=gcp.kms_client(config.kms_emulator),
+            )
+        except ModelRefused as exc:
+            state.set_failed(str(exc))
+        except Exception as exc:  # an unexpected bug must still stop the harness
+            state.set_failed(f"unexpected {type(exc).__name__} while loading: {exc}")
+        else:
+            state.set_loaded(loaded)
+            log.info(
+                "ready: serving %s after %.2fs", config.model_uri, time.perf_counter() - started
+            )
+            return
+        log.error("model refused, not serving: %s", state.failure)
+        server.should_exit = True
+
+    def request_exit(_signum: int, _frame: Any) -> None:
+        # uvicorn installs the same behaviour while serving and, after a graceful
+        # shutdown, re-raises the signal to the previous handler: this one, so the
+        # process still exits with its own code (0, or 3 if the model was refused)
+        # instead of dying of SIGTERM.
+        server.should_exit = True
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_exit)
+    log.info(
+        "harness starting: model %s, key %s, https on %s:%d",
+        config.model_uri,
+        config.kms_key_uri,
+        config.bind,
+        config.port,
+    )
+    threading.Thread(target=load, name="model-loader", daemon=True).start()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits (with its own codes, 3 among them) when it cannot bind
+        return _fail(f"HTTPS server failed to start on {config.bind}:{config.port}", EXIT_SERVER)
+    if state.failure:
+        print(f"error: model refused: {state.failure}", file=sys.stderr, flush=True)
+        return EXIT_REFUSED
+    return 0

@@ -1,0 +1,199 @@
+"""`python -m infra demo` and `python -m infra serve` end to end, as `make demo/serve` run them."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness_testlib import REPO_ROOT, SEED_REVIEWS, wait_for
+
+from harness.client import HarnessClient, read_token
+from infra.local.gcs import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _closed(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HARNESS_", "STORAGE_EMULATOR", "KMS_EMULATOR"))
+    }
+    env.update(extra)
+    return env
+
+
+def test_demo_end_to_end(tmp_path):
+    root = tmp_path / "local"
+    result = subprocess.run(
+        [sys.executable, "-m", "infra", "demo", "--root", str(root)],
+        cwd=REPO_ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for step in range(1, 8):
+        assert f"[{step}/7]" in out
+    # the client's readable output: the check and one line per seed review
+    assert "model check (GET /check)" in out and "(verified, pinned)" in out
+    scores = {}
+    for review in SEED_REVIEWS:
+        match = re.search(rf"^\s+([01]\.\d{{4}})\s+(\w+)\s+{re.escape(review)}$", out, re.M)
+        assert match, f"no prediction line for {review!r}"
+        scores[review] = (float(match.group(1)), match.group(2))
+    great, okay, terrible = (scores[r] for r in SEED_REVIEWS)
+    assert great[0] > okay[0] > terrible[0]
+    assert (great[1], okay[1], terrible[1]) == ("positive", "neutral", "negative")
+    assert "demo ok: positive" in out
+    # secrets stay in 0600 files and never reach the output
+    token_file = root / "token" / "token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((root / "tls" / "tls.key").stat().st_mode) == 0o600
+    assert read_token(token_file) not in out + result.stderr
+    # everything it started is stopped
+    ports = [int(p) for p in re.findall(r"listening on (?:http://)?127\.0\.0\.1:(\d+)", out)]
+    ports += [
+        int(p) for p in re.findall(r"starting the harness on https://127\.0\.0\.1:(\d+)", out)
+    ]
+    assert len(ports) == 3
+    assert all(_closed(port) for port in ports)
+
+
+def test_serve_prints_one_ready_line_and_stops_on_ctrl_c(tmp_path):
+    root = tmp_path / "local"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra", "serve", "--root", str(root)],
+        cwd=REPO_ROOT,
+        env=_env(HARNESS_PORT=str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # blocks until the READY line (or exit)
+        match = re.fullmatch(r"READY https://127\.0\.0\.1:(\d+) token=(\S+) ca=(\S+)\n", line)
+        assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
+        assert int(match.group(1)) == port
+        token_file, ca = Path(match.group(2)), Path(match.group(3))
+        assert token_file.is_absolute() and ca.is_absolute()
+        client = HarnessClient(f"https://127.0.0.1:{port}", ca, read_token(token_file))
+        great, okay, terrible = client.predict(SEED_REVIEWS)
+        assert great > okay > terrible
+        assert client.check()["sha256_pinned"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        rest = proc.stdout.read()
+        assert rest == "", "stdout carries only the READY line"
+        stderr = proc.stderr.read()
+        assert "stopped the harness and the emulators" in stderr
+        assert read_token(token_file) not in stderr
+        assert wait_for(lambda: _closed(port), timeout=10)
+        emulator_ports = [
+            int(p) for p in re.findall(r"listening on (?:http://)?127\.0\.0\.1:(\d+)", stderr)
+        ]
+        assert len(emulator_ports) == 2 and all(_closed(p) for p in emulator_ports)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_refuses_a_bad_port(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "infra", "serve", "--root", str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=_env(HARNESS_PORT="eighty"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        "error: HARNESS_PORT='eighty': expected a port number in [1, 65535]"
+    )
+    assert result.stdout == ""
+
+
+def test_client_cli_errors_are_clear(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("t" * 20)
+    from infra.local.tls import generate
+
+    ca = generate(tmp_path / "tls").ca_cert
+    port = free_port()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.client",
+            "--url",
+            f"https://127.0.0.1:{port}",
+            "--ca",
+            str(ca),
+            "--token-file",
+            str(token),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1 and "cannot reach" in result.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.client",
+            "--url",
+            "http://x",
+            "--ca",
+            str(ca),
+            "--token-file",
+            str(token),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "only speaks HTTPS" in result.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.client",
+            "--url",
+            "https://x",
+            "--ca",
+            str(ca),
+            "--token-file",
+            str(tmp_path / "missing"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "cannot read token file" in result.stderr
