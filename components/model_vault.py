@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -17,9 +18,9 @@ class SealedModel:
     """The ciphertext and the metadata the sealing tool produced for it."""
 
     source_path: str
-    encryption_key: str  # base64 Tink keyset, itself encrypted by the KMS key
-    plaintext_sha256: str
-    plaintext_size: int
+    # Exactly what the sealer wrote: the KMS-wrapped keyset (`encryption-key`, seed 003 layout),
+    # the plaintext digest and size, and what the ciphertext is bound to. The harness checks all.
+    metadata: Mapping[str, str]
 
 
 @dataclass
@@ -54,6 +55,11 @@ class ModelVault(pulumi.ComponentResource):
             raise ValueError(
                 f"rotation_period {args.rotation_period!r} must be 1s..{MAX_ROTATION_SECONDS}s (90 days)"
             )
+        sealed = args.sealed_model
+        if sealed is not None and not {"encryption-key", "plaintext-sha256"} <= set(
+            sealed.metadata
+        ):
+            raise ValueError("sealed_model.metadata needs encryption-key and plaintext-sha256")
         super().__init__("gke-sandbox:model_vault:ModelVault", name, None, opts)
 
         self.key_ring = gcp.kms.KeyRing(
@@ -101,12 +107,7 @@ class ModelVault(pulumi.ComponentResource):
                 bucket=self.bucket.name,
                 source=pulumi.FileAsset(model.source_path),
                 content_type="application/octet-stream",
-                metadata={
-                    # Seed 003 layout: the KMS-wrapped Tink keyset travels with the object.
-                    "encryption-key": model.encryption_key,
-                    "plaintext-sha256": model.plaintext_sha256,
-                    "plaintext-size": str(model.plaintext_size),
-                },
+                metadata=dict(model.metadata),
                 opts=child(self),
             )
 

@@ -128,14 +128,32 @@ class AttestorConfig:
         return f"projects/{project}/attestors/{self.name}"
 
 
+# Object metadata the harness reads (harness/sealed.py); a test keeps these names in step.
+SEALED_REQUIRED_METADATA = (
+    "sealed-format",
+    "encryption-key",
+    "plaintext-sha256",
+    "plaintext-size",
+    "sealed-for",
+    "kms-key",
+)
+SEALED_OPTIONAL_METADATA = ("kms-key-version", "sealed-at")
+
+
 @dataclass(frozen=True)
 class SealedObjectConfig:
-    """The ciphertext file and the metadata `python -m infra seal` wrote for it."""
+    """The ciphertext file and the object metadata `python -m infra seal --no-upload` wrote."""
 
     source: str
-    encryption_key: str
-    plaintext_sha256: str
-    plaintext_size: int
+    metadata: tuple[tuple[str, str], ...]
+
+    @property
+    def metadata_map(self) -> dict[str, str]:
+        return dict(self.metadata)
+
+    @property
+    def plaintext_sha256(self) -> str:
+        return self.metadata_map["plaintext-sha256"]
 
 
 @dataclass(frozen=True)
@@ -503,6 +521,42 @@ def _image_value(block: _Block, name: str, value: str) -> str:
     return value
 
 
+def _sealed_metadata(block: _Block) -> tuple[tuple[str, str], ...]:
+    """The object metadata exactly as the sealer wrote it; the harness refuses anything less."""
+    meta = block.block("metadata")
+    assert meta is not None
+    checks = {
+        # The one format the harness reads (harness/sealed.py SEALED_FORMAT; a test keeps them equal).
+        "sealed-format": (
+            re.compile(r"^gke-sandbox/tink-streaming-aead/v1$"),
+            "gke-sandbox/tink-streaming-aead/v1",
+        ),
+        "encryption-key": (
+            re.compile(r"^[A-Za-z0-9+/=]{16,}$"),
+            "the base64 KMS-wrapped Tink keyset",
+        ),
+        "plaintext-sha256": (SHA256_HEX, "64 lowercase hex digits"),
+        "plaintext-size": (re.compile(r"^[1-9][0-9]*$"), "the plaintext size in bytes"),
+        "sealed-for": (re.compile(r"^gs://[^/]+/.+$"), "gs://<bucket>/<object>"),
+        "kms-key": (KMS_KEY_URI, "the gcp-kms:// key URI that wrapped the keyset"),
+        "kms-key-version": (
+            re.compile(r"^[0-9]+$|^projects/.+/cryptoKeyVersions/[0-9]+$"),
+            "a key version",
+        ),
+        "sealed-at": (re.compile(r"^[0-9TZ:.+-]+$"), "an RFC 3339 time"),
+    }
+    values = []
+    for key in (*SEALED_REQUIRED_METADATA, *SEALED_OPTIONAL_METADATA):
+        pattern, expected = checks[key]
+        value = meta.str(
+            key, pattern=pattern, expected=expected, required=key in SEALED_REQUIRED_METADATA
+        )
+        if value is not None:
+            values.append((key, value))
+    meta.done()
+    return tuple(values)
+
+
 def _parse_model(block: _Block) -> ModelConfig:
     attestor = block.block("attestor")
     assert attestor is not None
@@ -532,17 +586,9 @@ def _parse_model(block: _Block) -> ModelConfig:
     if sealed_block is not None:
         sealed = SealedObjectConfig(
             source=sealed_block.str(
-                "source", expected="path of the ciphertext written by `python -m infra seal`"
+                "source", expected="path of the ciphertext written by `python -m infra seal --out`"
             ),
-            encryption_key=sealed_block.str(
-                "encryptionKey",
-                pattern=re.compile(r"^[A-Za-z0-9+/=]{16,}$"),
-                expected="the base64 KMS-wrapped Tink keyset",
-            ),
-            plaintext_sha256=sealed_block.str(
-                "plaintextSha256", pattern=SHA256_HEX, expected="64 lowercase hex digits"
-            ),
-            plaintext_size=sealed_block.int("plaintextSize", default=0, minimum=1, maximum=2**50),
+            metadata=_sealed_metadata(sealed_block),
         )
         sealed_block.done()
     config = ModelConfig(
@@ -563,6 +609,17 @@ def _parse_model(block: _Block) -> ModelConfig:
         sealed=sealed,
     )
     block.done()
+    if sealed is not None:
+        meta = sealed.metadata_map
+        for key, want in (("sealed-for", config.model_uri), ("kms-key", config.kms_key_uri)):
+            if meta[key] != want:
+                # The harness would refuse it: the ciphertext is bound to another object or key.
+                raise ConfigError(
+                    f"{NAMESPACE}:model.sealed.metadata.{key}",
+                    "does not match this model block",
+                    value=meta[key],
+                    expected=want,
+                )
     return config
 
 

@@ -16,12 +16,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
     assert model is not None
     sealed = None
     if model.sealed is not None:
-        sealed = SealedModel(
-            source_path=model.sealed.source,
-            encryption_key=model.sealed.encryption_key,
-            plaintext_sha256=model.sealed.plaintext_sha256,
-            plaintext_size=model.sealed.plaintext_size,
-        )
+        sealed = SealedModel(source_path=model.sealed.source, metadata=model.sealed.metadata_map)
     vault = ModelVault(
         "model",
         ModelVaultArgs(

@@ -48,15 +48,22 @@ def test_children_are_parented_and_named_by_role(run):
     assert sorted(r.name for r in children) == ["model-bucket", "model-key", "model-key-ring"]
 
 
-def test_sealed_object_carries_seed_metadata(run):
-    sealed = SealedModel("build/sealed/m.sealed", "ZW5jcnlwdGVkLWtleXNldA==", "ab" * 32, 1234)
+SEALED_METADATA = {
+    "sealed-format": "gke-sandbox/tink-streaming-aead/v1",
+    "encryption-key": "ZW5jcnlwdGVkLWtleXNldA==",
+    "plaintext-sha256": "ab" * 32,
+    "plaintext-size": "1234",
+    "sealed-for": "gs://a-demo-model-sealed/m.sealed",
+    "kms-key": "gcp-kms://projects/a-demo-model/locations/us-central1/keyRings/ring/cryptoKeys/key",
+}
+
+
+def test_sealed_object_carries_the_sealers_metadata_verbatim(run):
+    sealed = SealedModel("build/sealed/m.sealed", SEALED_METADATA)
     plan = run(lambda: ModelVault("model", vault_args(sealed_model=sealed)))
     obj = plan.one(OBJECT)
-    assert obj.inputs["metadata"] == {
-        "encryption-key": "ZW5jcnlwdGVkLWtleXNldA==",
-        "plaintext-sha256": "ab" * 32,
-        "plaintext-size": "1234",
-    }, obj.urn
+    assert obj.inputs["metadata"] == SEALED_METADATA, obj.urn
+    assert obj.inputs["contentType"] == "application/octet-stream", obj.urn
     assert obj.inputs["source"] == {"asset": "build/sealed/m.sealed"}, obj.urn
     assert obj.inputs["bucket"] == "a-demo-model-sealed", obj.urn
     assert obj.inputs["name"] == "m.sealed", obj.urn
@@ -74,6 +81,12 @@ def test_model_uri_names_the_object_even_before_upload(run):
 def test_no_object_without_sealed_model(run):
     plan = run(lambda: ModelVault("model", vault_args()))
     assert plan.of_type(OBJECT) == []
+
+
+def test_sealed_model_without_its_keyset_is_refused():
+    metadata = {k: v for k, v in SEALED_METADATA.items() if k != "encryption-key"}
+    with pytest.raises(ValueError, match="encryption-key and plaintext-sha256"):
+        ModelVault("model", vault_args(sealed_model=SealedModel("m", metadata)))
 
 
 @pytest.mark.parametrize("period", ["0s", "7776001s"])

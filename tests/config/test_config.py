@@ -246,6 +246,74 @@ def test_sandbox_part_needs_a_way_to_the_cluster():
     )
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "sealed-for",
+            "gs://a-demo-model-sealed/another.sealed",
+            "gs://a-demo-model-sealed/sentiment-model.tar.sealed",
+        ),
+        (
+            "kms-key",
+            "gcp-kms://projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/other",
+            "gcp-kms://projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/model-key",
+        ),
+    ],
+)
+def test_sealed_object_bound_elsewhere_is_refused(dev_config, key, value, expected):
+    """The harness would refuse a ciphertext sealed for another object or key; say so at plan time."""
+    dev_config["model"]["sealed"]["metadata"][key] = value
+    assert_names(
+        config_error(dev_config),
+        f"gke-sandbox:model.sealed.metadata.{key}",
+        "does not match",
+        expected,
+    )
+
+
+def test_sealed_metadata_missing_its_format_is_refused(dev_config):
+    del dev_config["model"]["sealed"]["metadata"]["sealed-format"]
+    error = config_error(dev_config)
+    assert_names(
+        error,
+        "gke-sandbox:model.sealed.metadata.sealed-format",
+        "is required",
+        "tink-streaming-aead/v1",
+    )
+
+
+def test_sealed_metadata_unknown_key_is_refused(dev_config):
+    dev_config["model"]["sealed"]["metadata"]["owner"] = "alice"
+    assert_names(
+        config_error(dev_config),
+        "gke-sandbox:model.sealed.metadata.owner",
+        "is not a known key",
+        "encryption-key",
+    )
+
+
+def test_sealed_metadata_names_match_what_the_harness_reads():
+    from harness import sealed as harness_sealed
+    from infra import config
+
+    harness_keys = {
+        harness_sealed.META_FORMAT,
+        harness_sealed.META_KEYSET,
+        harness_sealed.META_SHA256,
+        harness_sealed.META_SIZE,
+        harness_sealed.META_SEALED_FOR,
+        harness_sealed.META_KMS_KEY,
+    }
+    assert set(config.SEALED_REQUIRED_METADATA) == harness_keys
+    assert set(config.SEALED_OPTIONAL_METADATA) == {
+        harness_sealed.META_KMS_KEY_VERSION,
+        harness_sealed.META_SEALED_AT,
+    }
+    parsed = parse(stack_config("dev"))
+    assert parsed.model.sealed.metadata_map["sealed-format"] == harness_sealed.SEALED_FORMAT
+
+
 @pytest.mark.parametrize("part", ["everything", None])
 def test_unknown_part(dev_config, part):
     dev_config["part"] = part

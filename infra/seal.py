@@ -1,0 +1,332 @@
+"""Alice: seal a model directory or tar archive with Tink + Cloud KMS and upload it.
+
+    python -m infra seal MODEL --key-uri gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K \\
+        --dest gs://BUCKET/OBJECT
+
+MODEL is a model directory (tarred on the fly, deterministically: sorted names, zeroed
+times and owners, so the same model always has the same SHA-256) or an uncompressed
+`.tar` (streamed as is; compressed archives are refused because the harness slices the
+plaintext in memory). A fresh Tink streaming-AEAD keyset encrypts the stream to a local
+ciphertext file; KMS wraps the keyset; the object is uploaded with the wrapped keyset in
+metadata `encryption-key` (seed 003 layout), the plaintext SHA-256 and size, and the key
+version. The associated data of both the stream and the keyset is `gs://BUCKET/OBJECT`.
+The model is read and encrypted in a stream, so models larger than memory work.
+
+Credentials: Application Default Credentials. Locally, `STORAGE_EMULATOR_HOST` and
+`KMS_EMULATOR_HOST` point at the emulators (`make demo` sets everything up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import stat
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.errors import UserError
+
+# = harness.sealed.TEMPLATES, default first; spelled out so `--help` needs no Tink import
+TEMPLATE_CHOICES = (
+    "AES256_GCM_HKDF_1MB",
+    "AES256_GCM_HKDF_4KB",
+    "AES256_CTR_HMAC_SHA256_1MB",
+    "AES256_CTR_HMAC_SHA256_4KB",
+)
+COPY_CHUNK = 1 << 20
+UPLOAD_CHUNK = 64 << 20  # resumable upload chunk: bounds the uploader's memory
+_GZIP_MAGIC = b"\x1f\x8b"
+_OTHER_COMPRESSED = {
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+}
+
+
+@dataclass(frozen=True)
+class SealReport:
+    """What was sealed and where; printed by the CLI, used by the demo."""
+
+    dest: str
+    generation: str | None
+    sha256: str
+    plaintext_bytes: int
+    ciphertext_bytes: int
+    kms_key_uri: str
+    kms_key_version: str
+    template: str
+    ciphertext_file: str | None
+    metadata: dict[str, str]
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse what the harness cannot slice: compressed or non-tar files."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(512)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    if head.startswith(_GZIP_MAGIC):
+        raise UserError(
+            f"{path} is gzip-compressed; the harness slices the plaintext in memory, so seal the "
+            "model directory or an uncompressed .tar"
+        )
+    for magic, kind in _OTHER_COMPRESSED.items():
+        if head.startswith(magic):
+            raise UserError(
+                f"{path} is a {kind} archive; seal the model directory or an uncompressed .tar"
+            )
+    from harness.tarview import is_tar_header
+
+    if not is_tar_header(head):
+        raise UserError(f"{path} is not an uncompressed tar archive (no valid tar header)")
+
+
+def _model_files(directory: Path) -> list[tuple[str, Path, os.stat_result]]:
+    """Regular files under `directory`, sorted; links and special files are refused."""
+    files: list[tuple[str, Path, os.stat_result]] = []
+    for root, dirs, names in os.walk(directory, followlinks=False):
+        dirs.sort()
+        for name in sorted(names + [d for d in dirs if (Path(root) / d).is_symlink()]):
+            path = Path(root) / name
+            st = path.lstat()
+            rel = path.relative_to(directory).as_posix()
+            if not stat.S_ISREG(st.st_mode):
+                raise UserError(
+                    f"{path}: only regular files can be sealed (links and special files are refused)"
+                )
+            files.append((rel, path, st))
+    if not any(rel == "model.json" for rel, _, _ in files):
+        raise UserError(f"{directory} has no model.json at its top level; is it a model directory?")
+    return files
+
+
+def tar_directory(directory: Path) -> Callable[[Any], None]:
+    """A producer writing a deterministic uncompressed tar of `directory` to a writer."""
+    files = _model_files(directory)
+
+    def produce(writer: Any) -> None:
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            for rel, path, st in files:
+                info = tarfile.TarInfo(rel)
+                info.size = st.st_size
+                info.mode = 0o644
+                info.mtime = 0
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                with path.open("rb") as fh:
+                    tar.addfile(info, fh)
+
+    return produce
+
+
+def copy_file(path: Path) -> Callable[[Any], None]:
+    """A producer streaming an archive file as is."""
+
+    def produce(writer: Any) -> None:
+        with path.open("rb") as fh:
+            while chunk := fh.read(COPY_CHUNK):
+                writer.write(chunk)
+
+    return produce
+
+
+def seal_model(
+    source: Path,
+    *,
+    dest: str,
+    kms_key_uri: str,
+    kms: Any,
+    storage: Any | None,
+    template: str | None = None,
+    out: Path | None = None,
+    keyset_out: Path | None = None,
+    replace: bool = False,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> SealReport:
+    """Seal `source` for `dest` (see module doc). `storage=None` skips the upload (needs `out`)."""
+    from harness.gcp import KmsAead
+    from harness.sealed import (
+        DEFAULT_TEMPLATE,
+        SealedFormatError,
+        SealedMetadata,
+        encrypt_stream,
+        new_keyset,
+        parse_gcs_uri,
+        parse_kms_key_uri,
+        streaming_primitive,
+        wrap_keyset,
+    )
+
+    template = template or DEFAULT_TEMPLATE
+    try:
+        target = parse_gcs_uri(dest)
+        key_name = parse_kms_key_uri(kms_key_uri)
+        handle = new_keyset(template)
+    except SealedFormatError as exc:
+        raise UserError(str(exc)) from None
+    if source.is_dir():
+        produce = tar_directory(source)
+    elif source.is_file():
+        _check_archive(source)
+        produce = copy_file(source)
+    else:
+        raise UserError(f"{source}: no such model directory or archive")
+    if storage is None and out is None:
+        raise UserError("--no-upload needs --out FILE for the ciphertext")
+    if storage is not None and not replace:
+        try:
+            existing = storage.bucket(target.bucket).get_blob(target.name)
+        except Exception as exc:
+            raise UserError(f"cannot reach {target.bucket}: {type(exc).__name__}: {exc}") from None
+        if existing is not None:
+            raise UserError(
+                f"{target} already exists (generation {existing.generation}); pass --replace to overwrite"
+            )
+
+    import tink
+
+    associated_data = target.associated_data()
+    kms_aead = KmsAead(kms, key_name)
+    try:
+        keyset_json = wrap_keyset(handle, kms_aead, associated_data)
+    except tink.TinkError as exc:
+        raise UserError(f"KMS could not wrap the keyset: {exc}") from None
+    progress(f"keyset ({template}) wrapped by {kms_aead.last_key_version}")
+    if keyset_out is not None:
+        keyset_out.parent.mkdir(parents=True, exist_ok=True)
+        keyset_out.write_text(json.dumps(json.loads(keyset_json), indent=2) + "\n")
+
+    with tempfile.TemporaryDirectory(prefix="seal-") as tmp:
+        ciphertext_path = out or Path(tmp) / "model.tar.enc"
+        ciphertext_path.parent.mkdir(parents=True, exist_ok=True)
+        with ciphertext_path.open("wb") as dest_file:
+            try:
+                sha256, size = encrypt_stream(
+                    produce, dest_file, streaming_primitive(handle), associated_data
+                )
+            except SealedFormatError as exc:
+                raise UserError(f"{source}: {exc}") from None
+            except OSError as exc:
+                raise UserError(f"reading {source} failed: {exc}") from None
+        ciphertext_bytes = ciphertext_path.stat().st_size
+        progress(
+            f"encrypted {size} plaintext bytes -> {ciphertext_bytes} ciphertext bytes (sha256 {sha256})"
+        )
+        meta = SealedMetadata(
+            keyset_json=keyset_json,
+            sha256=sha256,
+            size=size,
+            sealed_for=target.uri,
+            kms_key_uri=kms_key_uri,
+            kms_key_version=kms_aead.last_key_version,
+            sealed_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        )
+        generation: str | None = None
+        if storage is None:
+            assert out is not None
+            meta_path = out.with_name(out.name + ".metadata.json")
+            meta_path.write_text(json.dumps(meta.to_gcs(), indent=2) + "\n")
+            progress(f"not uploaded; ciphertext {out}, object metadata {meta_path}")
+        else:
+            blob = storage.bucket(target.bucket).blob(target.name, chunk_size=UPLOAD_CHUNK)
+            blob.metadata = meta.to_gcs()
+            try:
+                blob.upload_from_filename(
+                    str(ciphertext_path),
+                    content_type="application/octet-stream",
+                    if_generation_match=None if replace else 0,
+                )
+            except Exception as exc:
+                raise UserError(f"upload to {target} failed: {type(exc).__name__}: {exc}") from None
+            generation = str(blob.generation)
+            progress(f"uploaded {target} (generation {generation})")
+    return SealReport(
+        dest=target.uri,
+        generation=generation,
+        sha256=sha256,
+        plaintext_bytes=size,
+        ciphertext_bytes=ciphertext_bytes,
+        kms_key_uri=kms_key_uri,
+        kms_key_version=kms_aead.last_key_version,
+        template=template,
+        ciphertext_file=str(out) if out else None,
+        metadata=meta.to_gcs(),
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="model directory or uncompressed .tar archive")
+    parser.add_argument(
+        "--key-uri", required=True, help="gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K"
+    )
+    parser.add_argument(
+        "--dest", required=True, help="gs://BUCKET/OBJECT to upload to (also the associated data)"
+    )
+    parser.add_argument(
+        "--template",
+        choices=TEMPLATE_CHOICES,
+        default=TEMPLATE_CHOICES[0],
+        help="Tink streaming AEAD template",
+    )
+    parser.add_argument("--out", type=Path, help="also keep the ciphertext in this file")
+    parser.add_argument(
+        "--keyset-out",
+        type=Path,
+        help="write the KMS-wrapped keyset JSON here (seed 003's tink_key.json)",
+    )
+    parser.add_argument("--replace", action="store_true", help="overwrite an existing object")
+    parser.add_argument(
+        "--no-upload", action="store_true", help="only write --out and its .metadata.json"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+    from harness.gcp import emulators_from_env, kms_client, storage_client
+
+    try:
+        storage_emulator, kms_emulator = emulators_from_env()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    storage = None if args.no_upload else storage_client(storage_emulator)
+    report = seal_model(
+        args.model,
+        dest=args.dest,
+        kms_key_uri=args.key_uri,
+        kms=kms_client(kms_emulator),
+        storage=storage,
+        template=args.template,
+        out=args.out,
+        keyset_out=args.keyset_out,
+        replace=args.replace,
+        progress=lambda msg: print(msg, flush=True),
+    )
+    print(
+        f"sealed {report.dest}: sha256 {report.sha256}, {report.plaintext_bytes} bytes, key {report.kms_key_version}"
+    )
+    if report.ciphertext_file:
+        print(config_block(report))
+    return 0
+
+
+def config_block(report: SealReport) -> str:
+    """The `gke-sandbox:model.sealed` block that lets the model stack manage this object."""
+    import yaml
+
+    block = {"sealed": {"source": report.ciphertext_file, "metadata": report.metadata}}
+    body = yaml.safe_dump(block, sort_keys=False, width=10_000)
+    indented = "".join(f"    {line}\n" for line in body.splitlines())
+    return (
+        "\n# To let `pulumi up -s model` manage this object, add under gke-sandbox:model in "
+        "Pulumi.<stack>.yaml:\n" + indented
+    )
