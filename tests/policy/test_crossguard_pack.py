@@ -38,8 +38,20 @@ REPO = Path(__file__).resolve().parents[2]
 def engine_resources(resources: list[dict[str, Any]]) -> list[PolicyResource]:
     """Plan dicts as the SDK hands them to a stack policy (proxied props, linked parents)."""
     options = PolicyResourceOptions(False, [], None, [], None, [], None)  # type: ignore[arg-type]
-    by_urn = {r["urn"]: PolicyResource(r["type"], unknown_checking_proxy(r["inputs"]), r["urn"],
-                                       r["name"], options, None, None, [], {}) for r in resources}
+    by_urn = {
+        r["urn"]: PolicyResource(
+            r["type"],
+            unknown_checking_proxy(r["inputs"]),
+            r["urn"],
+            r["name"],
+            options,
+            None,
+            None,
+            [],
+            {},
+        )
+        for r in resources
+    }
     for r in resources:
         if r["parent"] in by_urn:
             by_urn[r["urn"]].parent = by_urn[r["parent"]]
@@ -48,8 +60,10 @@ def engine_resources(resources: list[dict[str, Any]]) -> list[PolicyResource]:
 
 def validate(policy: Any, resources: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
     reports: list[tuple[str, str | None]] = []
-    policy.validate(StackValidationArgs(engine_resources(resources)),
-                    lambda message, urn=None: reports.append((message, urn)))
+    policy.validate(
+        StackValidationArgs(engine_resources(resources)),
+        lambda message, urn=None: reports.append((message, urn)),
+    )
     return reports
 
 
@@ -68,45 +82,60 @@ def test_valid_plan_reports_nothing(valid_resources: list[dict[str, Any]]) -> No
         assert validate(policy, valid_resources) == [], policy.name
 
 
-def test_violation_is_reported_with_remediation_and_urn(valid_resources: list[dict[str, Any]],
-                                                        mutate: Callable[..., Any]) -> None:
-    changed = mutate(valid_resources, "harness-deployment",
-                     "spec.template.spec.containers[0].image", "harness:latest")
+def test_violation_is_reported_with_remediation_and_urn(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
+    changed = mutate(
+        valid_resources,
+        "harness-deployment",
+        "spec.template.spec.containers[0].image",
+        "harness:latest",
+    )
     policy = next(p for p in pack.build_policies() if p.name == "images-by-digest")
     rule = next(r for r in rules.RULES if r.name == "images-by-digest")
-    assert validate(policy, valid_resources) == [(
-        'kubernetes:apps/v1:Deployment "harness-deployment": '
-        'spec.template.spec.containers[0].image is "harness:latest"; images must be pinned by '
-        f"digest (<repository>@sha256:<64 hex>)\nremediation: {rule.remediation}",
-        changed["urn"])]
+    assert validate(policy, valid_resources) == [
+        (
+            'kubernetes:apps/v1:Deployment "harness-deployment": '
+            'spec.template.spec.containers[0].image is "harness:latest"; images must be pinned by '
+            f"digest (<repository>@sha256:<64 hex>)\nremediation: {rule.remediation}",
+            changed["urn"],
+        )
+    ]
 
 
-def test_absent_types_make_the_policy_not_applicable(valid_resources: list[dict[str, Any]]
-                                                     ) -> None:
+def test_absent_types_make_the_policy_not_applicable(valid_resources: list[dict[str, Any]]) -> None:
     policy = next(p for p in pack.build_policies() if p.name == "model-object-sealed")
     with pytest.raises(_NotApplicableError):
         validate(policy, valid_resources[:1])
 
 
-def test_unknown_preview_values_are_skipped(valid_resources: list[dict[str, Any]],
-                                            mutate: Callable[..., Any]) -> None:
-    mutate(valid_resources, "sandbox-cluster-pool", "nodeConfig.serviceAccount",
-           UNKNOWN_STRING_VALUE)
-    mutate(valid_resources, "sandbox-cluster-cluster", "confidentialNodes.enabled",
-           UNKNOWN_BOOLEAN_VALUE)
+def test_unknown_preview_values_are_skipped(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
+    mutate(
+        valid_resources, "sandbox-cluster-pool", "nodeConfig.serviceAccount", UNKNOWN_STRING_VALUE
+    )
+    mutate(
+        valid_resources,
+        "sandbox-cluster-cluster",
+        "confidentialNodes.enabled",
+        UNKNOWN_BOOLEAN_VALUE,
+    )
     mutate(valid_resources, "workload-identity-decrypt", "member", UNKNOWN_STRING_VALUE)
     for policy in pack.build_policies():
         assert validate(policy, valid_resources) == [], policy.name
 
 
 def test_to_plain_unwraps_proxies_masks_secrets_marks_unknowns() -> None:
-    props = unknown_checking_proxy({
-        "list": [1, UNKNOWN_STRING_VALUE, {"x": UNKNOWN_BOOLEAN_VALUE}],
-        "secret": Secret({"inner": "value"}),
-        "asset": pulumi.FileAsset("build/model.enc"),
-        "remote": pulumi.RemoteAsset("https://example.com/m"),
-        "flag": True,
-    })
+    props = unknown_checking_proxy(
+        {
+            "list": [1, UNKNOWN_STRING_VALUE, {"x": UNKNOWN_BOOLEAN_VALUE}],
+            "secret": Secret({"inner": "value"}),
+            "asset": pulumi.FileAsset("build/model.enc"),
+            "remote": pulumi.RemoteAsset("https://example.com/m"),
+            "flag": True,
+        }
+    )
     assert pack.to_plain(props) == {
         "list": [1, rules.UNKNOWN, {"x": rules.UNKNOWN}],
         "secret": rules.SECRET,
@@ -122,36 +151,52 @@ def test_resource_dict_has_the_plan_shape(valid_resources: list[dict[str, Any]])
 
 
 def _analyze(resources: list[dict[str, Any]]) -> Any:
-    servicer = _PolicyAnalyzerServicer(pack.PACK_NAME, "0.1.0", pack.build_policies(),
-                                       EnforcementLevel.MANDATORY)
-    request = analyzer_pb2.AnalyzeStackRequest(resources=[
-        analyzer_pb2.AnalyzerResource(
-            type=r["type"], urn=r["urn"], name=r["name"], parent=r["parent"] or "",
-            properties=json_format.ParseDict(r["inputs"], struct_pb2.Struct()))
-        for r in resources])
+    servicer = _PolicyAnalyzerServicer(
+        pack.PACK_NAME, "0.1.0", pack.build_policies(), EnforcementLevel.MANDATORY
+    )
+    request = analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=r["type"],
+                urn=r["urn"],
+                name=r["name"],
+                parent=r["parent"] or "",
+                properties=json_format.ParseDict(r["inputs"], struct_pb2.Struct()),
+            )
+            for r in resources
+        ]
+    )
     return servicer.AnalyzeStack(request, None)
 
 
-def test_the_sdk_analyzer_runs_the_pack(valid_resources: list[dict[str, Any]],
-                                        mutate: Callable[..., Any]) -> None:
+def test_the_sdk_analyzer_runs_the_pack(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
     response = _analyze(valid_resources)
     assert list(response.diagnostics) == []
     assert list(response.not_applicable) == []
 
-    changed = mutate(valid_resources, "sandbox-cluster-pool",
-                     "nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA")
+    changed = mutate(
+        valid_resources,
+        "sandbox-cluster-pool",
+        "nodeConfig.workloadMetadataConfig.mode",
+        "GCE_METADATA",
+    )
     response = _analyze(valid_resources)
     assert [(d.policyName, d.urn) for d in response.diagnostics] == [
-        ("gke-workload-identity", changed["urn"])]
+        ("gke-workload-identity", changed["urn"])
+    ]
     assert 'nodeConfig.workloadMetadataConfig.mode is "GCE_METADATA"' in (
-        response.diagnostics[0].message)
+        response.diagnostics[0].message
+    )
     assert response.diagnostics[0].enforcementLevel == analyzer_pb2.MANDATORY
 
 
 def test_the_sdk_analyzer_reports_not_applicable(valid_resources: list[dict[str, Any]]) -> None:
     response = _analyze(valid_resources[:1])
     assert sorted(n.policy_name for n in response.not_applicable) == sorted(
-        r.name for r in rules.RULES)
+        r.name for r in rules.RULES
+    )
 
 
 def test_main_builds_a_mandatory_pack(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 COPY = REPO / "infra" / "plan.schema.json"
-SHARED_CANDIDATES = (Path("/work/shared/plan.schema.json"),
-                     REPO.parent / "shared" / "plan.schema.json")
+SHARED_CANDIDATES = (
+    Path("/work/shared/plan.schema.json"),
+    REPO.parent / "shared" / "plan.schema.json",
+)
 
 
 def test_copy_matches_the_shared_schema() -> None:

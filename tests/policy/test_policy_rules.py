@@ -33,17 +33,21 @@ A = 'gcp:binaryauthorization/attestor:Attestor "image-attestor-attestor"'
 DEPLOY = 'kubernetes:apps/v1:Deployment "harness-deployment"'
 CHART = 'kubernetes:helm.sh/v4:Chart "tenant-ns1-gatekeeper"'
 BY_DIGEST = "images must be pinned by digest (<repository>@sha256:<64 hex>)"
-SEV = ("Confidential GKE Nodes need an AMD SEV machine type (n2d/c2d/c3d, "
-       "e.g. n2d-standard-2)")
-NEED_WI = ("only a Workload-Identity-bound service account (the sandbox namespace's KSA) "
-           "may decrypt")
-NO_WI = (f"{WORKLOAD_SA} has no roles/iam.workloadIdentityUser binding to a "
-         f"<pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}")
-DECRYPT_TO_WORKLOAD = (f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
-                       f'"serviceAccount:{WORKLOAD_SA}"; {NO_WI}')
-UNREADABLE = ('gcp:projects/iAMPolicy:IAMPolicy "tenant-access-policy": policyData is not JSON '
-              "(JSONDecodeError at char 0); the grants it makes cannot be verified, write "
-              'policyData as JSON {"bindings": [...]}')
+SEV = "Confidential GKE Nodes need an AMD SEV machine type (n2d/c2d/c3d, e.g. n2d-standard-2)"
+NEED_WI = "only a Workload-Identity-bound service account (the sandbox namespace's KSA) may decrypt"
+NO_WI = (
+    f"{WORKLOAD_SA} has no roles/iam.workloadIdentityUser binding to a "
+    f"<pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}"
+)
+DECRYPT_TO_WORKLOAD = (
+    f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
+    f'"serviceAccount:{WORKLOAD_SA}"; {NO_WI}'
+)
+UNREADABLE = (
+    'gcp:projects/iAMPolicy:IAMPolicy "tenant-access-policy": policyData is not JSON '
+    "(JSONDecodeError at char 0); the grants it makes cannot be verified, write "
+    'policyData as JSON {"bindings": [...]}'
+)
 
 DELETE = "<delete>"
 
@@ -83,395 +87,764 @@ def add(sibling: str, type_token: str, name: str, inputs: dict[str, Any]) -> Cha
 
 CASES = [
     # gke-confidential-nodes
-    Case("cluster-confidential-off", "gke-confidential-nodes",
-         set_("sandbox-cluster-cluster", "confidentialNodes.enabled", False),
-         f"{C}: confidentialNodes.enabled is false; Confidential GKE Nodes must be on"),
-    Case("pool-confidential-unset", "gke-confidential-nodes",
-         delete("sandbox-cluster-pool", "nodeConfig.confidentialNodes"),
-         f"{P}: nodeConfig.confidentialNodes.enabled is unset; the node pool must run on "
-         "Confidential GKE Nodes"),
-    Case("pool-machine-e2", "gke-confidential-nodes",
-         set_("sandbox-cluster-pool", "nodeConfig.machineType", "e2-standard-4"),
-         f'{P}: nodeConfig.machineType is "e2-standard-4"; {SEV}'),
-    Case("default-pool-machine-unset", "gke-confidential-nodes",
-         delete("sandbox-cluster-cluster", "nodeConfig.machineType"),
-         f"{C}: nodeConfig.machineType is unset; {SEV} (the default pool is created before it "
-         "is removed; the GKE default e2-medium is not SEV-capable)"),
-    Case("pool-tdx", "gke-confidential-nodes",
-         set_("sandbox-cluster-pool", "nodeConfig.confidentialNodes.confidentialInstanceType",
-              "TDX"),
-         f'{P}: nodeConfig.confidentialNodes.confidentialInstanceType is "TDX"; the '
-         "confidential technology must be AMD SEV or SEV_SNP"),
+    Case(
+        "cluster-confidential-off",
+        "gke-confidential-nodes",
+        set_("sandbox-cluster-cluster", "confidentialNodes.enabled", False),
+        f"{C}: confidentialNodes.enabled is false; Confidential GKE Nodes must be on",
+    ),
+    Case(
+        "pool-confidential-unset",
+        "gke-confidential-nodes",
+        delete("sandbox-cluster-pool", "nodeConfig.confidentialNodes"),
+        f"{P}: nodeConfig.confidentialNodes.enabled is unset; the node pool must run on "
+        "Confidential GKE Nodes",
+    ),
+    Case(
+        "pool-machine-e2",
+        "gke-confidential-nodes",
+        set_("sandbox-cluster-pool", "nodeConfig.machineType", "e2-standard-4"),
+        f'{P}: nodeConfig.machineType is "e2-standard-4"; {SEV}',
+    ),
+    Case(
+        "default-pool-machine-unset",
+        "gke-confidential-nodes",
+        delete("sandbox-cluster-cluster", "nodeConfig.machineType"),
+        f"{C}: nodeConfig.machineType is unset; {SEV} (the default pool is created before it "
+        "is removed; the GKE default e2-medium is not SEV-capable)",
+    ),
+    Case(
+        "pool-tdx",
+        "gke-confidential-nodes",
+        set_(
+            "sandbox-cluster-pool", "nodeConfig.confidentialNodes.confidentialInstanceType", "TDX"
+        ),
+        f'{P}: nodeConfig.confidentialNodes.confidentialInstanceType is "TDX"; the '
+        "confidential technology must be AMD SEV or SEV_SNP",
+    ),
     # gke-shielded-nodes
-    Case("cluster-shielded-off", "gke-shielded-nodes",
-         set_("sandbox-cluster-cluster", "enableShieldedNodes", False),
-         f"{C}: enableShieldedNodes is false; Shielded GKE Nodes must be on"),
-    Case("pool-secure-boot-off", "gke-shielded-nodes",
-         set_("sandbox-cluster-pool", "nodeConfig.shieldedInstanceConfig.enableSecureBoot", False),
-         f"{P}: nodeConfig.shieldedInstanceConfig.enableSecureBoot is false; nodes must boot "
-         "with Secure Boot"),
-    Case("pool-integrity-unset", "gke-shielded-nodes",
-         delete("sandbox-cluster-pool",
-                "nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring"),
-         f"{P}: nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring is unset; nodes "
-         "must have integrity monitoring on"),
+    Case(
+        "cluster-shielded-off",
+        "gke-shielded-nodes",
+        set_("sandbox-cluster-cluster", "enableShieldedNodes", False),
+        f"{C}: enableShieldedNodes is false; Shielded GKE Nodes must be on",
+    ),
+    Case(
+        "pool-secure-boot-off",
+        "gke-shielded-nodes",
+        set_("sandbox-cluster-pool", "nodeConfig.shieldedInstanceConfig.enableSecureBoot", False),
+        f"{P}: nodeConfig.shieldedInstanceConfig.enableSecureBoot is false; nodes must boot "
+        "with Secure Boot",
+    ),
+    Case(
+        "pool-integrity-unset",
+        "gke-shielded-nodes",
+        delete(
+            "sandbox-cluster-pool", "nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring"
+        ),
+        f"{P}: nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring is unset; nodes "
+        "must have integrity monitoring on",
+    ),
     # gke-workload-identity
-    Case("cluster-wi-unset", "gke-workload-identity",
-         delete("sandbox-cluster-cluster", "workloadIdentityConfig"),
-         f"{C}: workloadIdentityConfig.workloadPool is unset; Workload Identity must be on with "
-         f"the cluster project's pool {WORKLOAD_POOL}"),
-    Case("cluster-wi-foreign-pool", "gke-workload-identity",
-         set_("sandbox-cluster-cluster", "workloadIdentityConfig.workloadPool",
-              "other-project.svc.id.goog"),
-         f'{C}: workloadIdentityConfig.workloadPool is "other-project.svc.id.goog"; Workload '
-         f"Identity must be on with the cluster project's pool {WORKLOAD_POOL}",
-         # the decrypter's WI binding names the old pool, which no cluster in the plan uses now
-         frozenset({"kms-decrypt-only-workload"})),
-    Case("pool-gce-metadata", "gke-workload-identity",
-         set_("sandbox-cluster-pool", "nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA"),
-         f'{P}: nodeConfig.workloadMetadataConfig.mode is "GCE_METADATA"; pods must get '
-         "identities from the GKE metadata server (GKE_METADATA), not the node's"),
+    Case(
+        "cluster-wi-unset",
+        "gke-workload-identity",
+        delete("sandbox-cluster-cluster", "workloadIdentityConfig"),
+        f"{C}: workloadIdentityConfig.workloadPool is unset; Workload Identity must be on with "
+        f"the cluster project's pool {WORKLOAD_POOL}",
+    ),
+    Case(
+        "cluster-wi-foreign-pool",
+        "gke-workload-identity",
+        set_(
+            "sandbox-cluster-cluster",
+            "workloadIdentityConfig.workloadPool",
+            "other-project.svc.id.goog",
+        ),
+        f'{C}: workloadIdentityConfig.workloadPool is "other-project.svc.id.goog"; Workload '
+        f"Identity must be on with the cluster project's pool {WORKLOAD_POOL}",
+        # the decrypter's WI binding names the old pool, which no cluster in the plan uses now
+        frozenset({"kms-decrypt-only-workload"}),
+    ),
+    Case(
+        "pool-gce-metadata",
+        "gke-workload-identity",
+        set_("sandbox-cluster-pool", "nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA"),
+        f'{P}: nodeConfig.workloadMetadataConfig.mode is "GCE_METADATA"; pods must get '
+        "identities from the GKE metadata server (GKE_METADATA), not the node's",
+    ),
     # gke-binauthz-enforced
-    Case("cluster-binauthz-disabled", "gke-binauthz-enforced",
-         set_("sandbox-cluster-cluster", "binaryAuthorization.evaluationMode", "DISABLED"),
-         f'{C}: binaryAuthorization.evaluationMode is "DISABLED"; the cluster must enforce the '
-         "project's Binary Authorization policy (PROJECT_SINGLETON_POLICY_ENFORCE)"),
-    Case("policy-always-allow", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "defaultAdmissionRule.evaluationMode", "ALWAYS_ALLOW"),
-         f'{B}: defaultAdmissionRule.evaluationMode is "ALWAYS_ALLOW"; the default admission '
-         "rule must require an attestation"),
-    Case("policy-dry-run", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "defaultAdmissionRule.enforcementMode",
-              "DRYRUN_AUDIT_LOG_ONLY"),
-         f'{B}: defaultAdmissionRule.enforcementMode is "DRYRUN_AUDIT_LOG_ONLY"; images without '
-         "an attestation must be blocked, not only logged"),
-    Case("policy-no-attestor", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "defaultAdmissionRule.requireAttestationsBies", []),
-         f"{B}: defaultAdmissionRule.requireAttestationsBies is []; the default admission rule "
-         "must name the image attestor"),
-    Case("policy-global-off", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "globalPolicyEvaluationMode", "DISABLE"),
-         f'{B}: globalPolicyEvaluationMode is "DISABLE"; the Google-maintained global policy '
-         "must be evaluated (ENABLE) so that only Google system images are exempt"),
-    Case("policy-cluster-exempt", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "clusterAdmissionRules",
-              [{"cluster": "us-central1-a.sandbox-cluster", "evaluationMode": "ALWAYS_ALLOW",
-                "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}]),
-         f'{B}: clusterAdmissionRules[0].evaluationMode is "ALWAYS_ALLOW"; no cluster may be '
-         "exempt from attestation"),
-    Case("policy-cluster-dry-run", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "clusterAdmissionRules",
-              [{"cluster": "us-central1-a.sandbox-cluster", "evaluationMode": "REQUIRE_ATTESTATION",
-                "enforcementMode": "DRYRUN_AUDIT_LOG_ONLY",
-                "requireAttestationsBies": ["projects/alice-model/attestors/harness-attestor"]}]),
-         f'{B}: clusterAdmissionRules[0].enforcementMode is "DRYRUN_AUDIT_LOG_ONLY"; a dry-run '
-         "rule admits every image"),
-    Case("policy-cluster-rule-without-attestor", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "clusterAdmissionRules",
-              [{"cluster": "us-central1-a.sandbox-cluster", "evaluationMode": "REQUIRE_ATTESTATION",
-                "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}]),
-         f"{B}: clusterAdmissionRules[0].requireAttestationsBies is unset; a rule that requires "
-         "attestation must name an attestor"),
-    Case("policy-wildcard-allowlist", "gke-binauthz-enforced",
-         set_("binauthz-policy-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
-         f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; an allowlist pattern must '
-         "name a registry path, not start with a wildcard that exempts any image"),
+    Case(
+        "cluster-binauthz-disabled",
+        "gke-binauthz-enforced",
+        set_("sandbox-cluster-cluster", "binaryAuthorization.evaluationMode", "DISABLED"),
+        f'{C}: binaryAuthorization.evaluationMode is "DISABLED"; the cluster must enforce the '
+        "project's Binary Authorization policy (PROJECT_SINGLETON_POLICY_ENFORCE)",
+    ),
+    Case(
+        "policy-always-allow",
+        "gke-binauthz-enforced",
+        set_("binauthz-policy-policy", "defaultAdmissionRule.evaluationMode", "ALWAYS_ALLOW"),
+        f'{B}: defaultAdmissionRule.evaluationMode is "ALWAYS_ALLOW"; the default admission '
+        "rule must require an attestation",
+    ),
+    Case(
+        "policy-dry-run",
+        "gke-binauthz-enforced",
+        set_(
+            "binauthz-policy-policy",
+            "defaultAdmissionRule.enforcementMode",
+            "DRYRUN_AUDIT_LOG_ONLY",
+        ),
+        f'{B}: defaultAdmissionRule.enforcementMode is "DRYRUN_AUDIT_LOG_ONLY"; images without '
+        "an attestation must be blocked, not only logged",
+    ),
+    Case(
+        "policy-no-attestor",
+        "gke-binauthz-enforced",
+        set_("binauthz-policy-policy", "defaultAdmissionRule.requireAttestationsBies", []),
+        f"{B}: defaultAdmissionRule.requireAttestationsBies is []; the default admission rule "
+        "must name the image attestor",
+    ),
+    Case(
+        "policy-global-off",
+        "gke-binauthz-enforced",
+        set_("binauthz-policy-policy", "globalPolicyEvaluationMode", "DISABLE"),
+        f'{B}: globalPolicyEvaluationMode is "DISABLE"; the Google-maintained global policy '
+        "must be evaluated (ENABLE) so that only Google system images are exempt",
+    ),
+    Case(
+        "policy-cluster-exempt",
+        "gke-binauthz-enforced",
+        set_(
+            "binauthz-policy-policy",
+            "clusterAdmissionRules",
+            [
+                {
+                    "cluster": "us-central1-a.sandbox-cluster",
+                    "evaluationMode": "ALWAYS_ALLOW",
+                    "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+                }
+            ],
+        ),
+        f'{B}: clusterAdmissionRules[0].evaluationMode is "ALWAYS_ALLOW"; no cluster may be '
+        "exempt from attestation",
+    ),
+    Case(
+        "policy-cluster-dry-run",
+        "gke-binauthz-enforced",
+        set_(
+            "binauthz-policy-policy",
+            "clusterAdmissionRules",
+            [
+                {
+                    "cluster": "us-central1-a.sandbox-cluster",
+                    "evaluationMode": "REQUIRE_ATTESTATION",
+                    "enforcementMode": "DRYRUN_AUDIT_LOG_ONLY",
+                    "requireAttestationsBies": ["projects/alice-model/attestors/harness-attestor"],
+                }
+            ],
+        ),
+        f'{B}: clusterAdmissionRules[0].enforcementMode is "DRYRUN_AUDIT_LOG_ONLY"; a dry-run '
+        "rule admits every image",
+    ),
+    Case(
+        "policy-cluster-rule-without-attestor",
+        "gke-binauthz-enforced",
+        set_(
+            "binauthz-policy-policy",
+            "clusterAdmissionRules",
+            [
+                {
+                    "cluster": "us-central1-a.sandbox-cluster",
+                    "evaluationMode": "REQUIRE_ATTESTATION",
+                    "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+                }
+            ],
+        ),
+        f"{B}: clusterAdmissionRules[0].requireAttestationsBies is unset; a rule that requires "
+        "attestation must name an attestor",
+    ),
+    Case(
+        "policy-wildcard-allowlist",
+        "gke-binauthz-enforced",
+        set_("binauthz-policy-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
+        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; an allowlist pattern must '
+        "name a registry path, not start with a wildcard that exempts any image",
+    ),
     # gke-no-legacy-auth
-    Case("legacy-abac", "gke-no-legacy-auth",
-         set_("sandbox-cluster-cluster", "enableLegacyAbac", True),
-         f"{C}: enableLegacyAbac is true; legacy ABAC bypasses RBAC and must stay off"),
-    Case("client-certificate", "gke-no-legacy-auth",
-         set_("sandbox-cluster-cluster",
-              "masterAuth.clientCertificateConfig.issueClientCertificate", True),
-         f"{C}: masterAuth.clientCertificateConfig.issueClientCertificate is true; client "
-         "certificates are long-lived cluster credentials; keep them off"),
+    Case(
+        "legacy-abac",
+        "gke-no-legacy-auth",
+        set_("sandbox-cluster-cluster", "enableLegacyAbac", True),
+        f"{C}: enableLegacyAbac is true; legacy ABAC bypasses RBAC and must stay off",
+    ),
+    Case(
+        "client-certificate",
+        "gke-no-legacy-auth",
+        set_(
+            "sandbox-cluster-cluster",
+            "masterAuth.clientCertificateConfig.issueClientCertificate",
+            True,
+        ),
+        f"{C}: masterAuth.clientCertificateConfig.issueClientCertificate is true; client "
+        "certificates are long-lived cluster credentials; keep them off",
+    ),
     # gke-network-policy
-    Case("network-policy-off", "gke-network-policy",
-         set_("sandbox-cluster-cluster", "networkPolicy.enabled", False),
-         f"{C}: networkPolicy.enabled is false and datapathProvider is unset; NetworkPolicies "
-         "must be enforced: use Dataplane V2 (ADVANCED_DATAPATH) or enable network policy"),
-    Case("network-policy-addon-off", "gke-network-policy",
-         set_("sandbox-cluster-cluster", "addonsConfig.networkPolicyConfig.disabled", True),
-         f"{C}: addonsConfig.networkPolicyConfig.disabled is true; the network policy add-on "
-         "must be enabled (disabled: false) for networkPolicy.enabled to take effect"),
+    Case(
+        "network-policy-off",
+        "gke-network-policy",
+        set_("sandbox-cluster-cluster", "networkPolicy.enabled", False),
+        f"{C}: networkPolicy.enabled is false and datapathProvider is unset; NetworkPolicies "
+        "must be enforced: use Dataplane V2 (ADVANCED_DATAPATH) or enable network policy",
+    ),
+    Case(
+        "network-policy-addon-off",
+        "gke-network-policy",
+        set_("sandbox-cluster-cluster", "addonsConfig.networkPolicyConfig.disabled", True),
+        f"{C}: addonsConfig.networkPolicyConfig.disabled is true; the network policy add-on "
+        "must be enabled (disabled: false) for networkPolicy.enabled to take effect",
+    ),
     # gke-node-sa-least-privilege
-    Case("node-sa-default-compute", "gke-node-sa-least-privilege",
-         set_("sandbox-cluster-pool", "nodeConfig.serviceAccount",
-              "123456789012-compute@developer.gserviceaccount.com"),
-         f'{P}: nodeConfig.serviceAccount is "123456789012-compute@developer.gserviceaccount.com"'
-         "; that is the Compute Engine default service account, use a dedicated node SA"),
-    Case("node-sa-unset", "gke-node-sa-least-privilege",
-         delete("sandbox-cluster-pool", "nodeConfig.serviceAccount"),
-         f"{P}: nodeConfig.serviceAccount is unset; without it nodes run as the Compute Engine "
-         "default service account (Editor)"),
-    Case("node-sa-extra-role", "gke-node-sa-least-privilege",
-         set_("sandbox-cluster-node-monitoring", "role", "roles/storage.admin"),
-         'gcp:projects/iAMMember:IAMMember "sandbox-cluster-node-monitoring": role '
-         f'"roles/storage.admin" granted to member "serviceAccount:{NODE_SA}", the node service '
-         "account; it may only hold roles/artifactregistry.reader, "
-         "roles/container.defaultNodeServiceAccount, roles/logging.logWriter, "
-         "roles/monitoring.metricWriter"),
+    Case(
+        "node-sa-default-compute",
+        "gke-node-sa-least-privilege",
+        set_(
+            "sandbox-cluster-pool",
+            "nodeConfig.serviceAccount",
+            "123456789012-compute@developer.gserviceaccount.com",
+        ),
+        f'{P}: nodeConfig.serviceAccount is "123456789012-compute@developer.gserviceaccount.com"'
+        "; that is the Compute Engine default service account, use a dedicated node SA",
+    ),
+    Case(
+        "node-sa-unset",
+        "gke-node-sa-least-privilege",
+        delete("sandbox-cluster-pool", "nodeConfig.serviceAccount"),
+        f"{P}: nodeConfig.serviceAccount is unset; without it nodes run as the Compute Engine "
+        "default service account (Editor)",
+    ),
+    Case(
+        "node-sa-extra-role",
+        "gke-node-sa-least-privilege",
+        set_("sandbox-cluster-node-monitoring", "role", "roles/storage.admin"),
+        'gcp:projects/iAMMember:IAMMember "sandbox-cluster-node-monitoring": role '
+        f'"roles/storage.admin" granted to member "serviceAccount:{NODE_SA}", the node service '
+        "account; it may only hold roles/artifactregistry.reader, "
+        "roles/container.defaultNodeServiceAccount, roles/logging.logWriter, "
+        "roles/monitoring.metricWriter",
+    ),
     # kms-key-rotation
-    Case("rotation-unset", "kms-key-rotation",
-         delete("model-vault-key", "rotationPeriod"),
-         f'{K}: rotationPeriod is unset; a symmetric key must rotate at least every 90 days '
-         '(e.g. "7776000s")'),
-    Case("rotation-yearly", "kms-key-rotation",
-         set_("model-vault-key", "rotationPeriod", "31536000s"),
-         f'{K}: rotationPeriod is "31536000s"; at most 7776000s (90 days) is allowed'),
-    Case("rotation-malformed", "kms-key-rotation",
-         set_("model-vault-key", "rotationPeriod", "90d"),
-         f'{K}: rotationPeriod is "90d"; a symmetric key must rotate at least every 90 days '
-         '(e.g. "7776000s")'),
-    Case("purpose-default-is-symmetric", "kms-key-rotation",
-         delete("image-attestor-signing-key", "purpose"),
-         'gcp:kms/cryptoKey:CryptoKey "image-attestor-signing-key": rotationPeriod is unset; a '
-         'symmetric key must rotate at least every 90 days (e.g. "7776000s")'),
+    Case(
+        "rotation-unset",
+        "kms-key-rotation",
+        delete("model-vault-key", "rotationPeriod"),
+        f"{K}: rotationPeriod is unset; a symmetric key must rotate at least every 90 days "
+        '(e.g. "7776000s")',
+    ),
+    Case(
+        "rotation-yearly",
+        "kms-key-rotation",
+        set_("model-vault-key", "rotationPeriod", "31536000s"),
+        f'{K}: rotationPeriod is "31536000s"; at most 7776000s (90 days) is allowed',
+    ),
+    Case(
+        "rotation-malformed",
+        "kms-key-rotation",
+        set_("model-vault-key", "rotationPeriod", "90d"),
+        f'{K}: rotationPeriod is "90d"; a symmetric key must rotate at least every 90 days '
+        '(e.g. "7776000s")',
+    ),
+    Case(
+        "purpose-default-is-symmetric",
+        "kms-key-rotation",
+        delete("image-attestor-signing-key", "purpose"),
+        'gcp:kms/cryptoKey:CryptoKey "image-attestor-signing-key": rotationPeriod is unset; a '
+        'symmetric key must rotate at least every 90 days (e.g. "7776000s")',
+    ),
     # kms-decrypt-only-workload
-    Case("decrypt-to-user", "kms-decrypt-only-workload",
-         set_("workload-identity-decrypt", "member", "user:bob@example.com"),
-         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
-         f'"user:bob@example.com"; {NEED_WI}',
-         frozenset({"model-access-paths"})),
-    Case("decrypt-without-wi-binding", "kms-decrypt-only-workload",
-         Change("remove", "workload-identity-binding"), DECRYPT_TO_WORKLOAD),
-    Case("wi-binding-is-token-creator", "kms-decrypt-only-workload",
-         set_("workload-identity-binding", "role", "roles/iam.serviceAccountTokenCreator"),
-         DECRYPT_TO_WORKLOAD,
-         frozenset({"model-access-paths"})),
-    Case("decrypt-to-node-sa", "kms-decrypt-only-workload",
-         set_("workload-identity-decrypt", "member", f"serviceAccount:{NODE_SA}"),
-         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
-         f'"serviceAccount:{NODE_SA}"; {NODE_SA} has no roles/iam.workloadIdentityUser binding '
-         f"to a <pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}",
-         frozenset({"gke-node-sa-least-privilege"})),
-    Case("decrypt-at-project-to-group", "kms-decrypt-only-workload",
-         add("tenant-access-bob", "gcp:projects/iAMMember:IAMMember", "tenant-access-ml-team",
-             {"project": "alice-model", "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-              "member": "group:ml-team@example.com"}),
-         'gcp:projects/iAMMember:IAMMember "tenant-access-ml-team": role '
-         '"roles/cloudkms.cryptoKeyEncrypterDecrypter" granted to member '
-         f'"group:ml-team@example.com"; {NEED_WI}',
-         frozenset({"model-access-paths"})),
-    Case("impersonate-decrypter", "kms-decrypt-only-workload",
-         add("workload-identity-binding", "gcp:serviceaccount/iAMMember:IAMMember",
-             "workload-identity-bob-token",
-             {"serviceAccountId": f"projects/{CLUSTER_PROJECT}/serviceAccounts/{WORKLOAD_SA}",
-              "role": "roles/iam.serviceAccountTokenCreator", "member": "user:bob@example.com"}),
-         'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-bob-token": role '
-         '"roles/iam.serviceAccountTokenCreator" granted to member "user:bob@example.com" on '
-         f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox",
-         frozenset({"model-access-paths"})),
-    Case("impersonate-at-project", "kms-decrypt-only-workload",
-         add("tenant-access-bob", "gcp:projects/iAMMember:IAMMember", "tenant-access-sa-user",
-             {"project": CLUSTER_PROJECT, "role": "roles/iam.serviceAccountUser",
-              "member": "user:bob@example.com"}),
-         'gcp:projects/iAMMember:IAMMember "tenant-access-sa-user": role '
-         '"roles/iam.serviceAccountUser" granted to member "user:bob@example.com" on project '
-         f'"{CLUSTER_PROJECT}", home of the decrypting service account; that member could act '
-         "as the decrypting identity outside the sandbox",
-         frozenset({"model-access-paths"})),
-    Case("second-ksa-bound", "kms-decrypt-only-workload",
-         add("workload-identity-binding", "gcp:serviceaccount/iAMMember:IAMMember",
-             "workload-identity-ns2",
-             {"serviceAccountId": f"projects/{CLUSTER_PROJECT}/serviceAccounts/{WORKLOAD_SA}",
-              "role": "roles/iam.workloadIdentityUser",
-              "member": f"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]"}),
-         'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-ns2": role '
-         '"roles/iam.workloadIdentityUser" granted to member '
-         f'"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]"; {WORKLOAD_SA} can decrypt and 2 '
-         f"Kubernetes service accounts can act as it ({WORKLOAD_POOL}[ns1/tee-sa], "
-         f"{WORKLOAD_POOL}[ns2/other-sa]); allow exactly one"),
-    Case("decrypter-key-exported", "kms-decrypt-only-workload",
-         add("workload-identity-binding", "gcp:serviceaccount/key:Key", "workload-identity-key",
-             {"serviceAccountId": WORKLOAD_SA}),
-         f'gcp:serviceaccount/key:Key "workload-identity-key": serviceAccountId is '
-         f'"{WORKLOAD_SA}"; a key for the decrypting service account works outside the cluster',
-         frozenset({"model-access-paths"})),
+    Case(
+        "decrypt-to-user",
+        "kms-decrypt-only-workload",
+        set_("workload-identity-decrypt", "member", "user:bob@example.com"),
+        f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
+        f'"user:bob@example.com"; {NEED_WI}',
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "decrypt-without-wi-binding",
+        "kms-decrypt-only-workload",
+        Change("remove", "workload-identity-binding"),
+        DECRYPT_TO_WORKLOAD,
+    ),
+    Case(
+        "wi-binding-is-token-creator",
+        "kms-decrypt-only-workload",
+        set_("workload-identity-binding", "role", "roles/iam.serviceAccountTokenCreator"),
+        DECRYPT_TO_WORKLOAD,
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "decrypt-to-node-sa",
+        "kms-decrypt-only-workload",
+        set_("workload-identity-decrypt", "member", f"serviceAccount:{NODE_SA}"),
+        f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
+        f'"serviceAccount:{NODE_SA}"; {NODE_SA} has no roles/iam.workloadIdentityUser binding '
+        f"to a <pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}",
+        frozenset({"gke-node-sa-least-privilege"}),
+    ),
+    Case(
+        "decrypt-at-project-to-group",
+        "kms-decrypt-only-workload",
+        add(
+            "tenant-access-bob",
+            "gcp:projects/iAMMember:IAMMember",
+            "tenant-access-ml-team",
+            {
+                "project": "alice-model",
+                "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                "member": "group:ml-team@example.com",
+            },
+        ),
+        'gcp:projects/iAMMember:IAMMember "tenant-access-ml-team": role '
+        '"roles/cloudkms.cryptoKeyEncrypterDecrypter" granted to member '
+        f'"group:ml-team@example.com"; {NEED_WI}',
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "impersonate-decrypter",
+        "kms-decrypt-only-workload",
+        add(
+            "workload-identity-binding",
+            "gcp:serviceaccount/iAMMember:IAMMember",
+            "workload-identity-bob-token",
+            {
+                "serviceAccountId": f"projects/{CLUSTER_PROJECT}/serviceAccounts/{WORKLOAD_SA}",
+                "role": "roles/iam.serviceAccountTokenCreator",
+                "member": "user:bob@example.com",
+            },
+        ),
+        'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-bob-token": role '
+        '"roles/iam.serviceAccountTokenCreator" granted to member "user:bob@example.com" on '
+        f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox",
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "impersonate-at-project",
+        "kms-decrypt-only-workload",
+        add(
+            "tenant-access-bob",
+            "gcp:projects/iAMMember:IAMMember",
+            "tenant-access-sa-user",
+            {
+                "project": CLUSTER_PROJECT,
+                "role": "roles/iam.serviceAccountUser",
+                "member": "user:bob@example.com",
+            },
+        ),
+        'gcp:projects/iAMMember:IAMMember "tenant-access-sa-user": role '
+        '"roles/iam.serviceAccountUser" granted to member "user:bob@example.com" on project '
+        f'"{CLUSTER_PROJECT}", home of the decrypting service account; that member could act '
+        "as the decrypting identity outside the sandbox",
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "second-ksa-bound",
+        "kms-decrypt-only-workload",
+        add(
+            "workload-identity-binding",
+            "gcp:serviceaccount/iAMMember:IAMMember",
+            "workload-identity-ns2",
+            {
+                "serviceAccountId": f"projects/{CLUSTER_PROJECT}/serviceAccounts/{WORKLOAD_SA}",
+                "role": "roles/iam.workloadIdentityUser",
+                "member": f"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]",
+            },
+        ),
+        'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-ns2": role '
+        '"roles/iam.workloadIdentityUser" granted to member '
+        f'"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]"; {WORKLOAD_SA} can decrypt and 2 '
+        f"Kubernetes service accounts can act as it ({WORKLOAD_POOL}[ns1/tee-sa], "
+        f"{WORKLOAD_POOL}[ns2/other-sa]); allow exactly one",
+    ),
+    Case(
+        "decrypter-key-exported",
+        "kms-decrypt-only-workload",
+        add(
+            "workload-identity-binding",
+            "gcp:serviceaccount/key:Key",
+            "workload-identity-key",
+            {"serviceAccountId": WORKLOAD_SA},
+        ),
+        f'gcp:serviceaccount/key:Key "workload-identity-key": serviceAccountId is '
+        f'"{WORKLOAD_SA}"; a key for the decrypting service account works outside the cluster',
+        frozenset({"model-access-paths"}),
+    ),
     # model-access-paths
-    Case("tenant-gke-developer", "model-access-paths",
-         add("tenant-access-bob", "gcp:projects/iAMMember:IAMMember", "tenant-access-dev",
-             {"project": CLUSTER_PROJECT, "role": "roles/container.developer",
-              "member": "user:bob@example.com"}),
-         'gcp:projects/iAMMember:IAMMember "tenant-access-dev": '
-         f"user:bob@example.com can decrypt KMS key {KEY_ID}: GKE IAM lets it create pods as "
-         f"ns1/tee-sa regardless of RBAC (roles/cloudkms.cryptoKeyDecrypter to "
-         f"serviceAccount:{WORKLOAD_SA} -> roles/iam.workloadIdentityUser on {WORKLOAD_SA} to "
-         f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa] -> Kubernetes service account ns1/tee-sa "
-         f"(pool {WORKLOAD_POOL}) -> roles/container.developer on project {CLUSTER_PROJECT} to "
-         "user:bob@example.com)"),
+    Case(
+        "tenant-gke-developer",
+        "model-access-paths",
+        add(
+            "tenant-access-bob",
+            "gcp:projects/iAMMember:IAMMember",
+            "tenant-access-dev",
+            {
+                "project": CLUSTER_PROJECT,
+                "role": "roles/container.developer",
+                "member": "user:bob@example.com",
+            },
+        ),
+        'gcp:projects/iAMMember:IAMMember "tenant-access-dev": '
+        f"user:bob@example.com can decrypt KMS key {KEY_ID}: GKE IAM lets it create pods as "
+        f"ns1/tee-sa regardless of RBAC (roles/cloudkms.cryptoKeyDecrypter to "
+        f"serviceAccount:{WORKLOAD_SA} -> roles/iam.workloadIdentityUser on {WORKLOAD_SA} to "
+        f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa] -> Kubernetes service account ns1/tee-sa "
+        f"(pool {WORKLOAD_POOL}) -> roles/container.developer on project {CLUSTER_PROJECT} to "
+        "user:bob@example.com)",
+    ),
     # bucket-no-public-access
-    Case("bucket-acls-on", "bucket-no-public-access",
-         set_("model-vault-bucket", "uniformBucketLevelAccess", False),
-         'gcp:storage/bucket:Bucket "model-vault-bucket": uniformBucketLevelAccess is false; '
-         "object ACLs must be disabled (uniform bucket-level access)"),
-    Case("bucket-pap-inherited", "bucket-no-public-access",
-         set_("model-vault-bucket", "publicAccessPrevention", "inherited"),
-         'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is "inherited"; '
-         'public access prevention must be "enforced"'),
+    Case(
+        "bucket-acls-on",
+        "bucket-no-public-access",
+        set_("model-vault-bucket", "uniformBucketLevelAccess", False),
+        'gcp:storage/bucket:Bucket "model-vault-bucket": uniformBucketLevelAccess is false; '
+        "object ACLs must be disabled (uniform bucket-level access)",
+    ),
+    Case(
+        "bucket-pap-inherited",
+        "bucket-no-public-access",
+        set_("model-vault-bucket", "publicAccessPrevention", "inherited"),
+        'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is "inherited"; '
+        'public access prevention must be "enforced"',
+    ),
     # no-primitive-roles
-    Case("tenant-viewer", "no-primitive-roles",
-         set_("tenant-access-bob", "role", "roles/viewer"),
-         'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/viewer" granted to '
-         'member "user:bob@example.com"; basic roles grant far more than any party here needs'),
-    Case("tenant-owner", "no-primitive-roles",
-         set_("tenant-access-bob", "role", "roles/owner"),
-         'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/owner" granted to '
-         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
-         frozenset({"kms-decrypt-only-workload", "model-access-paths"})),  # owner can decrypt and impersonate
-    Case("bucket-policy-editor", "no-primitive-roles",
-         add("model-vault-bucket", "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
-             "model-vault-policy",
-             {"bucket": "alice-model-bucket", "policyData": json.dumps(
-                 {"bindings": [{"role": "roles/editor", "members": ["user:carol@example.com"]}]})}),
-         'gcp:storage/bucketIAMPolicy:BucketIAMPolicy "model-vault-policy": role "roles/editor" '
-         'granted to policyData.bindings[0].members[0] "user:carol@example.com"; basic roles '
-         "grant far more than any party here needs",
-         frozenset({"model-access-paths"})),
-    Case("unreadable-policy", "no-primitive-roles",
-         add("tenant-access-bob", "gcp:projects/iAMPolicy:IAMPolicy", "tenant-access-policy",
-             {"project": CLUSTER_PROJECT, "policyData": "not json"}),
-         UNREADABLE, frozenset({"no-public-members", "kms-decrypt-only-workload"})),
+    Case(
+        "tenant-viewer",
+        "no-primitive-roles",
+        set_("tenant-access-bob", "role", "roles/viewer"),
+        'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/viewer" granted to '
+        'member "user:bob@example.com"; basic roles grant far more than any party here needs',
+    ),
+    Case(
+        "tenant-owner",
+        "no-primitive-roles",
+        set_("tenant-access-bob", "role", "roles/owner"),
+        'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/owner" granted to '
+        'member "user:bob@example.com"; basic roles grant far more than any party here needs',
+        frozenset({"kms-decrypt-only-workload", "model-access-paths"}),
+    ),  # owner can decrypt and impersonate
+    Case(
+        "bucket-policy-editor",
+        "no-primitive-roles",
+        add(
+            "model-vault-bucket",
+            "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
+            "model-vault-policy",
+            {
+                "bucket": "alice-model-bucket",
+                "policyData": json.dumps(
+                    {"bindings": [{"role": "roles/editor", "members": ["user:carol@example.com"]}]}
+                ),
+            },
+        ),
+        'gcp:storage/bucketIAMPolicy:BucketIAMPolicy "model-vault-policy": role "roles/editor" '
+        'granted to policyData.bindings[0].members[0] "user:carol@example.com"; basic roles '
+        "grant far more than any party here needs",
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "unreadable-policy",
+        "no-primitive-roles",
+        add(
+            "tenant-access-bob",
+            "gcp:projects/iAMPolicy:IAMPolicy",
+            "tenant-access-policy",
+            {"project": CLUSTER_PROJECT, "policyData": "not json"},
+        ),
+        UNREADABLE,
+        frozenset({"no-public-members", "kms-decrypt-only-workload"}),
+    ),
     # no-public-members
-    Case("bucket-reader-all-users", "no-public-members",
-         set_("workload-identity-read", "member", "allUsers"),
-         'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-read": role '
-         '"roles/storage.objectViewer" granted to member "allUsers"; nothing may be granted to '
-         "the public",
-         frozenset({"model-access-paths"})),
-    Case("bucket-acl-all-users", "no-public-members",
-         add("model-vault-bucket", "gcp:storage/bucketACL:BucketACL", "model-vault-acl",
-             {"bucket": "alice-model-bucket",
-              "roleEntities": ["OWNER:user-alice@example.com", "READER:allUsers"]}),
-         'gcp:storage/bucketACL:BucketACL "model-vault-acl": roleEntities[1] is '
-         '"READER:allUsers"; nothing may be granted to the public'),
-    Case("bucket-access-control-public", "no-public-members",
-         add("model-vault-bucket", "gcp:storage/bucketAccessControl:BucketAccessControl",
-             "model-vault-access",
-             {"bucket": "alice-model-bucket", "entity": "allAuthenticatedUsers",
-              "role": "READER"}),
-         'gcp:storage/bucketAccessControl:BucketAccessControl "model-vault-access": entity is '
-         '"allAuthenticatedUsers"; nothing may be granted to the public'),
-    Case("object-acl-public-read", "no-public-members",
-         add("model-vault-bucket", "gcp:storage/objectACL:ObjectACL", "model-vault-object-acl",
-             {"bucket": "alice-model-bucket", "object": "my_model.tar.gz.enc",
-              "predefinedAcl": "publicRead"}),
-         'gcp:storage/objectACL:ObjectACL "model-vault-object-acl": predefinedAcl is '
-         '"publicRead"; nothing may be granted to the public'),
+    Case(
+        "bucket-reader-all-users",
+        "no-public-members",
+        set_("workload-identity-read", "member", "allUsers"),
+        'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-read": role '
+        '"roles/storage.objectViewer" granted to member "allUsers"; nothing may be granted to '
+        "the public",
+        frozenset({"model-access-paths"}),
+    ),
+    Case(
+        "bucket-acl-all-users",
+        "no-public-members",
+        add(
+            "model-vault-bucket",
+            "gcp:storage/bucketACL:BucketACL",
+            "model-vault-acl",
+            {
+                "bucket": "alice-model-bucket",
+                "roleEntities": ["OWNER:user-alice@example.com", "READER:allUsers"],
+            },
+        ),
+        'gcp:storage/bucketACL:BucketACL "model-vault-acl": roleEntities[1] is '
+        '"READER:allUsers"; nothing may be granted to the public',
+    ),
+    Case(
+        "bucket-access-control-public",
+        "no-public-members",
+        add(
+            "model-vault-bucket",
+            "gcp:storage/bucketAccessControl:BucketAccessControl",
+            "model-vault-access",
+            {"bucket": "alice-model-bucket", "entity": "allAuthenticatedUsers", "role": "READER"},
+        ),
+        'gcp:storage/bucketAccessControl:BucketAccessControl "model-vault-access": entity is '
+        '"allAuthenticatedUsers"; nothing may be granted to the public',
+    ),
+    Case(
+        "object-acl-public-read",
+        "no-public-members",
+        add(
+            "model-vault-bucket",
+            "gcp:storage/objectACL:ObjectACL",
+            "model-vault-object-acl",
+            {
+                "bucket": "alice-model-bucket",
+                "object": "my_model.tar.gz.enc",
+                "predefinedAcl": "publicRead",
+            },
+        ),
+        'gcp:storage/objectACL:ObjectACL "model-vault-object-acl": predefinedAcl is '
+        '"publicRead"; nothing may be granted to the public',
+    ),
     # org-policy-confidential-only
-    Case("org-policy-denies-nothing", "org-policy-confidential-only",
-         set_("confidential-folder-policy", "spec.rules[0].values.deniedValues", []),
-         f"{ORGP}: spec.rules[*].values.deniedValues is [[]]; an unconditional rule must deny "
-         '"compute.googleapis.com"'),
-    Case("org-policy-allow-all", "org-policy-confidential-only",
-         set_("confidential-folder-policy", "spec.rules[0].allowAll", "TRUE"),
-         f'{ORGP}: spec.rules[0].allowAll is "TRUE"; allowAll would admit non-confidential VMs'),
-    Case("org-policy-conditional", "org-policy-confidential-only",
-         set_("confidential-folder-policy", "spec.rules[0].condition",
-              {"expression": "resource.matchTag('123/env', 'prod')"}),
-         f'{ORGP}: spec.rules[*].values.deniedValues is [["compute.googleapis.com"]]; an '
-         'unconditional rule must deny "compute.googleapis.com"'),
-    Case("org-policy-other-constraint", "org-policy-confidential-only",
-         set_("confidential-folder-policy", "name",
-              "folders/confidential-folder-folder_id/policies/compute.vmExternalIpAccess"),
-         f"{F}: no gcp:orgpolicy/policy:Policy for "
-         "constraints/compute.restrictNonConfidentialComputing is attached (same Pulumi parent "
-         "component as the folder); only Confidential VMs may run in the sandbox folder"),
-    Case("org-policy-not-with-folder", "org-policy-confidential-only",
-         Change("field", "confidential-folder-policy", "parent", STACK_URN),
-         f"{F}: no gcp:orgpolicy/policy:Policy for "
-         "constraints/compute.restrictNonConfidentialComputing is attached (same Pulumi parent "
-         "component as the folder); only Confidential VMs may run in the sandbox folder"),
-    Case("org-policy-on-organization", "org-policy-confidential-only",
-         set_("confidential-folder-policy", "parent", "organizations/673208786098"),
-         f'{ORGP}: parent is "organizations/673208786098"; the policy must be set on the sandbox '
-         "folder (folders/<id>)"),
+    Case(
+        "org-policy-denies-nothing",
+        "org-policy-confidential-only",
+        set_("confidential-folder-policy", "spec.rules[0].values.deniedValues", []),
+        f"{ORGP}: spec.rules[*].values.deniedValues is [[]]; an unconditional rule must deny "
+        '"compute.googleapis.com"',
+    ),
+    Case(
+        "org-policy-allow-all",
+        "org-policy-confidential-only",
+        set_("confidential-folder-policy", "spec.rules[0].allowAll", "TRUE"),
+        f'{ORGP}: spec.rules[0].allowAll is "TRUE"; allowAll would admit non-confidential VMs',
+    ),
+    Case(
+        "org-policy-conditional",
+        "org-policy-confidential-only",
+        set_(
+            "confidential-folder-policy",
+            "spec.rules[0].condition",
+            {"expression": "resource.matchTag('123/env', 'prod')"},
+        ),
+        f'{ORGP}: spec.rules[*].values.deniedValues is [["compute.googleapis.com"]]; an '
+        'unconditional rule must deny "compute.googleapis.com"',
+    ),
+    Case(
+        "org-policy-other-constraint",
+        "org-policy-confidential-only",
+        set_(
+            "confidential-folder-policy",
+            "name",
+            "folders/confidential-folder-folder_id/policies/compute.vmExternalIpAccess",
+        ),
+        f"{F}: no gcp:orgpolicy/policy:Policy for "
+        "constraints/compute.restrictNonConfidentialComputing is attached (same Pulumi parent "
+        "component as the folder); only Confidential VMs may run in the sandbox folder",
+    ),
+    Case(
+        "org-policy-not-with-folder",
+        "org-policy-confidential-only",
+        Change("field", "confidential-folder-policy", "parent", STACK_URN),
+        f"{F}: no gcp:orgpolicy/policy:Policy for "
+        "constraints/compute.restrictNonConfidentialComputing is attached (same Pulumi parent "
+        "component as the folder); only Confidential VMs may run in the sandbox folder",
+    ),
+    Case(
+        "org-policy-on-organization",
+        "org-policy-confidential-only",
+        set_("confidential-folder-policy", "parent", "organizations/673208786098"),
+        f'{ORGP}: parent is "organizations/673208786098"; the policy must be set on the sandbox '
+        "folder (folders/<id>)",
+    ),
     # images-by-digest
-    Case("deployment-by-tag", "images-by-digest",
-         set_("harness-deployment", "spec.template.spec.containers[0].image",
-              "us-central1-docker.pkg.dev/bob-harness/harness/harness:v1"),
-         f"{DEPLOY}: spec.template.spec.containers[0].image is "
-         f'"us-central1-docker.pkg.dev/bob-harness/harness/harness:v1"; {BY_DIGEST}'),
-    Case("init-container-by-tag", "images-by-digest",
-         set_("harness-deployment", "spec.template.spec.initContainers",
-              [{"name": "setup", "image": "busybox:1.36"}]),
-         f'{DEPLOY}: spec.template.spec.initContainers[0].image is "busybox:1.36"; {BY_DIGEST}'),
-    Case("helm-image-without-digest", "images-by-digest",
-         delete("tenant-ns1-gatekeeper", "values.image.digest"),
-         f'{CHART}: values.image.repository is "docker.io/openpolicyagent/gatekeeper"; pin it by '
-         "digest: <repository>@sha256:<64 hex> or a digest field sha256:<64 hex>"),
-    Case("helm-second-repository-by-tag", "images-by-digest",
-         set_("tenant-ns1-gatekeeper", "values.image.crdRepository",
-              "docker.io/openpolicyagent/gatekeeper-crds"),
-         f'{CHART}: values.image.crdRepository is "docker.io/openpolicyagent/gatekeeper-crds"; '
-         "pin it by digest: <repository>@sha256:<64 hex>"),
-    Case("helm-image-map-without-repository", "images-by-digest",
-         set_("tenant-ns1-gatekeeper", "values.image", {"name": "gatekeeper", "tag": "v3.15.0"}),
-         f'{CHART}: values.image is {{"name": "gatekeeper", "tag": "v3.15.0"}}; set its digest '
-         "(sha256:<64 hex>) so the chart pulls the image by digest"),
-    Case("helm-bad-digest", "images-by-digest",
-         set_("tenant-ns1-gatekeeper", "values.image.digest", "sha256:abc"),
-         f'{CHART}: values.image.digest is "sha256:abc"; a digest is sha256:<64 hex>'),
-    Case("helm-no-image-values", "images-by-digest",
-         set_("tenant-ns1-gatekeeper", "values", {"replicas": 1}),
-         f"{CHART}: values sets no image; the chart's default images are pinned by tag, "
-         f"override them: {BY_DIGEST}"),
-    Case("config-group-cronjob-by-tag", "images-by-digest",
-         add("harness-deployment", "kubernetes:yaml/v2:ConfigGroup", "harness-extras",
-             {"objs": [{"apiVersion": "batch/v1", "kind": "CronJob",
+    Case(
+        "deployment-by-tag",
+        "images-by-digest",
+        set_(
+            "harness-deployment",
+            "spec.template.spec.containers[0].image",
+            "us-central1-docker.pkg.dev/bob-harness/harness/harness:v1",
+        ),
+        f"{DEPLOY}: spec.template.spec.containers[0].image is "
+        f'"us-central1-docker.pkg.dev/bob-harness/harness/harness:v1"; {BY_DIGEST}',
+    ),
+    Case(
+        "init-container-by-tag",
+        "images-by-digest",
+        set_(
+            "harness-deployment",
+            "spec.template.spec.initContainers",
+            [{"name": "setup", "image": "busybox:1.36"}],
+        ),
+        f'{DEPLOY}: spec.template.spec.initContainers[0].image is "busybox:1.36"; {BY_DIGEST}',
+    ),
+    Case(
+        "helm-image-without-digest",
+        "images-by-digest",
+        delete("tenant-ns1-gatekeeper", "values.image.digest"),
+        f'{CHART}: values.image.repository is "docker.io/openpolicyagent/gatekeeper"; pin it by '
+        "digest: <repository>@sha256:<64 hex> or a digest field sha256:<64 hex>",
+    ),
+    Case(
+        "helm-second-repository-by-tag",
+        "images-by-digest",
+        set_(
+            "tenant-ns1-gatekeeper",
+            "values.image.crdRepository",
+            "docker.io/openpolicyagent/gatekeeper-crds",
+        ),
+        f'{CHART}: values.image.crdRepository is "docker.io/openpolicyagent/gatekeeper-crds"; '
+        "pin it by digest: <repository>@sha256:<64 hex>",
+    ),
+    Case(
+        "helm-image-map-without-repository",
+        "images-by-digest",
+        set_("tenant-ns1-gatekeeper", "values.image", {"name": "gatekeeper", "tag": "v3.15.0"}),
+        f'{CHART}: values.image is {{"name": "gatekeeper", "tag": "v3.15.0"}}; set its digest '
+        "(sha256:<64 hex>) so the chart pulls the image by digest",
+    ),
+    Case(
+        "helm-bad-digest",
+        "images-by-digest",
+        set_("tenant-ns1-gatekeeper", "values.image.digest", "sha256:abc"),
+        f'{CHART}: values.image.digest is "sha256:abc"; a digest is sha256:<64 hex>',
+    ),
+    Case(
+        "helm-no-image-values",
+        "images-by-digest",
+        set_("tenant-ns1-gatekeeper", "values", {"replicas": 1}),
+        f"{CHART}: values sets no image; the chart's default images are pinned by tag, "
+        f"override them: {BY_DIGEST}",
+    ),
+    Case(
+        "config-group-cronjob-by-tag",
+        "images-by-digest",
+        add(
+            "harness-deployment",
+            "kubernetes:yaml/v2:ConfigGroup",
+            "harness-extras",
+            {
+                "objs": [
+                    {
+                        "apiVersion": "batch/v1",
+                        "kind": "CronJob",
                         "metadata": {"name": "refresh", "namespace": "ns1"},
-                        "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": {
-                            "spec": {"containers": [{"name": "kubectl",
-                                                     "image": "bitnami/kubectl:1.29"}]}}}}}}]}),
-         'kubernetes:yaml/v2:ConfigGroup "harness-extras": '
-         'objs[0].spec.jobTemplate.spec.template.spec.containers[0].image is '
-         f'"bitnami/kubectl:1.29"; {BY_DIGEST}'),
+                        "spec": {
+                            "schedule": "0 * * * *",
+                            "jobTemplate": {
+                                "spec": {
+                                    "template": {
+                                        "spec": {
+                                            "containers": [
+                                                {"name": "kubectl", "image": "bitnami/kubectl:1.29"}
+                                            ]
+                                        }
+                                    }
+                                }
+                            },
+                        },
+                    }
+                ]
+            },
+        ),
+        'kubernetes:yaml/v2:ConfigGroup "harness-extras": '
+        "objs[0].spec.jobTemplate.spec.template.spec.containers[0].image is "
+        f'"bitnami/kubectl:1.29"; {BY_DIGEST}',
+    ),
     # model-object-sealed
-    Case("object-not-sealed", "model-object-sealed",
-         delete("model-vault-object", ("metadata", "encryption-key")),
-         f'{M}: metadata["encryption-key"] is unset; the object must be sealed: a KMS-wrapped '
-         "Tink keyset, base64"),
-    Case("object-bad-digest", "model-object-sealed",
-         set_("model-vault-object", ("metadata", "plaintext-sha256"), "abc"),
-         f'{M}: metadata["plaintext-sha256"] is "abc"; expected the 64 lower-case hex SHA-256 '
-         "of the plaintext model"),
+    Case(
+        "object-not-sealed",
+        "model-object-sealed",
+        delete("model-vault-object", ("metadata", "encryption-key")),
+        f'{M}: metadata["encryption-key"] is unset; the object must be sealed: a KMS-wrapped '
+        "Tink keyset, base64",
+    ),
+    Case(
+        "object-bad-digest",
+        "model-object-sealed",
+        set_("model-vault-object", ("metadata", "plaintext-sha256"), "abc"),
+        f'{M}: metadata["plaintext-sha256"] is "abc"; expected the 64 lower-case hex SHA-256 '
+        "of the plaintext model",
+    ),
     # attestor-has-public-key
-    Case("attestor-no-keys", "attestor-has-public-key",
-         set_("image-attestor-attestor", "attestationAuthorityNote.publicKeys", []),
-         f"{A}: attestationAuthorityNote.publicKeys is []; without a public key no attestation "
-         "can verify"),
-    Case("attestor-bad-pem", "attestor-has-public-key",
-         set_("image-attestor-attestor",
-              "attestationAuthorityNote.publicKeys[0].pkixPublicKey.publicKeyPem", "not a key"),
-         f"{A}: attestationAuthorityNote.publicKeys[0] has asciiArmoredPgpPublicKey unset, "
-         'pkixPublicKey.publicKeyPem "not a key" and signatureAlgorithm "ECDSA_P256_SHA256"; '
-         "expected an ASCII-armored PGP key or a PEM public key with its signature algorithm"),
-    Case("attestor-no-note", "attestor-has-public-key",
-         delete("image-attestor-attestor", "attestationAuthorityNote.noteReference"),
-         f"{A}: attestationAuthorityNote.noteReference is unset; the attestor must reference "
-         "its Container Analysis note"),
+    Case(
+        "attestor-no-keys",
+        "attestor-has-public-key",
+        set_("image-attestor-attestor", "attestationAuthorityNote.publicKeys", []),
+        f"{A}: attestationAuthorityNote.publicKeys is []; without a public key no attestation "
+        "can verify",
+    ),
+    Case(
+        "attestor-bad-pem",
+        "attestor-has-public-key",
+        set_(
+            "image-attestor-attestor",
+            "attestationAuthorityNote.publicKeys[0].pkixPublicKey.publicKeyPem",
+            "not a key",
+        ),
+        f"{A}: attestationAuthorityNote.publicKeys[0] has asciiArmoredPgpPublicKey unset, "
+        'pkixPublicKey.publicKeyPem "not a key" and signatureAlgorithm "ECDSA_P256_SHA256"; '
+        "expected an ASCII-armored PGP key or a PEM public key with its signature algorithm",
+    ),
+    Case(
+        "attestor-no-note",
+        "attestor-has-public-key",
+        delete("image-attestor-attestor", "attestationAuthorityNote.noteReference"),
+        f"{A}: attestationAuthorityNote.noteReference is unset; the attestor must reference "
+        "its Container Analysis note",
+    ),
     # gke-private-nodes
-    Case("public-nodes", "gke-private-nodes",
-         set_("sandbox-cluster-cluster", "privateClusterConfig.enablePrivateNodes", False),
-         f"{C}: privateClusterConfig.enablePrivateNodes is false; nodes must have internal IP "
-         "addresses only"),
-    Case("pool-opts-out-private", "gke-private-nodes",
-         set_("sandbox-cluster-pool", "networkConfig.enablePrivateNodes", False),
-         f"{P}: networkConfig.enablePrivateNodes is false; a node pool must not opt out of "
-         "private nodes"),
+    Case(
+        "public-nodes",
+        "gke-private-nodes",
+        set_("sandbox-cluster-cluster", "privateClusterConfig.enablePrivateNodes", False),
+        f"{C}: privateClusterConfig.enablePrivateNodes is false; nodes must have internal IP "
+        "addresses only",
+    ),
+    Case(
+        "pool-opts-out-private",
+        "gke-private-nodes",
+        set_("sandbox-cluster-pool", "networkConfig.enablePrivateNodes", False),
+        f"{P}: networkConfig.enablePrivateNodes is false; a node pool must not opt out of "
+        "private nodes",
+    ),
     # gke-release-channel
-    Case("no-release-channel", "gke-release-channel",
-         set_("sandbox-cluster-cluster", "releaseChannel.channel", "UNSPECIFIED"),
-         f'{C}: releaseChannel.channel is "UNSPECIFIED"; the cluster must follow a release '
-         "channel (RAPID, REGULAR, STABLE, EXTENDED) to receive security patches"),
-    Case("pool-no-auto-upgrade", "gke-release-channel",
-         set_("sandbox-cluster-pool", "management.autoUpgrade", False),
-         f"{P}: management.autoUpgrade is false; nodes on a release channel must auto-upgrade"),
+    Case(
+        "no-release-channel",
+        "gke-release-channel",
+        set_("sandbox-cluster-cluster", "releaseChannel.channel", "UNSPECIFIED"),
+        f'{C}: releaseChannel.channel is "UNSPECIFIED"; the cluster must follow a release '
+        "channel (RAPID, REGULAR, STABLE, EXTENDED) to receive security patches",
+    ),
+    Case(
+        "pool-no-auto-upgrade",
+        "gke-release-channel",
+        set_("sandbox-cluster-pool", "management.autoUpgrade", False),
+        f"{P}: management.autoUpgrade is false; nodes on a release channel must auto-upgrade",
+    ),
 ]
 
 
-def apply(change: Change, resources: list[dict[str, Any]], mutate: Callable[..., Any],
-          by_name: Callable[..., dict[str, Any]], delete_marker: object) -> None:
+def apply(
+    change: Change,
+    resources: list[dict[str, Any]],
+    mutate: Callable[..., Any],
+    by_name: Callable[..., dict[str, Any]],
+    delete_marker: object,
+) -> None:
     if change.action == "set":
         mutate(resources, change.target, change.path, change.value)
     elif change.action == "delete":
@@ -483,12 +856,16 @@ def apply(change: Change, resources: list[dict[str, Any]], mutate: Callable[...,
     elif change.action == "add":
         sibling = by_name(resources, change.target)
         parent_type = sibling["urn"].split("::")[2].split("$")[0]
-        resources.append({
-            "urn": f"{sibling['urn'].rsplit('::', 2)[0]}::{parent_type}${change.type_token}::"
-                   f"{change.path}",
-            "type": change.type_token, "name": str(change.path), "parent": sibling["parent"],
-            "inputs": change.inputs,
-        })
+        resources.append(
+            {
+                "urn": f"{sibling['urn'].rsplit('::', 2)[0]}::{parent_type}${change.type_token}::"
+                f"{change.path}",
+                "type": change.type_token,
+                "name": str(change.path),
+                "parent": sibling["parent"],
+                "inputs": change.inputs,
+            }
+        )
     else:
         raise AssertionError(f"unknown change {change.action}")
 
@@ -500,8 +877,9 @@ def failing(results: list[rules.RuleResult]) -> dict[str, rules.RuleResult]:
 def test_valid_plan_passes_every_rule(valid_resources: list[dict[str, Any]]) -> None:
     results = evaluate(valid_resources)
     assert [r.rule.name for r in results] == [rule.name for rule in RULES]
-    problems = {r.rule.name: [v.message for v in r.violations]
-                for r in results if r.status != Status.PASS}
+    problems = {
+        r.rule.name: [v.message for v in r.violations] for r in results if r.status != Status.PASS
+    }
     assert problems == {}, "the valid plan must pass (not skip) every rule"
 
 
@@ -510,9 +888,13 @@ def test_every_rule_has_a_failing_case() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_one_change_breaks_the_rule(case: Case, valid_resources: list[dict[str, Any]],
-                                    mutate: Callable[..., Any], by_name: Callable[..., Any],
-                                    delete_marker: object) -> None:
+def test_one_change_breaks_the_rule(
+    case: Case,
+    valid_resources: list[dict[str, Any]],
+    mutate: Callable[..., Any],
+    by_name: Callable[..., Any],
+    delete_marker: object,
+) -> None:
     apply(case.change, valid_resources, mutate, by_name, delete_marker)
     failed = failing(evaluate(valid_resources))
     assert set(failed) == {case.rule} | case.also_fails
@@ -533,9 +915,9 @@ def _status(resources: list[dict[str, Any]], name: str) -> rules.RuleResult:
     return next(r for r in evaluate(resources, select_rules([name])))
 
 
-def test_dataplane_v2_satisfies_network_policy(valid_resources: list[dict[str, Any]],
-                                               mutate: Callable[..., Any],
-                                               delete_marker: object) -> None:
+def test_dataplane_v2_satisfies_network_policy(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], delete_marker: object
+) -> None:
     mutate(valid_resources, "sandbox-cluster-cluster", "networkPolicy", delete_marker)
     mutate(valid_resources, "sandbox-cluster-cluster", "addonsConfig", delete_marker)
     assert _status(valid_resources, "gke-network-policy").status == Status.FAIL
@@ -543,56 +925,83 @@ def test_dataplane_v2_satisfies_network_policy(valid_resources: list[dict[str, A
     assert _status(valid_resources, "gke-network-policy").status == Status.PASS
 
 
-def test_direct_workload_identity_principal_may_decrypt(valid_resources: list[dict[str, Any]],
-                                                        mutate: Callable[..., Any]) -> None:
-    principal = ("principal://iam.googleapis.com/projects/123456789012/locations/global/"
-                 f"workloadIdentityPools/{WORKLOAD_POOL}/subject/ns/ns1/sa/tee-sa")
+def test_direct_workload_identity_principal_may_decrypt(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
+    principal = (
+        "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+        f"workloadIdentityPools/{WORKLOAD_POOL}/subject/ns/ns1/sa/tee-sa"
+    )
     mutate(valid_resources, "workload-identity-decrypt", "member", principal)
     assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.PASS
-    mutate(valid_resources, "workload-identity-decrypt", "member",
-           principal.replace(WORKLOAD_POOL, "elsewhere.svc.id.goog"))
+    mutate(
+        valid_resources,
+        "workload-identity-decrypt",
+        "member",
+        principal.replace(WORKLOAD_POOL, "elsewhere.svc.id.goog"),
+    )
     result = _status(valid_resources, "kms-decrypt-only-workload")
     assert result.status == Status.FAIL
     assert "is not the workload pool of a cluster in this plan" in result.violations[0].message
 
 
-@pytest.mark.parametrize(("permissions", "expected"), [
-    (["cloudkms.cryptoKeyVersions.useToDecrypt"], Status.FAIL),
-    (["cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.list"], Status.PASS),
-])
+@pytest.mark.parametrize(
+    ("permissions", "expected"),
+    [
+        (["cloudkms.cryptoKeyVersions.useToDecrypt"], Status.FAIL),
+        (["cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.list"], Status.PASS),
+    ],
+)
 def test_custom_roles_are_judged_by_their_permissions(
-        valid_resources: list[dict[str, Any]], mutate: Callable[..., Any],
-        permissions: list[str], expected: Status) -> None:
+    valid_resources: list[dict[str, Any]],
+    mutate: Callable[..., Any],
+    permissions: list[str],
+    expected: Status,
+) -> None:
     mutate(valid_resources, "tenant-access-bob", "role", f"projects/{CLUSTER_PROJECT}/roles/reader")
-    assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.FAIL, \
+    assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.FAIL, (
         "an undefined custom role might decrypt"
-    valid_resources.append({
-        "urn": "urn:pulumi:dev::gke-sandbox::gcp:projects/iAMCustomRole:IAMCustomRole::reader",
-        "type": "gcp:projects/iAMCustomRole:IAMCustomRole", "name": "reader", "parent": STACK_URN,
-        "inputs": {"project": CLUSTER_PROJECT, "roleId": "reader", "title": "reader",
-                   "permissions": permissions}})
+    )
+    valid_resources.append(
+        {
+            "urn": "urn:pulumi:dev::gke-sandbox::gcp:projects/iAMCustomRole:IAMCustomRole::reader",
+            "type": "gcp:projects/iAMCustomRole:IAMCustomRole",
+            "name": "reader",
+            "parent": STACK_URN,
+            "inputs": {
+                "project": CLUSTER_PROJECT,
+                "roleId": "reader",
+                "title": "reader",
+                "permissions": permissions,
+            },
+        }
+    )
     assert _status(valid_resources, "kms-decrypt-only-workload").status == expected
 
 
-@pytest.mark.parametrize(("role", "expected"), [
-    ("roles/cloudkms.cryptoOperator", Status.FAIL),
-    ("roles/cloudkms.cryptoKeyDecrypterViaDelegation", Status.FAIL),
-    ("roles/cloudkms.someFutureRole", Status.FAIL),  # unknown KMS roles are assumed to decrypt
-    ("roles/editor", Status.FAIL),
-    ("roles/cloudkms.viewer", Status.PASS),
-    ("roles/cloudkms.admin", Status.PASS),
-    ("roles/cloudkms.cryptoKeyEncrypter", Status.PASS),
-])
-def test_which_kms_roles_count_as_decrypt(valid_resources: list[dict[str, Any]],
-                                          mutate: Callable[..., Any], role: str,
-                                          expected: Status) -> None:
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("roles/cloudkms.cryptoOperator", Status.FAIL),
+        ("roles/cloudkms.cryptoKeyDecrypterViaDelegation", Status.FAIL),
+        ("roles/cloudkms.someFutureRole", Status.FAIL),  # unknown KMS roles are assumed to decrypt
+        ("roles/editor", Status.FAIL),
+        ("roles/cloudkms.viewer", Status.PASS),
+        ("roles/cloudkms.admin", Status.PASS),
+        ("roles/cloudkms.cryptoKeyEncrypter", Status.PASS),
+    ],
+)
+def test_which_kms_roles_count_as_decrypt(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], role: str, expected: Status
+) -> None:
     mutate(valid_resources, "workload-identity-decrypt", "member", "user:bob@example.com")
     mutate(valid_resources, "workload-identity-decrypt", "role", role)
     assert _status(valid_resources, "kms-decrypt-only-workload").status == expected
 
 
 def test_org_policy_is_matched_to_its_folder_by_pulumi_parent(
-        valid_resources: list[dict[str, Any]], by_name: Callable[..., Any]) -> None:
+    valid_resources: list[dict[str, Any]], by_name: Callable[..., Any]
+) -> None:
     folder = by_name(valid_resources, "confidential-folder-folder")
     policy = by_name(valid_resources, "confidential-folder-policy")
     policy["parent"] = folder["urn"]  # a child of the folder itself
@@ -603,77 +1012,99 @@ def test_org_policy_is_matched_to_its_folder_by_pulumi_parent(
     assert result.violations[0].urn == folder["urn"]
 
 
-def test_unknown_values_are_skipped_not_failed(valid_resources: list[dict[str, Any]],
-                                               mutate: Callable[..., Any]) -> None:
+def test_unknown_values_are_skipped_not_failed(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
     mutate(valid_resources, "sandbox-cluster-cluster", "confidentialNodes.enabled", rules.UNKNOWN)
     mutate(valid_resources, "workload-identity-decrypt", "member", rules.UNKNOWN)
     mutate(valid_resources, "sandbox-cluster-pool", "nodeConfig", rules.UNKNOWN)
     results = evaluate(valid_resources)
     assert all(r.status == Status.PASS for r in results), [
-        v.message for r in results for v in r.violations]
+        v.message for r in results for v in r.violations
+    ]
 
 
-def test_secret_metadata_values_count_as_present(valid_resources: list[dict[str, Any]],
-                                                 mutate: Callable[..., Any]) -> None:
+def test_secret_metadata_values_count_as_present(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
     mutate(valid_resources, "model-vault-object", ("metadata", "encryption-key"), rules.SECRET)
     assert _status(valid_resources, "model-object-sealed").status == Status.PASS
     mutate(valid_resources, "model-vault-object", "metadata", rules.SECRET)
     result = _status(valid_resources, "model-object-sealed")
     assert [v.message for v in result.violations] == [
         f"{M}: metadata is a secret as a whole; mark only values secret so the encryption-key "
-        "entry can be verified"]
+        "entry can be verified"
+    ]
 
 
-def test_decrypter_role_on_a_bucket_is_not_a_kms_grant(valid_resources: list[dict[str, Any]],
-                                                       mutate: Callable[..., Any]) -> None:
+def test_decrypter_role_on_a_bucket_is_not_a_kms_grant(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
+) -> None:
     mutate(valid_resources, "workload-identity-read", "role", "roles/cloudkms.cryptoKeyDecrypter")
     mutate(valid_resources, "workload-identity-read", "member", "user:bob@example.com")
     assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.PASS
 
 
-def test_inline_node_pools_are_checked(valid_resources: list[dict[str, Any]],
-                                       mutate: Callable[..., Any], by_name: Callable[..., Any]
-                                       ) -> None:
+def test_inline_node_pools_are_checked(
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], by_name: Callable[..., Any]
+) -> None:
     pool = by_name(valid_resources, "sandbox-cluster-pool")["inputs"]
     inline = {"name": "inline", "nodeCount": 1, "nodeConfig": dict(pool["nodeConfig"])}
-    inline["nodeConfig"]["shieldedInstanceConfig"] = {"enableSecureBoot": False,
-                                                      "enableIntegrityMonitoring": True}
+    inline["nodeConfig"]["shieldedInstanceConfig"] = {
+        "enableSecureBoot": False,
+        "enableIntegrityMonitoring": True,
+    }
     mutate(valid_resources, "sandbox-cluster-cluster", "nodePools", [inline])
     result = _status(valid_resources, "gke-shielded-nodes")
     assert [v.message for v in result.violations] == [
         f"{C}: nodePools[0].nodeConfig.shieldedInstanceConfig.enableSecureBoot is false; nodes "
-        "must boot with Secure Boot"]
+        "must boot with Secure Boot"
+    ]
 
 
 def test_default_pool_config_is_judged_only_while_the_pool_lives(
-        valid_resources: list[dict[str, Any]], mutate: Callable[..., Any],
-        delete_marker: object) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "nodeConfig.workloadMetadataConfig",
-           delete_marker)
-    assert _status(valid_resources, "gke-workload-identity").status == Status.PASS, \
+    valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], delete_marker: object
+) -> None:
+    mutate(
+        valid_resources,
+        "sandbox-cluster-cluster",
+        "nodeConfig.workloadMetadataConfig",
+        delete_marker,
+    )
+    assert _status(valid_resources, "gke-workload-identity").status == Status.PASS, (
         "removeDefaultNodePool: the default pool's metadata mode does not matter"
+    )
     mutate(valid_resources, "sandbox-cluster-cluster", "removeDefaultNodePool", delete_marker)
     assert _status(valid_resources, "gke-workload-identity").status == Status.FAIL
     mutate(valid_resources, "sandbox-cluster-cluster", "enableAutopilot", True)
     mutate(valid_resources, "sandbox-cluster-cluster", "nodeConfig", delete_marker)
     assert _status(valid_resources, "gke-workload-identity").status == Status.PASS
-    assert _status(valid_resources, "gke-confidential-nodes").status == Status.PASS, \
+    assert _status(valid_resources, "gke-confidential-nodes").status == Status.PASS, (
         "Autopilot has no default pool whose machine type could be wrong"
+    )
 
 
 def test_config_group_yaml_is_parsed(valid_resources: list[dict[str, Any]]) -> None:
-    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n"
-            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\n"
-            "spec:\n  template:\n    spec:\n      containers:\n"
-            "      - {name: agent, image: 'fluent/fluent-bit:3.0'}\n")
-    valid_resources.append({
-        "urn": "urn:pulumi:dev::gke-sandbox::kubernetes:yaml/v2:ConfigGroup::agents",
-        "type": "kubernetes:yaml/v2:ConfigGroup", "name": "agents", "parent": STACK_URN,
-        "inputs": {"yaml": text}})
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n"
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n"
+        "      - {name: agent, image: 'fluent/fluent-bit:3.0'}\n"
+    )
+    valid_resources.append(
+        {
+            "urn": "urn:pulumi:dev::gke-sandbox::kubernetes:yaml/v2:ConfigGroup::agents",
+            "type": "kubernetes:yaml/v2:ConfigGroup",
+            "name": "agents",
+            "parent": STACK_URN,
+            "inputs": {"yaml": text},
+        }
+    )
     result = _status(valid_resources, "images-by-digest")
     assert [v.message for v in result.violations] == [
         'kubernetes:yaml/v2:ConfigGroup "agents": yaml[1].spec.template.spec.containers[0].image '
-        f'is "fluent/fluent-bit:3.0"; {BY_DIGEST}']
+        f'is "fluent/fluent-bit:3.0"; {BY_DIGEST}'
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,20 +1115,29 @@ def test_config_group_yaml_is_parsed(valid_resources: list[dict[str, Any]]) -> N
 def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str, Any]]:
     """The stack plus the named components and their children, like a per-party plan."""
     urns = {r["urn"] for r in resources if r["name"] in components}
-    return [r for r in resources
-            if r["parent"] is None or r["urn"] in urns or r["parent"] in urns]
+    return [r for r in resources if r["parent"] is None or r["urn"] in urns or r["parent"] in urns]
 
 
-@pytest.mark.parametrize(("components", "applicable"), [
-    (("harness-registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
-    (("model-vault", "image-attestor"), {"kms-key-rotation", "bucket-no-public-access",
-                                         "model-object-sealed", "attestor-has-public-key",
-                                         "model-access-paths"}),
-    (("harness",), {"images-by-digest"}),
-])
+@pytest.mark.parametrize(
+    ("components", "applicable"),
+    [
+        (("harness-registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
+        (
+            ("model-vault", "image-attestor"),
+            {
+                "kms-key-rotation",
+                "bucket-no-public-access",
+                "model-object-sealed",
+                "attestor-has-public-key",
+                "model-access-paths",
+            },
+        ),
+        (("harness",), {"images-by-digest"}),
+    ],
+)
 def test_per_party_plans_mark_absent_types_not_applicable(
-        valid_resources: list[dict[str, Any]], components: tuple[str, ...],
-        applicable: set[str]) -> None:
+    valid_resources: list[dict[str, Any]], components: tuple[str, ...], applicable: set[str]
+) -> None:
     results = evaluate(_subset(valid_resources, *components))
     assert {r.rule.name for r in results if r.status == Status.PASS} == applicable
     assert all(r.status == Status.NOT_APPLICABLE for r in results if r.rule.name not in applicable)
@@ -744,8 +1184,17 @@ def test_a_crashing_check_fails_closed() -> None:
         raise KeyError("boom")
 
     rule = Rule("crashes", "d", Severity.LOW, "r", ("x:y:Z",), crash)
-    result = rule.run([{"urn": "urn:pulumi:s::p::x:y:Z::a", "type": "x:y:Z", "name": "a",
-                        "parent": None, "inputs": {}}])
+    result = rule.run(
+        [
+            {
+                "urn": "urn:pulumi:s::p::x:y:Z::a",
+                "type": "x:y:Z",
+                "name": "a",
+                "parent": None,
+                "inputs": {},
+            }
+        ]
+    )
     assert result.status == Status.FAIL
     assert result.violations[0].message == "internal error in rule crashes: KeyError: 'boom'"
 
@@ -768,8 +1217,12 @@ def test_malformed_inputs_never_crash_a_rule(valid_resources: list[dict[str, Any
         original = node[path[-1]]
         for odd in odd_values:
             node[path[-1]] = odd
-            crashes += [f"{path}={odd!r}: {v.message}" for r in evaluate(valid_resources)
-                        for v in r.violations if v.message.startswith("internal error")]
+            crashes += [
+                f"{path}={odd!r}: {v.message}"
+                for r in evaluate(valid_resources)
+                for v in r.violations
+                if v.message.startswith("internal error")
+            ]
         node[path[-1]] = original
     assert crashes == []
     assert all(r.status == Status.PASS for r in evaluate(valid_resources)), "restored"
@@ -779,24 +1232,34 @@ def test_a_new_rule_only_needs_a_check(valid_resources: list[dict[str, Any]]) ->
     """How the lead will add rules: a check that yields violations, stamped with the rule name."""
 
     def no_bob(resources: list[dict[str, Any]]) -> list[Violation]:
-        return [rules.violation("", g.resource, g.describe()) for g in rules.iam_grants(resources)
-                if g.member == "user:bob@example.com"]
+        return [
+            rules.violation("", g.resource, g.describe())
+            for g in rules.iam_grants(resources)
+            if g.member == "user:bob@example.com"
+        ]
 
     rule = Rule("no-bob", "d", Severity.LOW, "r", rules.IAM_TYPE_PATTERNS, no_bob)
     result = rule.run(valid_resources)
     assert result.status == Status.FAIL
-    assert [(v.rule, v.message) for v in result.violations] == [(
-        "no-bob", 'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role '
-                  '"roles/container.clusterViewer" granted to member "user:bob@example.com"')]
+    assert [(v.rule, v.message) for v in result.violations] == [
+        (
+            "no-bob",
+            'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role '
+            '"roles/container.clusterViewer" granted to member "user:bob@example.com"',
+        )
+    ]
 
 
-@pytest.mark.parametrize(("token", "expected"), [
-    ("gcp:projects/iAMMember:IAMMember", True),
-    ("gcp:artifactregistry/repositoryIamBinding:RepositoryIamBinding", True),
-    ("gcp:kms/cryptoKeyIAMPolicy:CryptoKeyIAMPolicy", True),
-    ("gcp:projects/iAMCustomRole:IAMCustomRole", False),
-    ("gcp:projects/iAMAuditConfig:IAMAuditConfig", False),
-])
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("gcp:projects/iAMMember:IAMMember", True),
+        ("gcp:artifactregistry/repositoryIamBinding:RepositoryIamBinding", True),
+        ("gcp:kms/cryptoKeyIAMPolicy:CryptoKeyIAMPolicy", True),
+        ("gcp:projects/iAMCustomRole:IAMCustomRole", False),
+        ("gcp:projects/iAMAuditConfig:IAMAuditConfig", False),
+    ],
+)
 def test_iam_type_patterns(token: str, expected: bool) -> None:
     assert rules.is_iam_type(token) is expected
     assert select_rules(["no-primitive-roles"])[0].applies(token) is expected
@@ -814,10 +1277,15 @@ def test_get_reads_nested_inputs_and_treats_missing_as_unset() -> None:
 
 def test_members_and_service_accounts_are_parsed() -> None:
     assert rules.workload_principal(f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa]") == (
-        WORKLOAD_POOL, "ns1", "tee-sa")
+        WORKLOAD_POOL,
+        "ns1",
+        "tee-sa",
+    )
     assert rules.workload_principal(f"serviceAccount:{WORKLOAD_SA}") is None
     assert rules.member_email(f"serviceAccount:{WORKLOAD_SA.upper()}") == WORKLOAD_SA
     assert rules.member_email("user:bob@example.com") is None
-    assert rules.service_account_email(
-        f"projects/{CLUSTER_PROJECT}/serviceAccounts/{WORKLOAD_SA}") == WORKLOAD_SA
+    assert (
+        rules.service_account_email(f"projects/{CLUSTER_PROJECT}/serviceAccounts/{WORKLOAD_SA}")
+        == WORKLOAD_SA
+    )
     assert rules.service_account_email(KEY_ID) is None

@@ -25,9 +25,9 @@ def run_review(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str
     return code, out, err
 
 
-def test_valid_plan_passes_with_text_report(capsys: pytest.CaptureFixture[str],
-                                            valid_resources: list[dict[str, Any]],
-                                            write_plan: WritePlan) -> None:
+def test_valid_plan_passes_with_text_report(
+    capsys: pytest.CaptureFixture[str], valid_resources: list[dict[str, Any]], write_plan: WritePlan
+) -> None:
     path = write_plan(valid_resources)
     code, out, err = run_review(capsys, str(path))
     assert (code, err) == (0, "")
@@ -36,35 +36,48 @@ def test_valid_plan_passes_with_text_report(capsys: pytest.CaptureFixture[str],
     for rule in RULES:
         assert any(line.split()[:3] == ["PASS", rule.name, str(rule.severity)] for line in lines)
     assert f"  {len(RULES)} passed, 0 failed, 0 not applicable" in lines
-    assert lines[-1] == (f"summary: PASS, 1 plan(s), {len(RULES)} passed, 0 failed, "
-                         "0 not applicable")
+    assert lines[-1] == (
+        f"summary: PASS, 1 plan(s), {len(RULES)} passed, 0 failed, 0 not applicable"
+    )
     assert "\033[" not in out, "no colour when stdout is not a terminal"
 
 
 def test_broken_property_fails_naming_rule_resource_and_remediation(
-        capsys: pytest.CaptureFixture[str], valid_resources: list[dict[str, Any]],
-        write_plan: WritePlan, mutate: Callable[..., Any], by_name: Callable[..., Any]) -> None:
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    write_plan: WritePlan,
+    mutate: Callable[..., Any],
+    by_name: Callable[..., Any],
+) -> None:
     mutate(valid_resources, "sandbox-cluster-cluster", "confidentialNodes.enabled", False)
     path = write_plan(valid_resources)
     code, out, _ = run_review(capsys, str(path))
     assert code == 1
     lines = out.splitlines()
-    index = next(i for i, line in enumerate(lines)
-                 if line.split()[:2] == ["FAIL", "gke-confidential-nodes"])
+    index = next(
+        i for i, line in enumerate(lines) if line.split()[:2] == ["FAIL", "gke-confidential-nodes"]
+    )
     assert lines[index].split()[2] == "critical"
     assert lines[index + 1].strip() == by_name(valid_resources, "sandbox-cluster-cluster")["urn"]
     assert lines[index + 2].strip() == (
         'gcp:container/cluster:Cluster "sandbox-cluster-cluster": confidentialNodes.enabled is '
-        "false; Confidential GKE Nodes must be on")
+        "false; Confidential GKE Nodes must be on"
+    )
     rule = next(r for r in RULES if r.name == "gke-confidential-nodes")
     assert lines[index + 3].strip() == f"remediation: {rule.remediation}"
-    assert lines[-1] == (f"summary: FAIL, 1 plan(s), {len(RULES) - 1} passed, 1 failed, "
-                         "0 not applicable: gke-confidential-nodes (dev)")
+    assert lines[-1] == (
+        f"summary: FAIL, 1 plan(s), {len(RULES) - 1} passed, 1 failed, "
+        "0 not applicable: gke-confidential-nodes (dev)"
+    )
 
 
-def test_json_format(capsys: pytest.CaptureFixture[str], valid_resources: list[dict[str, Any]],
-                     write_plan: WritePlan, mutate: Callable[..., Any],
-                     by_name: Callable[..., Any]) -> None:
+def test_json_format(
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    write_plan: WritePlan,
+    mutate: Callable[..., Any],
+    by_name: Callable[..., Any],
+) -> None:
     good = write_plan(valid_resources[:1], stack="harness", part="harness")
     mutate(valid_resources, "model-vault-bucket", "publicAccessPrevention", "inherited")
     bad = write_plan(valid_resources)
@@ -72,37 +85,61 @@ def test_json_format(capsys: pytest.CaptureFixture[str], valid_resources: list[d
     assert code == 1
     doc = json.loads(out)
     assert doc["ok"] is False
-    assert doc["summary"] == {"plans": 2, "pass": len(RULES) - 1, "fail": 1,
-                              "not-applicable": len(RULES)}
+    assert doc["summary"] == {
+        "plans": 2,
+        "pass": len(RULES) - 1,
+        "fail": 1,
+        "not-applicable": len(RULES),
+    }
     first, second = doc["plans"]
     assert (first["file"], first["stack"], first["part"], first["resources"], first["status"]) == (
-        str(good), "harness", "harness", 1, "pass")
+        str(good),
+        "harness",
+        "harness",
+        1,
+        "pass",
+    )
     assert {r["status"] for r in first["rules"]} == {"not-applicable"}
     bucket = next(r for r in second["rules"] if r["name"] == "bucket-no-public-access")
     assert (bucket["status"], bucket["severity"]) == ("fail", "critical")
     assert bucket["remediation"] and bucket["description"]
-    assert bucket["violations"] == [{
-        "urn": by_name(valid_resources, "model-vault-bucket")["urn"],
-        "message": 'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is '
-                   '"inherited"; public access prevention must be "enforced"'}]
+    assert bucket["violations"] == [
+        {
+            "urn": by_name(valid_resources, "model-vault-bucket")["urn"],
+            "message": 'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is '
+            '"inherited"; public access prevention must be "enforced"',
+        }
+    ]
     assert second["status"] == "fail"
 
 
-def test_not_applicable_rules_are_shown_as_na(capsys: pytest.CaptureFixture[str],
-                                              valid_resources: list[dict[str, Any]],
-                                              write_plan: WritePlan) -> None:
+def test_not_applicable_rules_are_shown_as_na(
+    capsys: pytest.CaptureFixture[str], valid_resources: list[dict[str, Any]], write_plan: WritePlan
+) -> None:
     path = write_plan(valid_resources[:1], stack="workload", part="workload")
     code, out, _ = run_review(capsys, str(path), "--rule", "images-by-digest")
     assert code == 0
     assert out.splitlines()[1].split() == ["N/A", "images-by-digest", "high"]
 
 
-def test_rule_filter(capsys: pytest.CaptureFixture[str], valid_resources: list[dict[str, Any]],
-                     write_plan: WritePlan, mutate: Callable[..., Any]) -> None:
+def test_rule_filter(
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    write_plan: WritePlan,
+    mutate: Callable[..., Any],
+) -> None:
     mutate(valid_resources, "sandbox-cluster-cluster", "enableLegacyAbac", True)
     path = write_plan(valid_resources)
-    code, out, _ = run_review(capsys, str(path), "--rule", "kms-key-rotation",
-                              "--rule", "no-public-members", "--format", "json")
+    code, out, _ = run_review(
+        capsys,
+        str(path),
+        "--rule",
+        "kms-key-rotation",
+        "--rule",
+        "no-public-members",
+        "--format",
+        "json",
+    )
     assert code == 0, "the broken rule was not selected"
     names = [r["name"] for r in json.loads(out)["plans"][0]["rules"]]
     assert names == ["kms-key-rotation", "no-public-members"]
@@ -110,9 +147,9 @@ def test_rule_filter(capsys: pytest.CaptureFixture[str], valid_resources: list[d
     assert code == 1
 
 
-def test_unknown_rule_is_a_user_error(capsys: pytest.CaptureFixture[str],
-                                      valid_resources: list[dict[str, Any]],
-                                      write_plan: WritePlan) -> None:
+def test_unknown_rule_is_a_user_error(
+    capsys: pytest.CaptureFixture[str], valid_resources: list[dict[str, Any]], write_plan: WritePlan
+) -> None:
     code, out, err = run_review(capsys, str(write_plan(valid_resources)), "--rule", "nope")
     assert (code, out) == (2, "")
     assert err.startswith("error: --rule: unknown rule 'nope'; known rules: gke-confidential-nodes")
@@ -139,27 +176,44 @@ def test_invalid_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     assert err == f"error: {path}: not valid JSON: Expecting value at line 2 column 11\n"
 
 
-@pytest.mark.parametrize(("change", "where", "problem"), [
-    (lambda plan: plan["resources"][1].update(urn="sandbox-cluster"), "$.resources[1].urn",
-     "'sandbox-cluster' does not match '^urn:pulumi:'"),
-    (lambda plan: plan["resources"][2].pop("inputs"), "$.resources[2]",
-     "'inputs' is a required property"),
-    (lambda plan: plan.pop("outputs"), "$", "'outputs' is a required property"),
-    (lambda plan: plan["resources"][3].update(inputs=["not", "a", "map"]),
-     "$.resources[3].inputs", "['not', 'a', 'map'] is not of type 'object'"),
-])
-def test_plan_that_does_not_match_the_schema(capsys: pytest.CaptureFixture[str],
-                                             valid_resources: list[dict[str, Any]],
-                                             tmp_path: Path, change: Callable[[dict], Any],
-                                             where: str, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "where", "problem"),
+    [
+        (
+            lambda plan: plan["resources"][1].update(urn="sandbox-cluster"),
+            "$.resources[1].urn",
+            "'sandbox-cluster' does not match '^urn:pulumi:'",
+        ),
+        (
+            lambda plan: plan["resources"][2].pop("inputs"),
+            "$.resources[2]",
+            "'inputs' is a required property",
+        ),
+        (lambda plan: plan.pop("outputs"), "$", "'outputs' is a required property"),
+        (
+            lambda plan: plan["resources"][3].update(inputs=["not", "a", "map"]),
+            "$.resources[3].inputs",
+            "['not', 'a', 'map'] is not of type 'object'",
+        ),
+    ],
+)
+def test_plan_that_does_not_match_the_schema(
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    tmp_path: Path,
+    change: Callable[[dict], Any],
+    where: str,
+    problem: str,
+) -> None:
     plan = {"stack": "dev", "part": "all", "resources": valid_resources, "outputs": {}}
     change(plan)
     path = tmp_path / "dev.json"
     path.write_text(json.dumps(plan), encoding="utf-8")
     code, out, err = run_review(capsys, str(path))
     assert (code, out) == (2, "")
-    assert err == (f"error: {path}: not a plan file (infra/plan.schema.json): at {where}: "
-                   f"{problem}\n")
+    assert err == (
+        f"error: {path}: not a plan file (infra/plan.schema.json): at {where}: {problem}\n"
+    )
 
 
 def test_schema_error_count_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -170,9 +224,12 @@ def test_schema_error_count_is_reported(capsys: pytest.CaptureFixture[str], tmp_
     assert err.endswith("at $.part: 2 is not of type 'string' (and 1 more problem(s))\n")
 
 
-def test_every_plan_is_validated_before_any_report(capsys: pytest.CaptureFixture[str],
-                                                   valid_resources: list[dict[str, Any]],
-                                                   write_plan: WritePlan, tmp_path: Path) -> None:
+def test_every_plan_is_validated_before_any_report(
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    write_plan: WritePlan,
+    tmp_path: Path,
+) -> None:
     good = write_plan(valid_resources)
     code, out, err = run_review(capsys, str(good), str(tmp_path / "absent.json"))
     assert (code, out) == (2, "")
@@ -188,13 +245,20 @@ def test_colour_only_when_asked() -> None:
 
 def test_json_path_formatting() -> None:
     assert review.json_path(["resources", 3, "inputs", "encryption-key"]) == (
-        '$.resources[3].inputs["encryption-key"]')
+        '$.resources[3].inputs["encryption-key"]'
+    )
 
 
-def test_cli_entry_point_runs_as_a_module(valid_resources: list[dict[str, Any]],
-                                          write_plan: WritePlan) -> None:
+def test_cli_entry_point_runs_as_a_module(
+    valid_resources: list[dict[str, Any]], write_plan: WritePlan
+) -> None:
     path = write_plan(valid_resources)
-    done = subprocess.run([sys.executable, "-m", "infra", "review", str(path), "--format",
-                           "json"], cwd=REPO, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "infra", "review", str(path), "--format", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
