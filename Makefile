@@ -33,11 +33,11 @@ demo: review ## the main job: offline plan + review, then the local sealed-model
 serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
 	$(PY) -m infra serve
 
-lint: $(STAMP) ## ruff over the tree
+lint: $(STAMP) ## ruff lint and format check over the tree
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
-test: $(STAMP) ## lint, then the whole test suite
-	$(PY) -m ruff check .
+test: lint ## lint, then the whole test suite
 	$(PY) -m pytest -q
 
 bench: $(STAMP) ## benchmarks -> build/bench/results.json

@@ -43,10 +43,17 @@ from pulumi_policy.proxy import (
 )
 
 PACK_NAME = "gke-sandbox"
-_UNKNOWN_SENTINELS = frozenset({
-    UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE, UNKNOWN_OBJECT_VALUE,
-})
+_UNKNOWN_SENTINELS = frozenset(
+    {
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+    }
+)
 
 
 def _load_rules() -> ModuleType:
@@ -116,8 +123,7 @@ def make_validate(rule: Any) -> StackValidation:
             args.not_applicable(f"the stack has no resource of the types {rule.name} judges")
             return
         for found in result.violations:
-            report_violation(f"{found.message}\nremediation: {rule.remediation}",
-                             found.urn or None)
+            report_violation(f"{found.message}\nremediation: {rule.remediation}", found.urn or None)
 
     return validate
 

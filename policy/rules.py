@@ -107,11 +107,18 @@ class Rule:
         if not any(self.applies(type_of(r)) for r in resources):
             return RuleResult(self, Status.NOT_APPLICABLE, ())
         try:
-            found = [v if v.rule == self.name else replace(v, rule=self.name)
-                     for v in self.check(resources)]
+            found = [
+                v if v.rule == self.name else replace(v, rule=self.name)
+                for v in self.check(resources)
+            ]
         except Exception as exc:  # a rule bug must not pass silently
-            found = [Violation(self.name, "", f"internal error in rule {self.name}: "
-                                              f"{type(exc).__name__}: {exc}")]
+            found = [
+                Violation(
+                    self.name,
+                    "",
+                    f"internal error in rule {self.name}: {type(exc).__name__}: {exc}",
+                )
+            ]
         unique = tuple(dict.fromkeys(found))
         return RuleResult(self, Status.FAIL if unique else Status.PASS, unique)
 
@@ -128,16 +135,18 @@ class RuleResult:
 @lru_cache(maxsize=4096)
 def _matches(type_token: str, entries: tuple[str, ...]) -> bool:
     """Cached: plans repeat a few dozen type tokens thousands of times."""
-    return any(fnmatchcase(type_token, entry) if "*" in entry else type_token == entry
-               for entry in entries)
+    return any(
+        fnmatchcase(type_token, entry) if "*" in entry else type_token == entry for entry in entries
+    )
 
 
 class UnknownRuleError(ValueError):
     """A rule name that is not in the rule set; the message lists the known names."""
 
 
-def evaluate(resources: Sequence[Resource],
-             rules: Sequence[Rule] | None = None) -> list[RuleResult]:
+def evaluate(
+    resources: Sequence[Resource], rules: Sequence[Rule] | None = None
+) -> list[RuleResult]:
     """Run every rule (default: `RULES`) over one plan's resources, in rule order."""
     return [rule.run(resources) for rule in (RULES if rules is None else rules)]
 
@@ -150,8 +159,7 @@ def select_rules(names: Iterable[str], rules: Sequence[Rule] | None = None) -> t
     missing = [n for n in wanted if n not in known]
     if missing:
         raise UnknownRuleError(
-            f"unknown rule {', '.join(repr(n) for n in missing)}; "
-            f"known rules: {', '.join(known)}"
+            f"unknown rule {', '.join(repr(n) for n in missing)}; known rules: {', '.join(known)}"
         )
     return tuple(rule for rule in pool if rule.name in wanted)
 
@@ -233,8 +241,9 @@ def violation(rule: str, resource: Resource, text: str) -> Violation:
     return Violation(rule, str(resource.get("urn", "")), f"{label(resource)}: {text}")
 
 
-def expect(rule: str, resource: Resource, path: str, ok: Callable[[Any], bool],
-           requirement: str) -> Violation | None:
+def expect(
+    rule: str, resource: Resource, path: str, ok: Callable[[Any], bool], requirement: str
+) -> Violation | None:
     """None when the input at `path` satisfies `ok` (or is unknown), else a violation reading
     `<type> "<name>": <path> is <value>; <requirement>`."""
     value = get(inputs_of(resource), path)
@@ -300,35 +309,55 @@ PROJECT_CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
 ORG_CUSTOM_ROLE = "gcp:organizations/iAMCustomRole:IAMCustomRole"
 
 IAM_TYPE_PATTERNS = (
-    "gcp:*IAMMember", "gcp:*IamMember",
-    "gcp:*IAMBinding", "gcp:*IamBinding",
-    "gcp:*IAMPolicy", "gcp:*IamPolicy",
+    "gcp:*IAMMember",
+    "gcp:*IamMember",
+    "gcp:*IAMBinding",
+    "gcp:*IamBinding",
+    "gcp:*IAMPolicy",
+    "gcp:*IamPolicy",
 )
 """Every IAM member/binding/policy resource of the gcp provider (projects/iAMMember:IAMMember,
 kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding, artifactregistry/repositoryIamMember:..., ...)."""
 
 
-CRYPTO_KEY_IAM = ("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
-                  "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding",
-                  "gcp:kms/cryptoKeyIAMPolicy:CryptoKeyIAMPolicy")
-KEY_RING_IAM = ("gcp:kms/keyRingIAMMember:KeyRingIAMMember",
-                "gcp:kms/keyRingIAMBinding:KeyRingIAMBinding",
-                "gcp:kms/keyRingIAMPolicy:KeyRingIAMPolicy")
-PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding",
-               "gcp:projects/iAMPolicy:IAMPolicy")
-FOLDER_IAM = ("gcp:folder/iAMMember:IAMMember", "gcp:folder/iAMBinding:IAMBinding",
-              "gcp:folder/iAMPolicy:IAMPolicy")
-ORG_IAM = ("gcp:organizations/iAMMember:IAMMember", "gcp:organizations/iAMBinding:IAMBinding",
-           "gcp:organizations/iAMPolicy:IAMPolicy")
-SERVICE_ACCOUNT_IAM = ("gcp:serviceaccount/iAMMember:IAMMember",
-                       "gcp:serviceaccount/iAMBinding:IAMBinding",
-                       "gcp:serviceaccount/iAMPolicy:IAMPolicy")
+CRYPTO_KEY_IAM = (
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+    "gcp:kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding",
+    "gcp:kms/cryptoKeyIAMPolicy:CryptoKeyIAMPolicy",
+)
+KEY_RING_IAM = (
+    "gcp:kms/keyRingIAMMember:KeyRingIAMMember",
+    "gcp:kms/keyRingIAMBinding:KeyRingIAMBinding",
+    "gcp:kms/keyRingIAMPolicy:KeyRingIAMPolicy",
+)
+PROJECT_IAM = (
+    "gcp:projects/iAMMember:IAMMember",
+    "gcp:projects/iAMBinding:IAMBinding",
+    "gcp:projects/iAMPolicy:IAMPolicy",
+)
+FOLDER_IAM = (
+    "gcp:folder/iAMMember:IAMMember",
+    "gcp:folder/iAMBinding:IAMBinding",
+    "gcp:folder/iAMPolicy:IAMPolicy",
+)
+ORG_IAM = (
+    "gcp:organizations/iAMMember:IAMMember",
+    "gcp:organizations/iAMBinding:IAMBinding",
+    "gcp:organizations/iAMPolicy:IAMPolicy",
+)
+SERVICE_ACCOUNT_IAM = (
+    "gcp:serviceaccount/iAMMember:IAMMember",
+    "gcp:serviceaccount/iAMBinding:IAMBinding",
+    "gcp:serviceaccount/iAMPolicy:IAMPolicy",
+)
 
 STORAGE_ACL_TYPES = (
-    "gcp:storage/bucketACL:BucketACL", "gcp:storage/bucketAccessControl:BucketAccessControl",
+    "gcp:storage/bucketACL:BucketACL",
+    "gcp:storage/bucketAccessControl:BucketAccessControl",
     "gcp:storage/defaultObjectACL:DefaultObjectACL",
     "gcp:storage/defaultObjectAccessControl:DefaultObjectAccessControl",
-    "gcp:storage/objectACL:ObjectACL", "gcp:storage/objectAccessControl:ObjectAccessControl",
+    "gcp:storage/objectACL:ObjectACL",
+    "gcp:storage/objectAccessControl:ObjectAccessControl",
 )
 
 K8S_POD_SPEC_PATHS = {
@@ -427,8 +456,12 @@ def iam_grants(resources: Iterable[Resource]) -> Iterator[Grant]:
                 if not isinstance(binding, Mapping):
                     continue
                 for m, member in enumerate(_as_list(binding.get("members"))):
-                    yield Grant(resource, binding.get("role"), member,
-                                f"policyData.bindings[{b}].members[{m}]")
+                    yield Grant(
+                        resource,
+                        binding.get("role"),
+                        member,
+                        f"policyData.bindings[{b}].members[{m}]",
+                    )
 
 
 def unreadable_policies(rule: str, resources: Iterable[Resource]) -> Iterator[Violation]:
@@ -438,9 +471,12 @@ def unreadable_policies(rule: str, resources: Iterable[Resource]) -> Iterator[Vi
         if is_iam_type(token) and _iam_kind(token) == "policy":
             _, reason = _policy_bindings(inputs_of(resource).get("policyData"))
             if reason:
-                yield violation(rule, resource,
-                                f"{reason}; the grants it makes cannot be verified, write "
-                                "policyData as JSON {\"bindings\": [...]}")
+                yield violation(
+                    rule,
+                    resource,
+                    f"{reason}; the grants it makes cannot be verified, write "
+                    'policyData as JSON {"bindings": [...]}',
+                )
 
 
 def service_account_email(value: Any) -> str | None:
@@ -492,13 +528,16 @@ Principal = tuple[str, str, str]
 """(workload pool, namespace, Kubernetes service account)."""
 
 
-def workload_identity_bindings(resources: Sequence[Resource]
-                               ) -> dict[str, list[tuple[Grant, Principal]]]:
+def workload_identity_bindings(
+    resources: Sequence[Resource],
+) -> dict[str, list[tuple[Grant, Principal]]]:
     """Service account email -> its `roles/iam.workloadIdentityUser` grants to KSA principals."""
     bound: dict[str, list[tuple[Grant, Principal]]] = {}
     for grant in iam_grants(resources):
-        if (type_of(grant.resource) not in SERVICE_ACCOUNT_IAM
-                or grant.role != WORKLOAD_IDENTITY_USER):
+        if (
+            type_of(grant.resource) not in SERVICE_ACCOUNT_IAM
+            or grant.role != WORKLOAD_IDENTITY_USER
+        ):
             continue
         principal = workload_principal(grant.member)
         email = service_account_email(inputs_of(grant.resource).get("serviceAccountId"))
@@ -521,8 +560,9 @@ def _sev_capable(machine_type: Any) -> bool:
     return isinstance(machine_type, str) and machine_type.split("-", 1)[0] in SEV_MACHINE_FAMILIES
 
 
-def node_configs(resources: Sequence[Resource], *, with_removed_default: bool = False
-                 ) -> Iterator[tuple[Resource, str]]:
+def node_configs(
+    resources: Sequence[Resource], *, with_removed_default: bool = False
+) -> Iterator[tuple[Resource, str]]:
     """(resource, path of a nodeConfig) for each node pool the plan creates: NodePool resources,
     a cluster's inline `nodePools`, and the cluster's default pool (`nodeConfig`) unless it is
     removed after creation (`removeDefaultNodePool`), inline pools replace it, or it is
@@ -530,8 +570,11 @@ def node_configs(resources: Sequence[Resource], *, with_removed_default: bool = 
     for cluster in of_type(resources, CLUSTER):
         ins = inputs_of(cluster)
         inline = _as_list(ins.get("nodePools"))
-        default_lives = (ins.get("removeDefaultNodePool") is not True and not inline
-                         and ins.get("enableAutopilot") is not True)
+        default_lives = (
+            ins.get("removeDefaultNodePool") is not True
+            and not inline
+            and ins.get("enableAutopilot") is not True
+        )
         if default_lives or (with_removed_default and ins.get("enableAutopilot") is not True):
             yield cluster, "nodeConfig"
         for i in range(len(inline)):
@@ -548,48 +591,88 @@ def node_configs(resources: Sequence[Resource], *, with_removed_default: bool = 
 def check_confidential_nodes(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Memory encryption (AMD SEV) is what keeps the decrypted model from the host."""
     rule = "gke-confidential-nodes"
-    machine = (f"Confidential GKE Nodes need an AMD SEV machine type "
-               f"({'/'.join(SEV_MACHINE_FAMILIES)}, e.g. n2d-standard-2)")
+    machine = (
+        f"Confidential GKE Nodes need an AMD SEV machine type "
+        f"({'/'.join(SEV_MACHINE_FAMILIES)}, e.g. n2d-standard-2)"
+    )
     for cluster in of_type(resources, CLUSTER):
-        yield from _present([
-            expect(rule, cluster, "confidentialNodes.enabled", _is_true,
-                   "Confidential GKE Nodes must be on"),
-            expect(rule, cluster, "confidentialNodes.confidentialInstanceType",
-                   lambda v: v is None or v in AMD_CONFIDENTIAL_TYPES,
-                   "the confidential technology must be AMD SEV or SEV_SNP"),
-        ])
+        yield from _present(
+            [
+                expect(
+                    rule,
+                    cluster,
+                    "confidentialNodes.enabled",
+                    _is_true,
+                    "Confidential GKE Nodes must be on",
+                ),
+                expect(
+                    rule,
+                    cluster,
+                    "confidentialNodes.confidentialInstanceType",
+                    lambda v: v is None or v in AMD_CONFIDENTIAL_TYPES,
+                    "the confidential technology must be AMD SEV or SEV_SNP",
+                ),
+            ]
+        )
     for resource, prefix in node_configs(resources, with_removed_default=True):
-        extra = (" (the default pool is created before it is removed; the GKE default "
-                 "e2-medium is not SEV-capable)" if prefix == "nodeConfig"
-                 and type_of(resource) == CLUSTER else "")
+        extra = (
+            " (the default pool is created before it is removed; the GKE default "
+            "e2-medium is not SEV-capable)"
+            if prefix == "nodeConfig" and type_of(resource) == CLUSTER
+            else ""
+        )
         found = expect(rule, resource, f"{prefix}.machineType", _sev_capable, machine + extra)
         if found:
             yield found
     for pool in of_type(resources, NODE_POOL):
-        yield from _present([
-            expect(rule, pool, "nodeConfig.confidentialNodes.enabled", _is_true,
-                   "the node pool must run on Confidential GKE Nodes"),
-            expect(rule, pool, "nodeConfig.confidentialNodes.confidentialInstanceType",
-                   lambda v: v is None or v in AMD_CONFIDENTIAL_TYPES,
-                   "the confidential technology must be AMD SEV or SEV_SNP"),
-        ])
+        yield from _present(
+            [
+                expect(
+                    rule,
+                    pool,
+                    "nodeConfig.confidentialNodes.enabled",
+                    _is_true,
+                    "the node pool must run on Confidential GKE Nodes",
+                ),
+                expect(
+                    rule,
+                    pool,
+                    "nodeConfig.confidentialNodes.confidentialInstanceType",
+                    lambda v: v is None or v in AMD_CONFIDENTIAL_TYPES,
+                    "the confidential technology must be AMD SEV or SEV_SNP",
+                ),
+            ]
+        )
 
 
 def check_shielded_nodes(resources: Sequence[Resource]) -> Iterator[Violation]:
     """A tampered boot chain would undermine the confidential VM guarantees."""
     rule = "gke-shielded-nodes"
     for cluster in of_type(resources, CLUSTER):
-        found = expect(rule, cluster, "enableShieldedNodes", _is_true,
-                       "Shielded GKE Nodes must be on")
+        found = expect(
+            rule, cluster, "enableShieldedNodes", _is_true, "Shielded GKE Nodes must be on"
+        )
         if found:
             yield found
     for resource, prefix in node_configs(resources):
-        yield from _present([
-            expect(rule, resource, f"{prefix}.shieldedInstanceConfig.enableSecureBoot", _is_true,
-                   "nodes must boot with Secure Boot"),
-            expect(rule, resource, f"{prefix}.shieldedInstanceConfig.enableIntegrityMonitoring",
-                   _is_true, "nodes must have integrity monitoring on"),
-        ])
+        yield from _present(
+            [
+                expect(
+                    rule,
+                    resource,
+                    f"{prefix}.shieldedInstanceConfig.enableSecureBoot",
+                    _is_true,
+                    "nodes must boot with Secure Boot",
+                ),
+                expect(
+                    rule,
+                    resource,
+                    f"{prefix}.shieldedInstanceConfig.enableIntegrityMonitoring",
+                    _is_true,
+                    "nodes must have integrity monitoring on",
+                ),
+            ]
+        )
 
 
 def check_workload_identity(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -606,15 +689,23 @@ def check_workload_identity(resources: Sequence[Resource]) -> Iterator[Violation
                 return value == expected
             return isinstance(value, str) and value.endswith(".svc.id.goog")
 
-        found = expect(rule, cluster, "workloadIdentityConfig.workloadPool", pool_ok,
-                       f"Workload Identity must be on with the cluster project's pool {expected}")
+        found = expect(
+            rule,
+            cluster,
+            "workloadIdentityConfig.workloadPool",
+            pool_ok,
+            f"Workload Identity must be on with the cluster project's pool {expected}",
+        )
         if found:
             yield found
     for resource, prefix in node_configs(resources):
-        found = expect(rule, resource, f"{prefix}.workloadMetadataConfig.mode",
-                       _equals("GKE_METADATA"),
-                       "pods must get identities from the GKE metadata server (GKE_METADATA), "
-                       "not the node's")
+        found = expect(
+            rule,
+            resource,
+            f"{prefix}.workloadMetadataConfig.mode",
+            _equals("GKE_METADATA"),
+            "pods must get identities from the GKE metadata server (GKE_METADATA), not the node's",
+        )
         if found:
             yield found
 
@@ -623,47 +714,90 @@ def check_binauthz(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Only the harness Alice signed may run under the workload identity."""
     rule = "gke-binauthz-enforced"
     for cluster in of_type(resources, CLUSTER):
-        found = expect(rule, cluster, "binaryAuthorization.evaluationMode",
-                       _equals("PROJECT_SINGLETON_POLICY_ENFORCE"),
-                       "the cluster must enforce the project's Binary Authorization policy "
-                       "(PROJECT_SINGLETON_POLICY_ENFORCE)")
+        found = expect(
+            rule,
+            cluster,
+            "binaryAuthorization.evaluationMode",
+            _equals("PROJECT_SINGLETON_POLICY_ENFORCE"),
+            "the cluster must enforce the project's Binary Authorization policy "
+            "(PROJECT_SINGLETON_POLICY_ENFORCE)",
+        )
         if found:
             yield found
     for policy in of_type(resources, BINAUTHZ_POLICY):
-        yield from _present([
-            expect(rule, policy, "defaultAdmissionRule.evaluationMode",
-                   _equals("REQUIRE_ATTESTATION"),
-                   "the default admission rule must require an attestation"),
-            expect(rule, policy, "defaultAdmissionRule.enforcementMode",
-                   _equals("ENFORCED_BLOCK_AND_AUDIT_LOG"),
-                   "images without an attestation must be blocked, not only logged"),
-            expect(rule, policy, "defaultAdmissionRule.requireAttestationsBies", _nonempty_list,
-                   "the default admission rule must name the image attestor"),
-            expect(rule, policy, "globalPolicyEvaluationMode", _equals("ENABLE"),
-                   "the Google-maintained global policy must be evaluated (ENABLE) so that "
-                   "only Google system images are exempt"),
-        ])
+        yield from _present(
+            [
+                expect(
+                    rule,
+                    policy,
+                    "defaultAdmissionRule.evaluationMode",
+                    _equals("REQUIRE_ATTESTATION"),
+                    "the default admission rule must require an attestation",
+                ),
+                expect(
+                    rule,
+                    policy,
+                    "defaultAdmissionRule.enforcementMode",
+                    _equals("ENFORCED_BLOCK_AND_AUDIT_LOG"),
+                    "images without an attestation must be blocked, not only logged",
+                ),
+                expect(
+                    rule,
+                    policy,
+                    "defaultAdmissionRule.requireAttestationsBies",
+                    _nonempty_list,
+                    "the default admission rule must name the image attestor",
+                ),
+                expect(
+                    rule,
+                    policy,
+                    "globalPolicyEvaluationMode",
+                    _equals("ENABLE"),
+                    "the Google-maintained global policy must be evaluated (ENABLE) so that "
+                    "only Google system images are exempt",
+                ),
+            ]
+        )
         ins = inputs_of(policy)
         for i, cluster_rule in enumerate(_as_list(ins.get("clusterAdmissionRules"))):
             path = f"clusterAdmissionRules[{i}]"
-            yield from _present([
-                expect(rule, policy, f"{path}.evaluationMode",
-                       lambda v: v not in ("ALWAYS_ALLOW", None),
-                       "no cluster may be exempt from attestation"),
-                expect(rule, policy, f"{path}.enforcementMode",
-                       lambda v: v != "DRYRUN_AUDIT_LOG_ONLY",
-                       "a dry-run rule admits every image"),
-            ])
+            yield from _present(
+                [
+                    expect(
+                        rule,
+                        policy,
+                        f"{path}.evaluationMode",
+                        lambda v: v not in ("ALWAYS_ALLOW", None),
+                        "no cluster may be exempt from attestation",
+                    ),
+                    expect(
+                        rule,
+                        policy,
+                        f"{path}.enforcementMode",
+                        lambda v: v != "DRYRUN_AUDIT_LOG_ONLY",
+                        "a dry-run rule admits every image",
+                    ),
+                ]
+            )
             if get(cluster_rule, "evaluationMode") == "REQUIRE_ATTESTATION":
-                found = expect(rule, policy, f"{path}.requireAttestationsBies", _nonempty_list,
-                               "a rule that requires attestation must name an attestor")
+                found = expect(
+                    rule,
+                    policy,
+                    f"{path}.requireAttestationsBies",
+                    _nonempty_list,
+                    "a rule that requires attestation must name an attestor",
+                )
                 if found:
                     yield found
         for i, _pattern in enumerate(_as_list(ins.get("admissionWhitelistPatterns"))):
-            found = expect(rule, policy, f"admissionWhitelistPatterns[{i}].namePattern",
-                           lambda v: isinstance(v, str) and v != "" and not v.startswith("*"),
-                           "an allowlist pattern must name a registry path, not start with a "
-                           "wildcard that exempts any image")
+            found = expect(
+                rule,
+                policy,
+                f"admissionWhitelistPatterns[{i}].namePattern",
+                lambda v: isinstance(v, str) and v != "" and not v.startswith("*"),
+                "an allowlist pattern must name a registry path, not start with a "
+                "wildcard that exempts any image",
+            )
             if found:
                 yield found
 
@@ -672,13 +806,24 @@ def check_no_legacy_auth(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Legacy credentials bypass the RBAC that fences Bob in."""
     rule = "gke-no-legacy-auth"
     for cluster in of_type(resources, CLUSTER):
-        yield from _present([
-            expect(rule, cluster, "enableLegacyAbac", _not_true,
-                   "legacy ABAC bypasses RBAC and must stay off"),
-            expect(rule, cluster, "masterAuth.clientCertificateConfig.issueClientCertificate",
-                   _not_true,
-                   "client certificates are long-lived cluster credentials; keep them off"),
-        ])
+        yield from _present(
+            [
+                expect(
+                    rule,
+                    cluster,
+                    "enableLegacyAbac",
+                    _not_true,
+                    "legacy ABAC bypasses RBAC and must stay off",
+                ),
+                expect(
+                    rule,
+                    cluster,
+                    "masterAuth.clientCertificateConfig.issueClientCertificate",
+                    _not_true,
+                    "client certificates are long-lived cluster credentials; keep them off",
+                ),
+            ]
+        )
 
 
 def check_network_policy(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -693,25 +838,34 @@ def check_network_policy(resources: Sequence[Resource]) -> Iterator[Violation]:
         if is_unknown(enabled):
             continue
         if enabled is not True:
-            yield violation(rule, cluster,
-                            f"networkPolicy.enabled is {show(enabled)} and datapathProvider is "
-                            f"{show(datapath)}; NetworkPolicies must be enforced: use Dataplane V2 "
-                            "(ADVANCED_DATAPATH) or enable network policy")
+            yield violation(
+                rule,
+                cluster,
+                f"networkPolicy.enabled is {show(enabled)} and datapathProvider is "
+                f"{show(datapath)}; NetworkPolicies must be enforced: use Dataplane V2 "
+                "(ADVANCED_DATAPATH) or enable network policy",
+            )
             continue
-        found = expect(rule, cluster, "addonsConfig.networkPolicyConfig.disabled",
-                       lambda v: v is False,
-                       "the network policy add-on must be enabled (disabled: false) for "
-                       "networkPolicy.enabled to take effect")
+        found = expect(
+            rule,
+            cluster,
+            "addonsConfig.networkPolicyConfig.disabled",
+            lambda v: v is False,
+            "the network policy add-on must be enabled (disabled: false) for "
+            "networkPolicy.enabled to take effect",
+        )
         if found:
             yield found
 
 
-NODE_SA_ROLES = frozenset({
-    "roles/monitoring.metricWriter",
-    "roles/logging.logWriter",
-    "roles/artifactregistry.reader",
-    "roles/container.defaultNodeServiceAccount",
-})
+NODE_SA_ROLES = frozenset(
+    {
+        "roles/monitoring.metricWriter",
+        "roles/logging.logWriter",
+        "roles/artifactregistry.reader",
+        "roles/container.defaultNodeServiceAccount",
+    }
+)
 """Everything a GKE node service account needs (the last is Google's bundled minimal node role)."""
 
 DEFAULT_COMPUTE_SA_SUFFIX = "-compute@developer.gserviceaccount.com"
@@ -727,14 +881,26 @@ def check_node_sa(resources: Sequence[Resource]) -> Iterator[Violation]:
         if is_unknown(value):
             continue
         if not _nonempty_str(value):
-            yield violation(rule, resource, f"{path} is {show(value)}; without it nodes run as the "
-                                            "Compute Engine default service account (Editor)")
+            yield violation(
+                rule,
+                resource,
+                f"{path} is {show(value)}; without it nodes run as the "
+                "Compute Engine default service account (Editor)",
+            )
         elif value == "default" or value.lower().endswith(DEFAULT_COMPUTE_SA_SUFFIX):
-            yield violation(rule, resource, f"{path} is {show(value)}; that is the Compute Engine "
-                                            "default service account, use a dedicated node SA")
+            yield violation(
+                rule,
+                resource,
+                f"{path} is {show(value)}; that is the Compute Engine "
+                "default service account, use a dedicated node SA",
+            )
         elif not value.lower().endswith(".iam.gserviceaccount.com"):
-            yield violation(rule, resource, f"{path} is {show(value)}; expected a dedicated "
-                                            "<id>@<project>.iam.gserviceaccount.com account")
+            yield violation(
+                rule,
+                resource,
+                f"{path} is {show(value)}; expected a dedicated "
+                "<id>@<project>.iam.gserviceaccount.com account",
+            )
         else:
             emails.add(value.lower())
     allowed = ", ".join(sorted(NODE_SA_ROLES))
@@ -742,52 +908,62 @@ def check_node_sa(resources: Sequence[Resource]) -> Iterator[Violation]:
         if is_unknown(grant.role) or member_email(grant.member) not in emails:
             continue
         if not _one_of(grant.role, NODE_SA_ROLES):
-            yield violation(rule, grant.resource,
-                            f"{grant.describe()}, the node service account; it may only hold "
-                            f"{allowed}")
+            yield violation(
+                rule,
+                grant.resource,
+                f"{grant.describe()}, the node service account; it may only hold {allowed}",
+            )
 
 
-KMS_DECRYPT_ROLES = frozenset({
-    "roles/cloudkms.cryptoKeyDecrypter",
-    "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-    "roles/cloudkms.cryptoKeyDecrypterViaDelegation",
-    "roles/cloudkms.cryptoKeyEncrypterDecrypterViaDelegation",
-    "roles/cloudkms.cryptoOperator",
-    "roles/owner",
-    "roles/editor",
-})
+KMS_DECRYPT_ROLES = frozenset(
+    {
+        "roles/cloudkms.cryptoKeyDecrypter",
+        "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "roles/cloudkms.cryptoKeyDecrypterViaDelegation",
+        "roles/cloudkms.cryptoKeyEncrypterDecrypterViaDelegation",
+        "roles/cloudkms.cryptoOperator",
+        "roles/owner",
+        "roles/editor",
+    }
+)
 """Roles that can decrypt (or are broad enough to be treated so). Any other `roles/cloudkms.*`
 role not listed in KMS_ROLES_WITHOUT_DECRYPT is also treated as decrypt-capable, and a custom
 role is decrypt-capable unless the plan defines it without a useToDecrypt permission."""
 
-KMS_ROLES_WITHOUT_DECRYPT = frozenset({
-    "roles/cloudkms.admin",  # manages keys and IAM, no cryptoKeyVersions.useToDecrypt
-    "roles/cloudkms.viewer",
-    "roles/cloudkms.publicKeyViewer",
-    "roles/cloudkms.signer",
-    "roles/cloudkms.signerVerifier",
-    "roles/cloudkms.verifier",
-    "roles/cloudkms.cryptoKeyEncrypter",
-    "roles/cloudkms.importer",
-})
+KMS_ROLES_WITHOUT_DECRYPT = frozenset(
+    {
+        "roles/cloudkms.admin",  # manages keys and IAM, no cryptoKeyVersions.useToDecrypt
+        "roles/cloudkms.viewer",
+        "roles/cloudkms.publicKeyViewer",
+        "roles/cloudkms.signer",
+        "roles/cloudkms.signerVerifier",
+        "roles/cloudkms.verifier",
+        "roles/cloudkms.cryptoKeyEncrypter",
+        "roles/cloudkms.importer",
+    }
+)
 
-DECRYPT_PERMISSIONS = frozenset({
-    "cloudkms.cryptoKeyVersions.useToDecrypt",
-    "cloudkms.cryptoKeyVersions.useToDecryptViaDelegation",
-})
+DECRYPT_PERMISSIONS = frozenset(
+    {
+        "cloudkms.cryptoKeyVersions.useToDecrypt",
+        "cloudkms.cryptoKeyVersions.useToDecryptViaDelegation",
+    }
+)
 
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 
-IMPERSONATION_ROLES = frozenset({
-    WORKLOAD_IDENTITY_USER,
-    "roles/iam.serviceAccountTokenCreator",
-    "roles/iam.serviceAccountUser",
-    "roles/iam.serviceAccountOpenIdTokenCreator",
-    "roles/iam.serviceAccountKeyAdmin",
-    "roles/iam.serviceAccountAdmin",
-    "roles/owner",
-    "roles/editor",
-})
+IMPERSONATION_ROLES = frozenset(
+    {
+        WORKLOAD_IDENTITY_USER,
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountOpenIdTokenCreator",
+        "roles/iam.serviceAccountKeyAdmin",
+        "roles/iam.serviceAccountAdmin",
+        "roles/owner",
+        "roles/editor",
+    }
+)
 """Roles that let their holder act as a service account (mint tokens, keys, or re-grant)."""
 
 DECRYPT_SCOPE_TYPES = CRYPTO_KEY_IAM + KEY_RING_IAM + PROJECT_IAM + FOLDER_IAM + ORG_IAM
@@ -820,8 +996,10 @@ def can_decrypt(role: Any, custom_roles: Mapping[str, Sequence[Any]]) -> bool:
         permissions = custom_roles.get(role)
         if permissions is None:
             return True  # a custom role defined elsewhere could hold useToDecrypt
-        return any(p in DECRYPT_PERMISSIONS or p in ("cloudkms.*", "cloudkms.cryptoKeyVersions.*")
-                   for p in permissions)
+        return any(
+            p in DECRYPT_PERMISSIONS or p in ("cloudkms.*", "cloudkms.cryptoKeyVersions.*")
+            for p in permissions
+        )
     return False
 
 
@@ -829,25 +1007,31 @@ def check_decrypt_only_workload(resources: Sequence[Resource]) -> Iterator[Viola
     """The model key may only be used by the signed harness in the sandbox namespace."""
     rule = "kms-decrypt-only-workload"
     yield from unreadable_policies(
-        rule, [r for r in resources if type_of(r) in DECRYPT_SCOPE_TYPES + SERVICE_ACCOUNT_IAM])
+        rule, [r for r in resources if type_of(r) in DECRYPT_SCOPE_TYPES + SERVICE_ACCOUNT_IAM]
+    )
     customs = custom_role_permissions(resources)
     pools = cluster_pools(resources)
     bindings = workload_identity_bindings(resources)
-    need = ("only a Workload-Identity-bound service account (the sandbox namespace's KSA) "
-            "may decrypt")
+    need = (
+        "only a Workload-Identity-bound service account (the sandbox namespace's KSA) may decrypt"
+    )
     decrypters: set[str] = set()
     for grant in iam_grants(resources):
-        if (type_of(grant.resource) not in DECRYPT_SCOPE_TYPES
-                or not can_decrypt(grant.role, customs)):
+        if type_of(grant.resource) not in DECRYPT_SCOPE_TYPES or not can_decrypt(
+            grant.role, customs
+        ):
             continue
         if is_unknown(grant.member):
             continue
         principal = workload_principal(grant.member)
         if principal:
             if pools and principal[0] not in pools:
-                yield violation(rule, grant.resource,
-                                f"{grant.describe()}; its pool {principal[0]} is not the workload "
-                                f"pool of a cluster in this plan ({', '.join(sorted(pools))})")
+                yield violation(
+                    rule,
+                    grant.resource,
+                    f"{grant.describe()}; its pool {principal[0]} is not the workload "
+                    f"pool of a cluster in this plan ({', '.join(sorted(pools))})",
+                )
             continue
         email = member_email(grant.member)
         if email is None:
@@ -855,22 +1039,27 @@ def check_decrypt_only_workload(resources: Sequence[Resource]) -> Iterator[Viola
             continue
         bound = [p for _, p in bindings.get(email, []) if not pools or p[0] in pools]
         if not bound:
-            yield violation(rule, grant.resource,
-                            f"{grant.describe()}; {email} has no {WORKLOAD_IDENTITY_USER} binding "
-                            f"to a <pool>[<namespace>/<ksa>] member in this plan, and {need}")
+            yield violation(
+                rule,
+                grant.resource,
+                f"{grant.describe()}; {email} has no {WORKLOAD_IDENTITY_USER} binding "
+                f"to a <pool>[<namespace>/<ksa>] member in this plan, and {need}",
+            )
             continue
         decrypters.add(email)
     yield from _impersonation(rule, resources, decrypters)
 
 
-def _impersonation(rule: str, resources: Sequence[Resource], decrypters: set[str]
-                   ) -> Iterator[Violation]:
+def _impersonation(
+    rule: str, resources: Sequence[Resource], decrypters: set[str]
+) -> Iterator[Violation]:
     """Whoever can act as a decrypting service account can decrypt too: exactly one Kubernetes
     service account may, and no other member may hold an impersonation role over it."""
     by_principal: dict[str, list[tuple[Grant, Principal]]] = {}
     for grant in iam_grants(resources):
-        if (type_of(grant.resource) not in SERVICE_ACCOUNT_IAM
-                or not _one_of(grant.role, IMPERSONATION_ROLES)):
+        if type_of(grant.resource) not in SERVICE_ACCOUNT_IAM or not _one_of(
+            grant.role, IMPERSONATION_ROLES
+        ):
             continue
         principal = workload_principal(grant.member)
         target = service_account_email(inputs_of(grant.resource).get("serviceAccountId"))
@@ -881,10 +1070,13 @@ def _impersonation(rule: str, resources: Sequence[Resource], decrypters: set[str
         if len(principals) > 1:
             names = ", ".join(f"{pool}[{ns}/{ksa}]" for pool, ns, ksa in principals)
             for grant, _ in by_principal[email]:
-                yield violation(rule, grant.resource,
-                                f"{grant.describe()}; {email} can decrypt and {len(principals)} "
-                                f"Kubernetes service accounts can act as it ({names}); allow "
-                                "exactly one")
+                yield violation(
+                    rule,
+                    grant.resource,
+                    f"{grant.describe()}; {email} can decrypt and {len(principals)} "
+                    f"Kubernetes service accounts can act as it ({names}); allow "
+                    "exactly one",
+                )
     projects = {email.split("@", 1)[1].split(".", 1)[0] for email in decrypters}
     for grant in iam_grants(resources):
         if not _one_of(grant.role, IMPERSONATION_ROLES) or is_unknown(grant.member):
@@ -905,14 +1097,21 @@ def _impersonation(rule: str, resources: Sequence[Resource], decrypters: set[str
         else:
             continue
         if hit:
-            yield violation(rule, grant.resource,
-                            f"{grant.describe()} {where}; that member could act as the decrypting "
-                            "identity outside the sandbox")
+            yield violation(
+                rule,
+                grant.resource,
+                f"{grant.describe()} {where}; that member could act as the decrypting "
+                "identity outside the sandbox",
+            )
     for key in of_type(resources, SERVICE_ACCOUNT_KEY):
         target = service_account_email(inputs_of(key).get("serviceAccountId"))
         if target in decrypters:
-            yield violation(rule, key, f"serviceAccountId is {show(target)}; a key for the "
-                                       "decrypting service account works outside the cluster")
+            yield violation(
+                rule,
+                key,
+                f"serviceAccountId is {show(target)}; a key for the "
+                "decrypting service account works outside the cluster",
+            )
 
 
 def check_kms_rotation(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -929,23 +1128,42 @@ def check_kms_rotation(resources: Sequence[Resource]) -> Iterator[Violation]:
             continue
         match = re.fullmatch(r"(\d+)(?:\.\d+)?s", period) if isinstance(period, str) else None
         if not match:
-            yield violation(rule, key, f"rotationPeriod is {show(period)}; a symmetric key must "
-                                       f"rotate at least every 90 days (e.g. \"{limit}s\")")
+            yield violation(
+                rule,
+                key,
+                f"rotationPeriod is {show(period)}; a symmetric key must "
+                f'rotate at least every 90 days (e.g. "{limit}s")',
+            )
         elif int(match[1]) > limit:
-            yield violation(rule, key, f"rotationPeriod is {show(period)}; at most {limit}s "
-                                       "(90 days) is allowed")
+            yield violation(
+                rule,
+                key,
+                f"rotationPeriod is {show(period)}; at most {limit}s (90 days) is allowed",
+            )
 
 
 def check_bucket_public_access(resources: Sequence[Resource]) -> Iterator[Violation]:
     """ACLs and public grants are the classic way a bucket leaks."""
     rule = "bucket-no-public-access"
     for bucket in of_type(resources, BUCKET):
-        yield from _present([
-            expect(rule, bucket, "uniformBucketLevelAccess", _is_true,
-                   "object ACLs must be disabled (uniform bucket-level access)"),
-            expect(rule, bucket, "publicAccessPrevention", _equals("enforced"),
-                   "public access prevention must be \"enforced\""),
-        ])
+        yield from _present(
+            [
+                expect(
+                    rule,
+                    bucket,
+                    "uniformBucketLevelAccess",
+                    _is_true,
+                    "object ACLs must be disabled (uniform bucket-level access)",
+                ),
+                expect(
+                    rule,
+                    bucket,
+                    "publicAccessPrevention",
+                    _equals("enforced"),
+                    'public access prevention must be "enforced"',
+                ),
+            ]
+        )
 
 
 PRIMITIVE_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
@@ -958,8 +1176,11 @@ def check_no_primitive_roles(resources: Sequence[Resource]) -> Iterator[Violatio
     yield from unreadable_policies(rule, resources)
     for grant in iam_grants(resources):
         if _one_of(grant.role, PRIMITIVE_ROLES):
-            yield violation(rule, grant.resource, f"{grant.describe()}; basic roles grant far more "
-                                                  "than any party here needs")
+            yield violation(
+                rule,
+                grant.resource,
+                f"{grant.describe()}; basic roles grant far more than any party here needs",
+            )
 
 
 def check_no_public_members(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -968,22 +1189,30 @@ def check_no_public_members(resources: Sequence[Resource]) -> Iterator[Violation
     yield from unreadable_policies(rule, resources)
     for grant in iam_grants(resources):
         if _one_of(grant.member, PUBLIC_MEMBERS):
-            yield violation(rule, grant.resource, f"{grant.describe()}; nothing may be granted to "
-                                                  "the public")
+            yield violation(
+                rule, grant.resource, f"{grant.describe()}; nothing may be granted to the public"
+            )
     for acl in of_type(resources, *STORAGE_ACL_TYPES):
         ins = inputs_of(acl)
         entity = ins.get("entity")
         if isinstance(entity, str) and entity in PUBLIC_MEMBERS:
-            yield violation(rule, acl,
-                            f"entity is {show(entity)}; nothing may be granted to the public")
+            yield violation(
+                rule, acl, f"entity is {show(entity)}; nothing may be granted to the public"
+            )
         for i, pair in enumerate(_as_list(ins.get("roleEntities"))):
             if isinstance(pair, str) and pair.split(":", 1)[-1] in PUBLIC_MEMBERS:
-                yield violation(rule, acl, f"roleEntities[{i}] is {show(pair)}; nothing may be "
-                                           "granted to the public")
+                yield violation(
+                    rule,
+                    acl,
+                    f"roleEntities[{i}] is {show(pair)}; nothing may be granted to the public",
+                )
         predefined = ins.get("predefinedAcl")
         if isinstance(predefined, str) and predefined.lower().startswith("public"):
-            yield violation(rule, acl, f"predefinedAcl is {show(predefined)}; nothing may be "
-                                       "granted to the public")
+            yield violation(
+                rule,
+                acl,
+                f"predefinedAcl is {show(predefined)}; nothing may be granted to the public",
+            )
 
 
 CONFIDENTIAL_CONSTRAINT = "compute.restrictNonConfidentialComputing"
@@ -1006,15 +1235,17 @@ def _attached(policy: Resource, folder: Resource) -> bool:
 
 def _for_constraint(policy: Resource) -> bool:
     name = inputs_of(policy).get("name")
-    return is_unknown(name) or (isinstance(name, str)
-                                and name.endswith(f"/policies/{CONFIDENTIAL_CONSTRAINT}"))
+    return is_unknown(name) or (
+        isinstance(name, str) and name.endswith(f"/policies/{CONFIDENTIAL_CONSTRAINT}")
+    )
 
 
 def _denies_compute(item: Any) -> bool:
     """An unconditional rule (a condition would limit it to tagged resources) denying Compute."""
     denied = get(item, "values.deniedValues")
-    return get(item, "condition") is None and (is_unknown(denied)
-                                               or CONFIDENTIAL_DENIED in _as_list(denied))
+    return get(item, "condition") is None and (
+        is_unknown(denied) or CONFIDENTIAL_DENIED in _as_list(denied)
+    )
 
 
 def check_org_policy(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -1024,32 +1255,53 @@ def check_org_policy(resources: Sequence[Resource]) -> Iterator[Violation]:
     for folder in of_type(resources, FOLDER):
         mine = [p for p in policies if _attached(p, folder) and _for_constraint(p)]
         if not mine:
-            yield violation(rule, folder,
-                            f"no {ORG_POLICY} for constraints/{CONFIDENTIAL_CONSTRAINT} is "
-                            "attached (same Pulumi parent component as the folder); only "
-                            "Confidential VMs may run in the sandbox folder")
+            yield violation(
+                rule,
+                folder,
+                f"no {ORG_POLICY} for constraints/{CONFIDENTIAL_CONSTRAINT} is "
+                "attached (same Pulumi parent component as the folder); only "
+                "Confidential VMs may run in the sandbox folder",
+            )
         for policy in mine:
-            yield from _present([
-                expect(rule, policy, "parent",
-                       lambda v: isinstance(v, str) and v.startswith("folders/"),
-                       "the policy must be set on the sandbox folder (folders/<id>)"),
-                expect(rule, policy, "spec.reset", _not_true,
-                       "a reset policy falls back to the constraint default (allow)"),
-            ])
+            yield from _present(
+                [
+                    expect(
+                        rule,
+                        policy,
+                        "parent",
+                        lambda v: isinstance(v, str) and v.startswith("folders/"),
+                        "the policy must be set on the sandbox folder (folders/<id>)",
+                    ),
+                    expect(
+                        rule,
+                        policy,
+                        "spec.reset",
+                        _not_true,
+                        "a reset policy falls back to the constraint default (allow)",
+                    ),
+                ]
+            )
             rules = get(inputs_of(policy), "spec.rules")
             if is_unknown(rules):
                 continue
             for i in range(len(_as_list(rules))):
-                found = expect(rule, policy, f"spec.rules[{i}].allowAll",
-                               lambda v: not _truthy_flag(v),
-                               "allowAll would admit non-confidential VMs")
+                found = expect(
+                    rule,
+                    policy,
+                    f"spec.rules[{i}].allowAll",
+                    lambda v: not _truthy_flag(v),
+                    "allowAll would admit non-confidential VMs",
+                )
                 if found:
                     yield found
             if not any(_denies_compute(item) for item in _as_list(rules)):
                 denied = [get(item, "values.deniedValues") for item in _as_list(rules)]
-                yield violation(rule, policy,
-                                f"spec.rules[*].values.deniedValues is {show(denied)}; an "
-                                f"unconditional rule must deny \"{CONFIDENTIAL_DENIED}\"")
+                yield violation(
+                    rule,
+                    policy,
+                    f"spec.rules[*].values.deniedValues is {show(denied)}; an "
+                    f'unconditional rule must deny "{CONFIDENTIAL_DENIED}"',
+                )
 
 
 _DIGEST_REF = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
@@ -1058,8 +1310,9 @@ _HAS_DIGEST = re.compile(r"sha256:[0-9a-f]{64}$")
 _BY_DIGEST = "images must be pinned by digest (<repository>@sha256:<64 hex>)"
 
 
-def _pod_images(rule: str, resource: Resource, obj: Any, kind: str, prefix: str
-                ) -> Iterator[Violation]:
+def _pod_images(
+    rule: str, resource: Resource, obj: Any, kind: str, prefix: str
+) -> Iterator[Violation]:
     spec_path = K8S_POD_SPEC_PATHS[kind]
     spec = get(obj, spec_path)
     if is_unknown(spec):
@@ -1075,8 +1328,12 @@ def _pod_images(rule: str, resource: Resource, obj: Any, kind: str, prefix: str
                 path = f"{prefix}{spec_path}.{key}[{i}].image"
                 yield violation(rule, resource, f"{path} is {show(image)}; {_BY_DIGEST}")
     if not seen:
-        yield violation(rule, resource, f"{prefix}{spec_path}.containers is unset; a workload "
-                                        "without containers cannot be verified")
+        yield violation(
+            rule,
+            resource,
+            f"{prefix}{spec_path}.containers is unset; a workload "
+            "without containers cannot be verified",
+        )
 
 
 def _is_image_key(key: Any) -> bool:
@@ -1089,21 +1346,34 @@ def _image_map_problems(image: Mapping[str, Any], path: str) -> Iterator[tuple[s
     Every `*repository` string must carry `@sha256:<64 hex>` itself, except `repository`, which
     may instead be pinned by a sibling `digest` (or `tag`) of `sha256:<64 hex>`. A map without
     repository fields is pinned when one of its strings ends in `sha256:<64 hex>`."""
-    sibling_digest = any(isinstance(image.get(k), str) and _HAS_DIGEST.search(image[k])
-                         for k in ("digest", "tag"))
-    repositories = [k for k, v in image.items() if isinstance(v, str)
-                    and isinstance(k, str) and k.lower().endswith("repository")]
+    sibling_digest = any(
+        isinstance(image.get(k), str) and _HAS_DIGEST.search(image[k]) for k in ("digest", "tag")
+    )
+    repositories = [
+        k
+        for k, v in image.items()
+        if isinstance(v, str) and isinstance(k, str) and k.lower().endswith("repository")
+    ]
     for key in repositories:
         value = image[key]
         if _DIGEST_REF.match(value) or (key == "repository" and sibling_digest):
             continue
-        yield f"{path}.{key}", (f"is {show(value)}; pin it by digest: <repository>@sha256:<64 hex>"
-                                + (" or a digest field sha256:<64 hex>"
-                                   if key == "repository" else ""))
+        yield (
+            f"{path}.{key}",
+            (
+                f"is {show(value)}; pin it by digest: <repository>@sha256:<64 hex>"
+                + (" or a digest field sha256:<64 hex>" if key == "repository" else "")
+            ),
+        )
     texts = [v for v in image.values() if isinstance(v, str)]
     if not repositories and texts and not any(_HAS_DIGEST.search(v) for v in texts):
-        yield path, (f"is {show(dict(image))}; set its digest (sha256:<64 hex>) so the chart "
-                     "pulls the image by digest")
+        yield (
+            path,
+            (
+                f"is {show(dict(image))}; set its digest (sha256:<64 hex>) so the chart "
+                "pulls the image by digest"
+            ),
+        )
 
 
 def _helm_values(value: Any, path: str, found: list[str]) -> Iterator[tuple[str, str]]:
@@ -1131,8 +1401,9 @@ def _helm_values(value: Any, path: str, found: list[str]) -> Iterator[tuple[str,
             yield from _helm_values(item, f"{path}[{i}]", found)
 
 
-def _config_group_objects(rule: str, group: Resource
-                          ) -> tuple[list[tuple[str, Any]], list[Violation]]:
+def _config_group_objects(
+    rule: str, group: Resource
+) -> tuple[list[tuple[str, Any]], list[Violation]]:
     ins = inputs_of(group)
     objects = [(f"objs[{i}].", obj) for i, obj in enumerate(_as_list(ins.get("objs")))]
     problems: list[Violation] = []
@@ -1144,8 +1415,13 @@ def _config_group_objects(rule: str, group: Resource
             docs = [d for d in yaml.safe_load_all(text) if d is not None]
             objects += [(f"yaml[{i}].", doc) for i, doc in enumerate(docs)]
         except Exception as exc:
-            problems.append(violation(rule, group, f"yaml cannot be parsed ({type(exc).__name__}); "
-                                                   "its images cannot be verified"))
+            problems.append(
+                violation(
+                    rule,
+                    group,
+                    f"yaml cannot be parsed ({type(exc).__name__}); its images cannot be verified",
+                )
+            )
     return objects, problems
 
 
@@ -1172,8 +1448,12 @@ def check_images_by_digest(resources: Sequence[Resource]) -> Iterator[Violation]
             for path, problem in _helm_values(values or {}, "values", found):
                 yield violation(rule, resource, f"{path} {problem}")
             if not found:
-                yield violation(rule, resource, "values sets no image; the chart's default images "
-                                                f"are pinned by tag, override them: {_BY_DIGEST}")
+                yield violation(
+                    rule,
+                    resource,
+                    "values sets no image; the chart's default images "
+                    f"are pinned by tag, override them: {_BY_DIGEST}",
+                )
 
 
 def check_model_object_sealed(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -1184,19 +1464,34 @@ def check_model_object_sealed(resources: Sequence[Resource]) -> Iterator[Violati
         if is_unknown(metadata):
             continue
         if metadata == SECRET:
-            yield violation(rule, obj, "metadata is a secret as a whole; mark only values secret "
-                                       "so the encryption-key entry can be verified")
+            yield violation(
+                rule,
+                obj,
+                "metadata is a secret as a whole; mark only values secret "
+                "so the encryption-key entry can be verified",
+            )
             continue
         meta = metadata if isinstance(metadata, Mapping) else {}
         key = meta.get("encryption-key")
         if not (is_unknown(key) or _nonempty_str(key)):
-            yield violation(rule, obj, f'metadata["encryption-key"] is {show(key)}; the object '
-                                       "must be sealed: a KMS-wrapped Tink keyset, base64")
+            yield violation(
+                rule,
+                obj,
+                f'metadata["encryption-key"] is {show(key)}; the object '
+                "must be sealed: a KMS-wrapped Tink keyset, base64",
+            )
         digest = meta.get("plaintext-sha256")
-        if not (is_unknown(digest) or digest == SECRET
-                or (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest))):
-            yield violation(rule, obj, f'metadata["plaintext-sha256"] is {show(digest)}; expected '
-                                       "the 64 lower-case hex SHA-256 of the plaintext model")
+        if not (
+            is_unknown(digest)
+            or digest == SECRET
+            or (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest))
+        ):
+            yield violation(
+                rule,
+                obj,
+                f'metadata["plaintext-sha256"] is {show(digest)}; expected '
+                "the 64 lower-case hex SHA-256 of the plaintext model",
+            )
 
 
 PGP_HEADER = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
@@ -1207,16 +1502,25 @@ def check_attestor_public_key(resources: Sequence[Resource]) -> Iterator[Violati
     """An attestor without a key verifies nothing, so nothing could be admitted."""
     rule = "attestor-has-public-key"
     for attestor in of_type(resources, ATTESTOR):
-        found = expect(rule, attestor, "attestationAuthorityNote.noteReference", _nonempty_str,
-                       "the attestor must reference its Container Analysis note")
+        found = expect(
+            rule,
+            attestor,
+            "attestationAuthorityNote.noteReference",
+            _nonempty_str,
+            "the attestor must reference its Container Analysis note",
+        )
         if found:
             yield found
         keys = get(inputs_of(attestor), "attestationAuthorityNote.publicKeys")
         if is_unknown(keys):
             continue
         if not _as_list(keys):
-            yield violation(rule, attestor, f"attestationAuthorityNote.publicKeys is {show(keys)}; "
-                                            "without a public key no attestation can verify")
+            yield violation(
+                rule,
+                attestor,
+                f"attestationAuthorityNote.publicKeys is {show(keys)}; "
+                "without a public key no attestation can verify",
+            )
             continue
         for i, key in enumerate(_as_list(keys)):
             path = f"attestationAuthorityNote.publicKeys[{i}]"
@@ -1227,27 +1531,43 @@ def check_attestor_public_key(resources: Sequence[Resource]) -> Iterator[Violati
                 continue
             if isinstance(pgp, str) and pgp.strip().startswith(PGP_HEADER):
                 continue
-            if (isinstance(pem, str) and pem.strip().startswith(PEM_HEADER)
-                    and _nonempty_str(algorithm)):
+            if (
+                isinstance(pem, str)
+                and pem.strip().startswith(PEM_HEADER)
+                and _nonempty_str(algorithm)
+            ):
                 continue
-            yield violation(rule, attestor,
-                            f"{path} has asciiArmoredPgpPublicKey {show(pgp, 40)}, "
-                            f"pkixPublicKey.publicKeyPem {show(pem, 40)} and signatureAlgorithm "
-                            f"{show(algorithm)}; expected an ASCII-armored PGP key or a PEM "
-                            "public key with its signature algorithm")
+            yield violation(
+                rule,
+                attestor,
+                f"{path} has asciiArmoredPgpPublicKey {show(pgp, 40)}, "
+                f"pkixPublicKey.publicKeyPem {show(pem, 40)} and signatureAlgorithm "
+                f"{show(algorithm)}; expected an ASCII-armored PGP key or a PEM "
+                "public key with its signature algorithm",
+            )
 
 
 def check_private_nodes(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Nodes without public IPs cannot be reached from the internet."""
     rule = "gke-private-nodes"
     for cluster in of_type(resources, CLUSTER):
-        found = expect(rule, cluster, "privateClusterConfig.enablePrivateNodes", _is_true,
-                       "nodes must have internal IP addresses only")
+        found = expect(
+            rule,
+            cluster,
+            "privateClusterConfig.enablePrivateNodes",
+            _is_true,
+            "nodes must have internal IP addresses only",
+        )
         if found:
             yield found
     for pool in of_type(resources, NODE_POOL):
-        found = expect(rule, pool, "networkConfig.enablePrivateNodes", lambda v: v is not False,
-                       "a node pool must not opt out of private nodes")
+        found = expect(
+            rule,
+            pool,
+            "networkConfig.enablePrivateNodes",
+            lambda v: v is not False,
+            "a node pool must not opt out of private nodes",
+        )
         if found:
             yield found
 
@@ -1260,14 +1580,24 @@ def check_release_channel(resources: Sequence[Resource]) -> Iterator[Violation]:
     rule = "gke-release-channel"
     clusters = of_type(resources, CLUSTER)
     for cluster in clusters:
-        found = expect(rule, cluster, "releaseChannel.channel", lambda v: v in RELEASE_CHANNELS,
-                       f"the cluster must follow a release channel ({', '.join(RELEASE_CHANNELS)}) "
-                       "to receive security patches")
+        found = expect(
+            rule,
+            cluster,
+            "releaseChannel.channel",
+            lambda v: v in RELEASE_CHANNELS,
+            f"the cluster must follow a release channel ({', '.join(RELEASE_CHANNELS)}) "
+            "to receive security patches",
+        )
         if found:
             yield found
     for pool in of_type(resources, NODE_POOL):
-        found = expect(rule, pool, "management.autoUpgrade", lambda v: v is not False,
-                       "nodes on a release channel must auto-upgrade")
+        found = expect(
+            rule,
+            pool,
+            "management.autoUpgrade",
+            lambda v: v is not False,
+            "nodes on a release channel must auto-upgrade",
+        )
         if found:
             yield found
 
@@ -1280,12 +1610,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         name="gke-confidential-nodes",
         description="GKE clusters and node pools run on Confidential GKE Nodes (AMD SEV machine "
-                    "types), so node memory is encrypted while the model is in use.",
+        "types), so node memory is encrypted while the model is in use.",
         severity=Severity.CRITICAL,
         remediation="Set confidentialNodes.enabled=true on the cluster and "
-                    "nodeConfig.confidentialNodes.enabled=true on every node pool, with an "
-                    "n2d/c2d/c3d machine type (also on the cluster's nodeConfig, which sizes the "
-                    "default pool).",
+        "nodeConfig.confidentialNodes.enabled=true on every node pool, with an "
+        "n2d/c2d/c3d machine type (also on the cluster's nodeConfig, which sizes the "
+        "default pool).",
         applies_to=(CLUSTER, NODE_POOL),
         check=check_confidential_nodes,
     ),
@@ -1294,42 +1624,42 @@ RULES: tuple[Rule, ...] = (
         description="Nodes are Shielded VMs with Secure Boot and integrity monitoring.",
         severity=Severity.HIGH,
         remediation="Set enableShieldedNodes=true on the cluster and "
-                    "nodeConfig.shieldedInstanceConfig {enableSecureBoot: true, "
-                    "enableIntegrityMonitoring: true} on every node pool.",
+        "nodeConfig.shieldedInstanceConfig {enableSecureBoot: true, "
+        "enableIntegrityMonitoring: true} on every node pool.",
         applies_to=(CLUSTER, NODE_POOL),
         check=check_shielded_nodes,
     ),
     Rule(
         name="gke-workload-identity",
         description="Workload Identity is on and pods reach only the GKE metadata server, so the "
-                    "model identity belongs to one Kubernetes service account, not to the node.",
+        "model identity belongs to one Kubernetes service account, not to the node.",
         severity=Severity.CRITICAL,
         remediation="Set workloadIdentityConfig.workloadPool=<project>.svc.id.goog on the cluster "
-                    "and nodeConfig.workloadMetadataConfig.mode=GKE_METADATA on every node pool.",
+        "and nodeConfig.workloadMetadataConfig.mode=GKE_METADATA on every node pool.",
         applies_to=(CLUSTER, NODE_POOL),
         check=check_workload_identity,
     ),
     Rule(
         name="gke-binauthz-enforced",
         description="Only images signed by the attestor are admitted: the cluster enforces the "
-                    "project singleton Binary Authorization policy and that policy blocks "
-                    "unattested images, exempting only Google system images.",
+        "project singleton Binary Authorization policy and that policy blocks "
+        "unattested images, exempting only Google system images.",
         severity=Severity.CRITICAL,
         remediation="Cluster: binaryAuthorization.evaluationMode=PROJECT_SINGLETON_POLICY_ENFORCE. "
-                    "Policy: defaultAdmissionRule {evaluationMode: REQUIRE_ATTESTATION, "
-                    "enforcementMode: ENFORCED_BLOCK_AND_AUDIT_LOG, requireAttestationsBies: "
-                    "[attestor]}, globalPolicyEvaluationMode=ENABLE, no ALWAYS_ALLOW or dry-run "
-                    "cluster rules, no wildcard allowlist patterns.",
+        "Policy: defaultAdmissionRule {evaluationMode: REQUIRE_ATTESTATION, "
+        "enforcementMode: ENFORCED_BLOCK_AND_AUDIT_LOG, requireAttestationsBies: "
+        "[attestor]}, globalPolicyEvaluationMode=ENABLE, no ALWAYS_ALLOW or dry-run "
+        "cluster rules, no wildcard allowlist patterns.",
         applies_to=(CLUSTER, BINAUTHZ_POLICY),
         check=check_binauthz,
     ),
     Rule(
         name="gke-no-legacy-auth",
         description="No legacy ABAC and no client certificates: cluster access goes through IAM "
-                    "and RBAC only.",
+        "and RBAC only.",
         severity=Severity.HIGH,
         remediation="Leave enableLegacyAbac unset or false and set "
-                    "masterAuth.clientCertificateConfig.issueClientCertificate=false.",
+        "masterAuth.clientCertificateConfig.issueClientCertificate=false.",
         applies_to=(CLUSTER,),
         check=check_no_legacy_auth,
     ),
@@ -1338,19 +1668,19 @@ RULES: tuple[Rule, ...] = (
         description="NetworkPolicies are enforced, so tenant namespaces can be fenced off.",
         severity=Severity.HIGH,
         remediation="Set datapathProvider=ADVANCED_DATAPATH (Dataplane V2), or networkPolicy "
-                    "{enabled: true} with addonsConfig.networkPolicyConfig.disabled=false.",
+        "{enabled: true} with addonsConfig.networkPolicyConfig.disabled=false.",
         applies_to=(CLUSTER,),
         check=check_network_policy,
     ),
     Rule(
         name="gke-node-sa-least-privilege",
         description="Nodes run as a dedicated service account holding only logging, monitoring "
-                    "and Artifact Registry read roles.",
+        "and Artifact Registry read roles.",
         severity=Severity.HIGH,
         remediation="Create a node service account, set it as nodeConfig.serviceAccount on every "
-                    "node pool, and grant it only roles/monitoring.metricWriter, "
-                    "roles/logging.logWriter and roles/artifactregistry.reader "
-                    "(or roles/container.defaultNodeServiceAccount).",
+        "node pool, and grant it only roles/monitoring.metricWriter, "
+        "roles/logging.logWriter and roles/artifactregistry.reader "
+        "(or roles/container.defaultNodeServiceAccount).",
         applies_to=(CLUSTER, NODE_POOL),
         check=check_node_sa,
     ),
@@ -1358,30 +1688,30 @@ RULES: tuple[Rule, ...] = (
         name="kms-key-rotation",
         description="Symmetric KMS keys rotate at least every 90 days; asymmetric keys are exempt.",
         severity=Severity.MEDIUM,
-        remediation="Set rotationPeriod (e.g. \"7776000s\") on every ENCRYPT_DECRYPT crypto key.",
+        remediation='Set rotationPeriod (e.g. "7776000s") on every ENCRYPT_DECRYPT crypto key.',
         applies_to=(CRYPTO_KEY,),
         check=check_kms_rotation,
     ),
     Rule(
         name="kms-decrypt-only-workload",
         description="Only the sandbox workload identity can decrypt: every role able to decrypt "
-                    "(on a key, key ring, project, folder or organization) goes to a service "
-                    "account bound by Workload Identity to exactly one Kubernetes service account "
-                    "of a cluster in the plan, and nobody else can act as that account.",
+        "(on a key, key ring, project, folder or organization) goes to a service "
+        "account bound by Workload Identity to exactly one Kubernetes service account "
+        "of a cluster in the plan, and nobody else can act as that account.",
         severity=Severity.CRITICAL,
         remediation="Grant roles/cloudkms.cryptoKeyDecrypter on the one key to the workload GSA "
-                    "only, bind that GSA with roles/iam.workloadIdentityUser to "
-                    "serviceAccount:<project>.svc.id.goog[<ns>/<ksa>], and grant no one token "
-                    "creator, user, key or admin roles on it.",
+        "only, bind that GSA with roles/iam.workloadIdentityUser to "
+        "serviceAccount:<project>.svc.id.goog[<ns>/<ksa>], and grant no one token "
+        "creator, user, key or admin roles on it.",
         applies_to=DECRYPT_SCOPE_TYPES + SERVICE_ACCOUNT_IAM + (SERVICE_ACCOUNT_KEY,),
         check=check_decrypt_only_workload,
     ),
     Rule(
         name="bucket-no-public-access",
         description="Buckets use uniform bucket-level access with public access prevention "
-                    "enforced.",
+        "enforced.",
         severity=Severity.CRITICAL,
-        remediation="Set uniformBucketLevelAccess=true and publicAccessPrevention=\"enforced\".",
+        remediation='Set uniformBucketLevelAccess=true and publicAccessPrevention="enforced".',
         applies_to=(BUCKET,),
         check=check_bucket_public_access,
     ),
@@ -1390,64 +1720,64 @@ RULES: tuple[Rule, ...] = (
         description="No IAM resource grants the basic roles owner, editor or viewer.",
         severity=Severity.HIGH,
         remediation="Replace roles/owner, roles/editor and roles/viewer with the predefined role "
-                    "the member needs.",
+        "the member needs.",
         applies_to=IAM_TYPE_PATTERNS,
         check=check_no_primitive_roles,
     ),
     Rule(
         name="no-public-members",
         description="No IAM resource or storage ACL grants anything to allUsers or "
-                    "allAuthenticatedUsers.",
+        "allAuthenticatedUsers.",
         severity=Severity.CRITICAL,
         remediation="Remove allUsers/allAuthenticatedUsers members and public ACLs; grant named "
-                    "principals instead.",
+        "principals instead.",
         applies_to=IAM_TYPE_PATTERNS + STORAGE_ACL_TYPES,
         check=check_no_public_members,
     ),
     Rule(
         name="org-policy-confidential-only",
         description="Every folder carries the org policy "
-                    "constraints/compute.restrictNonConfidentialComputing denying "
-                    "compute.googleapis.com, so only Confidential VMs can run in it.",
+        "constraints/compute.restrictNonConfidentialComputing denying "
+        "compute.googleapis.com, so only Confidential VMs can run in it.",
         severity=Severity.CRITICAL,
         remediation="Create a gcp.orgpolicy.Policy in the same component as the folder with "
-                    "name folders/<id>/policies/compute.restrictNonConfidentialComputing, "
-                    "parent folders/<id> and spec.rules=[{values: {deniedValues: "
-                    "[\"compute.googleapis.com\"]}}], no allowAll.",
+        "name folders/<id>/policies/compute.restrictNonConfidentialComputing, "
+        "parent folders/<id> and spec.rules=[{values: {deniedValues: "
+        '["compute.googleapis.com"]}}], no allowAll.',
         applies_to=(FOLDER,),
         check=check_org_policy,
     ),
     Rule(
         name="images-by-digest",
         description="Every container image of every Kubernetes workload (containers, init and "
-                    "ephemeral containers; Deployments, StatefulSets, DaemonSets, ReplicaSets, "
-                    "Jobs, CronJobs, Pods, and ConfigGroup objs/yaml) and every image value given "
-                    "to a Helm chart is pinned by sha256 digest.",
+        "ephemeral containers; Deployments, StatefulSets, DaemonSets, ReplicaSets, "
+        "Jobs, CronJobs, Pods, and ConfigGroup objs/yaml) and every image value given "
+        "to a Helm chart is pinned by sha256 digest.",
         severity=Severity.HIGH,
         remediation="Reference images as <repository>@sha256:<64 hex>; for Helm charts set the "
-                    "image values (or their digest field) to the digest.",
+        "image values (or their digest field) to the digest.",
         applies_to=tuple(K8S_WORKLOAD_TYPES) + HELM_TYPES + (CONFIG_GROUP,),
         check=check_images_by_digest,
     ),
     Rule(
         name="model-object-sealed",
         description="Model objects are sealed: they carry the KMS-wrapped keyset as "
-                    "metadata[\"encryption-key\"] and the plaintext digest as "
-                    "metadata[\"plaintext-sha256\"].",
+        'metadata["encryption-key"] and the plaintext digest as '
+        'metadata["plaintext-sha256"].',
         severity=Severity.CRITICAL,
         remediation="Upload only the output of `python -m infra seal`, with its encryption-key "
-                    "and plaintext-sha256 metadata.",
+        "and plaintext-sha256 metadata.",
         applies_to=(BUCKET_OBJECT,),
         check=check_model_object_sealed,
     ),
     Rule(
         name="attestor-has-public-key",
         description="Binary Authorization attestors reference their note and hold a public key, "
-                    "so attestations can be verified.",
+        "so attestations can be verified.",
         severity=Severity.HIGH,
         remediation="Set attestationAuthorityNote.noteReference and add a publicKeys entry with "
-                    "pkixPublicKey {publicKeyPem, signatureAlgorithm} (KMS signing key) or "
-                    "asciiArmoredPgpPublicKey.",
+        "pkixPublicKey {publicKeyPem, signatureAlgorithm} (KMS signing key) or "
+        "asciiArmoredPgpPublicKey.",
         applies_to=(ATTESTOR,),
         check=check_attestor_public_key,
     ),
@@ -1456,33 +1786,33 @@ RULES: tuple[Rule, ...] = (
         description="Nodes have no public IP addresses.",
         severity=Severity.MEDIUM,
         remediation="Set privateClusterConfig.enablePrivateNodes=true (with a "
-                    "masterIpv4CidrBlock) and do not set networkConfig.enablePrivateNodes=false "
-                    "on node pools.",
+        "masterIpv4CidrBlock) and do not set networkConfig.enablePrivateNodes=false "
+        "on node pools.",
         applies_to=(CLUSTER, NODE_POOL),
         check=check_private_nodes,
     ),
     Rule(
         name="gke-release-channel",
         description="The cluster follows a release channel and its nodes auto-upgrade, so "
-                    "security patches arrive.",
+        "security patches arrive.",
         severity=Severity.LOW,
         remediation="Set releaseChannel.channel (REGULAR or STABLE) and leave node pool "
-                    "management.autoUpgrade on.",
+        "management.autoUpgrade on.",
         applies_to=(CLUSTER,),
         check=check_release_channel,
     ),
     Rule(
         name="model-access-paths",
         description="Every way to read or decrypt the model passes through the sandbox: the "
-                    "harness pods in the tenant namespace, admitted only with an approved digest. "
-                    "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
-                    "(exec, attach, ephemeral containers, token minting) or missing admission "
-                    "rule reaches a person, a group or the public directly.",
+        "harness pods in the tenant namespace, admitted only with an approved digest. "
+        "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
+        "(exec, attach, ephemeral containers, token minting) or missing admission "
+        "rule reaches a person, a group or the public directly.",
         severity=Severity.CRITICAL,
         remediation="Grant decrypt/read only to the workload service account, bind it only to "
-                    "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
-                    "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
-                    "namespace. `python -m infra access <plan>` prints each chain.",
+        "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
+        "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
+        "namespace. `python -m infra access <plan>` prints each chain.",
         applies_to=("gcp:kms/cryptoKey:CryptoKey", BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
         check=lambda resources: _access().check_model_access_paths(resources),
     ),
