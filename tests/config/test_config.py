@@ -61,13 +61,13 @@ def test_dev_fills_handover_values_from_their_blocks(dev_config):
     )
     assert config.sandbox is not None
     assert config.sandbox.allowed_repositories == (
-        "us-central1-docker.pkg.dev/b-demo-harness/harness/",
+        "us-central1-docker.pkg.dev/b-demo-harness/repo1/",
     ), "gke-sandbox:sandbox.allowedRepositories"
 
 
 # --------------------------------------------------------------------------- one change each
 def test_image_by_tag(dev_config):
-    dev_config["harness"]["image"] = "us-central1-docker.pkg.dev/b-demo-harness/harness/harness:v1"
+    dev_config["harness"]["image"] = "us-central1-docker.pkg.dev/b-demo-harness/repo1/harness:v1"
     error = config_error(dev_config)
     assert_names(error, "gke-sandbox:harness.image", "is given by tag, not by digest", "@sha256:")
 
