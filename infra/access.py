@@ -17,8 +17,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.errors import UserError
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -33,18 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--merge", action="store_true", help="analyse all plans as one (per-party stacks together)"
     )
-
-
-def load_plan(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"{path}: no such plan file (run `python -m infra plan` first)")
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a readable plan JSON: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
-        raise UserError(f"{path}: not a plan (expected an object with a `resources` list)")
-    return document
 
 
 def _cell(text: str) -> str:
@@ -105,9 +91,11 @@ def to_json(title: str, report: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from infra.review import load_plan, plan_validator
     from policy.access import analyse
 
-    plans = [(path, load_plan(path)) for path in args.plans]
+    validator = plan_validator()
+    plans = [(path, load_plan(path, validator)) for path in args.plans]
     if args.merge:
         title = " + ".join(f"{doc.get('stack', path.stem)}" for path, doc in plans)
         groups = [(title, [r for _, doc in plans for r in doc["resources"]])]

@@ -66,9 +66,14 @@ class PlanReport:
         return any(result.status == "fail" for result in self.results)
 
 
-def run(args: argparse.Namespace) -> int:
+def plan_validator() -> Any:
+    """A validator for the plan contract (infra/plan.schema.json), shared by review and access."""
     import jsonschema
 
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def run(args: argparse.Namespace) -> int:
     from policy import rules as rule_set
 
     try:
@@ -76,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     except rule_set.UnknownRuleError as exc:
         raise UserError(f"--rule: {exc}") from None
 
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = plan_validator()
     plans = [(path, load_plan(path, validator)) for path in args.plans]
     reports = [
         PlanReport(

@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from infra.demo import DEFAULT_ROOT, install_sigterm_handler, port_from_env
+from infra import demo
+from infra.demo import install_sigterm_handler, port_from_env
 from infra.errors import UserError
 
 DEFAULT_PORT = 8443
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--root", type=Path, default=DEFAULT_ROOT, help="where local files go (default build/local)"
-    )
+# Same options as `demo` (--root): serve is demo without the client and the shutdown.
+add_arguments = demo.add_arguments
 
 
 def run(args: argparse.Namespace) -> int:
