@@ -205,10 +205,15 @@ def run(args: argparse.Namespace) -> int:
             f"unknown stack(s) {', '.join(unknown)}; expected one of {', '.join(available)}"
         )
     outputs: dict[str, dict[str, Any]] = {}
-    for stack in sorted(stacks, key=available.index):
+    selected = set(stacks)
+    # Earlier stacks run too (not written), so a StackReference sees what a full run would.
+    last = max(available.index(s) for s in stacks)
+    for stack in available[: last + 1]:
         started = time.monotonic()
         captured = plan_stack(stack, project_dir, outputs)
         outputs[stack] = captured.outputs
+        if stack not in selected:
+            continue
         config, _ = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
         part = config.get("gke-sandbox:part", "all")
         document = plan_document(stack, part, captured)

@@ -143,3 +143,25 @@ def test_tenant_namespaces_are_exported(shipped):
     assert plan.outputs[out.TENANT_NAMESPACES] == expected, out.TENANT_NAMESPACES
     names = sorted(n.inputs["metadata"]["name"] for n in plan.of_type(NAMESPACE))
     assert names == sorted([*expected.values(), "gatekeeper-system"]), names
+
+
+def test_planning_one_stack_still_resolves_its_stack_references(tmp_path, monkeypatch):
+    """`python -m infra plan sandbox` (as the preview workflow runs it) plans the earlier stacks
+    too, unwritten, so the sandbox's StackReference sees the cluster plan's outputs."""
+    import argparse
+
+    from infra import plan
+
+    seen: dict[str, dict] = {}
+    real = plan.plan_stack
+
+    def recording(stack, project_dir, outputs):
+        seen[stack] = {k: dict(v) for k, v in outputs.items()}
+        return real(stack, project_dir, outputs)
+
+    monkeypatch.setattr(plan, "plan_stack", recording)
+    args = argparse.Namespace(stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True)
+    assert plan.run(args) == 0
+    assert list(seen) == ["model", "harness", "cluster", "sandbox"]
+    assert seen["sandbox"]["cluster"]["clusterEndpoint"] == "203.0.113.10"
+    assert sorted(p.name for p in (tmp_path / "plan").iterdir()) == ["sandbox.json"]
