@@ -40,9 +40,9 @@ def _cluster_coordinates(config: StackConfig, links: Links) -> tuple[Any, Any, A
     if sandbox.cluster_stack:
         ref = pulumi.StackReference(sandbox.cluster_stack)
         return (
-            ref.get_output(out.CLUSTER_NAME),
-            ref.get_output(out.CLUSTER_ENDPOINT),
-            ref.get_output(out.CLUSTER_CA_CERTIFICATE),
+            ref.require_output(out.CLUSTER_NAME),
+            ref.require_output(out.CLUSTER_ENDPOINT),
+            ref.require_output(out.CLUSTER_CA_CERTIFICATE),
         )
     access = sandbox.cluster_access
     assert access is not None  # parse() requires clusterStack or clusterAccess
