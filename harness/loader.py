@@ -14,9 +14,11 @@ the plaintext itself.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
+import mmap
 import posixpath
 import time
 from collections.abc import Callable
@@ -60,12 +62,37 @@ def chunk_size_for(total: int) -> int:
 
 
 class _ChunkBuffer:
-    """A fixed, reusable download target: `download_to_file` writes into it sequentially."""
+    """A fixed, reusable download target: `download_to_file` writes into it sequentially.
+
+    Anonymous memory rather than a bytearray so that pages already handed to Tink can be
+    given back (`release_below`): a load's RSS peaks at its very end, when the plaintext is
+    complete, so the last ranges should not keep a full chunk resident on top of it.
+    """
 
     def __init__(self, capacity: int) -> None:
-        self.data = bytearray(capacity)
+        self.data = mmap.mmap(
+            -1,
+            capacity,
+            flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+            prot=mmap.PROT_READ | mmap.PROT_WRITE,
+        )
         self.view = memoryview(self.data)
         self.length = 0
+        self._released = 0  # pages [0, _released) were given back since the last reset
+
+    def reset(self) -> None:
+        """Before a new range: written pages come back (zeroed) as the range fills them."""
+        self.length = 0
+        self._released = 0
+
+    def release_below(self, offset: int) -> None:
+        """Give the whole pages before `offset` (already consumed) back to the kernel."""
+        upto = offset // mmap.PAGESIZE * mmap.PAGESIZE
+        dontneed = getattr(mmap, "MADV_DONTNEED", None)
+        if upto > self._released and dontneed is not None:
+            with contextlib.suppress(OSError):  # only a memory optimisation
+                self.data.madvise(dontneed, self._released, upto - self._released)
+                self._released = upto
 
     def write(self, piece: bytes) -> int:
         end = self.length + len(piece)
@@ -104,6 +131,7 @@ class GcsRangeReader(io.RawIOBase):
         self._buf = _ChunkBuffer(max(1, min(chunk_size, size)))
         self._pos = 0
         self._offset = 0
+        self._release_consumed = False
         self.requests = 0
 
     def readable(self) -> bool:
@@ -113,7 +141,7 @@ class GcsRangeReader(io.RawIOBase):
         if self._offset >= self._size:
             return False
         end = min(self._size, self._offset + self._chunk_size) - 1
-        self._buf.length = 0
+        self._buf.reset()
         self._pos = 0
         self._blob.download_to_file(
             self._buf,
@@ -130,6 +158,10 @@ class GcsRangeReader(io.RawIOBase):
                 f"range {self._offset}-{end} returned {self._buf.length} bytes, expected {expected}"
             )
         self._offset += expected
+        # Within the last two chunks of the object, consumed pages go back as Tink reads
+        # them: the plaintext is nearly complete by then, and a full chunk on top of it
+        # would be the load's peak. (Earlier, refaulting the pages would only cost time.)
+        self._release_consumed = self._size - self._offset <= 2 * self._chunk_size
         return True
 
     def readinto(self, buffer: Any) -> int:
@@ -139,6 +171,8 @@ class GcsRangeReader(io.RawIOBase):
         n = min(len(out), self._buf.length - self._pos)
         out[:n] = self._buf.view[self._pos : self._pos + n]
         self._pos += n
+        if self._release_consumed:
+            self._buf.release_below(self._pos)
         return n
 
 
@@ -148,10 +182,10 @@ class LoadedModel:
 
     model: SentimentModel
     info: dict[str, Any]
-    plaintext: bytearray  # owns the memory the model's arrays view
+    plaintext: mmap.mmap | bytearray  # owns the memory the model's arrays view
 
 
-def _find_model(buf: bytearray) -> SentimentModel:
+def _find_model(buf: mmap.mmap | bytearray) -> SentimentModel:
     try:
         members = list_members(buf)
     except TarFormatError as exc:

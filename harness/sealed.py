@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
+import mmap
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -301,36 +304,138 @@ def encrypt_stream(
     return writer.digest.hexdigest(), writer.size
 
 
+# Plaintext is read out of Tink in pieces of this size: small enough that Tink's
+# per-read string and bytes copies stay tiny next to the model (they count against the
+# 1.1 x model peak-RSS budget), large enough that the per-call cost is negligible
+# (64 KiB to 1 MiB measured the same MB/s here).
+DECRYPT_READ_SIZE = 128 << 10
+# The SHA-256 of the plaintext runs in a second thread, this many bytes behind.
+HASH_STEP = 8 << 20
+
+
+def allocate_plaintext(size: int) -> mmap.mmap:
+    """Private anonymous memory for the plaintext (never file-backed, never shared).
+
+    Why not `bytearray(size)`: it zero-fills every page before decryption starts, a
+    whole extra pass over the model that faults every page in from the loading thread.
+    An anonymous mapping gets its pages as decryption first writes them, in 2 MiB pages
+    where transparent huge pages are on (512 x fewer page faults). `MADV_DONTDUMP` keeps
+    the plaintext out of core dumps even if someone re-enables them.
+    """
+    buf = mmap.mmap(
+        -1,
+        size,
+        flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+        prot=mmap.PROT_READ | mmap.PROT_WRITE,
+    )
+    for advice in ("MADV_HUGEPAGE", "MADV_DONTDUMP"):
+        value = getattr(mmap, advice, None)
+        if value is not None:
+            with contextlib.suppress(OSError):  # not supported by this kernel: only slower
+                buf.madvise(value)
+    return buf
+
+
+class _TrailingDigest:
+    """SHA-256 of a buffer that fills from the front, computed by a second thread.
+
+    `hashlib` releases the GIL on large updates, so hashing one step overlaps decrypting
+    the next: the digest costs almost no wall time instead of a third of it. The thread
+    only reads bytes the decrypting thread has finished writing (`advance`).
+    """
+
+    def __init__(self, view: memoryview, step: int) -> None:
+        self._view = view
+        self._step = step
+        self._digest = hashlib.sha256()
+        self._cond = threading.Condition()
+        self._ready = 0
+        self._posted = 0
+        self._closed = False
+        self._aborted = False
+        self._thread = threading.Thread(target=self._run, name="plaintext-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        hashed = 0
+        while True:
+            with self._cond:
+                while not self._closed and self._ready - hashed < self._step:
+                    self._cond.wait()
+                if self._aborted:
+                    return
+                ready, closed = self._ready, self._closed
+            if ready > hashed:
+                self._digest.update(self._view[hashed:ready])
+                hashed = ready
+            if closed:
+                return
+
+    def advance(self, ready: int) -> None:
+        """Bytes [0, ready) are final; wake the hasher once a step's worth is waiting."""
+        if ready - self._posted >= self._step:
+            with self._cond:
+                self._ready = ready
+                self._cond.notify()
+            self._posted = ready
+
+    def finish(self, total: int) -> str:
+        with self._cond:
+            self._ready = total
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+        return self._digest.hexdigest()
+
+    def abort(self) -> None:
+        with self._cond:
+            self._aborted = self._closed = True
+            self._cond.notify()
+        self._thread.join()
+
+
 def decrypt_into_memory(
     ciphertext: IO[bytes],
     primitive: streaming_aead.StreamingAead,
     associated_data: bytes,
     size: int,
     *,
-    read_size: int = 1 << 20,
-) -> tuple[bytearray, str]:
-    """Stream-decrypt into one preallocated buffer of exactly `size` bytes, hashing as it goes.
+    read_size: int = DECRYPT_READ_SIZE,
+) -> tuple[mmap.mmap, str]:
+    """Stream-decrypt into one buffer of exactly `size` bytes, hashing as it goes.
 
-    Never holds the whole ciphertext, never writes anywhere but the returned buffer. Raises
-    `tink.TinkError` when authentication fails (tampered, truncated, wrong associated data)
-    and `SealedFormatError` when the plaintext length differs from `size`.
+    Tink's decrypting stream writes straight into the final buffer (`allocate_plaintext`),
+    which the model is then parsed from without a copy; the SHA-256 trails it in a second
+    thread. Never holds the whole ciphertext, never writes anywhere but the returned
+    buffer. Raises `tink.TinkError` when authentication fails (tampered, truncated, wrong
+    associated data) and `SealedFormatError` when the plaintext length differs from
+    `size`; on any failure the partial plaintext is unmapped before the error propagates.
     """
     if size <= 0:
         raise SealedFormatError(f"plaintext size {size} is not positive")
-    buf = bytearray(size)
+    buf = allocate_plaintext(size)
     view = memoryview(buf)
-    digest = hashlib.sha256()
-    pos = 0
-    with primitive.new_decrypting_stream(ciphertext, associated_data) as stream:
-        while pos < size:
-            chunk = view[pos : min(size, pos + read_size)]
-            n = stream.readinto(chunk)
-            if not n:
-                raise SealedFormatError(
-                    f"plaintext ended after {pos} bytes but metadata {META_SIZE} says {size}"
-                )
-            digest.update(chunk[:n])
-            pos += n
-        if stream.read(1):
-            raise SealedFormatError(f"plaintext is longer than metadata {META_SIZE} = {size}")
-    return buf, digest.hexdigest()
+    digest = _TrailingDigest(view, HASH_STEP)
+    hexdigest = ""
+    try:
+        pos = 0
+        with primitive.new_decrypting_stream(ciphertext, associated_data) as stream:
+            while pos < size:
+                n = stream.readinto(view[pos : min(size, pos + read_size)])
+                if not n:
+                    raise SealedFormatError(
+                        f"plaintext ended after {pos} bytes but metadata {META_SIZE} says {size}"
+                    )
+                pos += n
+                digest.advance(pos)
+            if stream.read(1):
+                raise SealedFormatError(f"plaintext is longer than metadata {META_SIZE} = {size}")
+        hexdigest = digest.finish(size)
+    finally:
+        if not hexdigest:
+            digest.abort()
+            view.release()
+            with contextlib.suppress(BufferError):  # still viewed: freed with the last view
+                buf.close()
+    view.release()
+    return buf, hexdigest
