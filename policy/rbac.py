@@ -420,15 +420,22 @@ def _parse_rule(obj: Mapping[str, Any], raw: Any, index: int, *, namespaced: boo
     return rule
 
 
-def _parse_role(obj: Mapping[str, Any]) -> _Role:
+def _identity(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, bool, str | None]:
+    """(metadata, name, namespaced, namespace) of an RBAC object; Role and RoleBinding need a
+    namespace, their Cluster* counterparts never use one."""
     meta = obj.get("metadata") or {}
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         raise RbacError(f"{_where(obj)}: metadata.name is required")
-    namespaced = obj["kind"] == "Role"
+    namespaced = obj["kind"] in ("Role", "RoleBinding")
     namespace = meta.get("namespace") if namespaced else None
     if namespaced and not namespace:
-        raise RbacError(f"{_where(obj)}: a Role needs metadata.namespace")
+        raise RbacError(f"{_where(obj)}: a {obj['kind']} needs metadata.namespace")
+    return meta, name, namespaced, namespace
+
+
+def _parse_role(obj: Mapping[str, Any]) -> _Role:
+    meta, name, namespaced, namespace = _identity(obj)
     rules = obj.get("rules") or []
     if not isinstance(rules, list):
         raise RbacError(f"{_where(obj)}: rules must be a list")
@@ -484,14 +491,7 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
 
 
 def _parse_binding(obj: Mapping[str, Any]) -> _Binding:
-    meta = obj.get("metadata") or {}
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise RbacError(f"{_where(obj)}: metadata.name is required")
-    namespaced = obj["kind"] == "RoleBinding"
-    namespace = meta.get("namespace") if namespaced else None
-    if namespaced and not namespace:
-        raise RbacError(f"{_where(obj)}: a RoleBinding needs metadata.namespace")
+    _, name, namespaced, namespace = _identity(obj)
     ref = obj.get("roleRef")
     if (
         not isinstance(ref, Mapping)
