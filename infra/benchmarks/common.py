@@ -39,7 +39,7 @@ class Params:
 
     quick: bool
     sizes_log2: tuple[int, ...]  # models of 4 x 2^N bytes of weights
-    repeats: int  # timed repetitions behind every median in (a)
+    repeats: int  # timed repetitions in (a); rates use the fastest, medians are reported too
     serve_model_log2: int  # the model (d) serves
     serve_levels: tuple[int, ...]  # concurrent clients in (d)
     serve_requests: int  # (d): at most this many measured requests per level...
@@ -56,7 +56,7 @@ class Params:
         return cls(
             quick=False,
             sizes_log2=(24, 26, 28),
-            repeats=3,
+            repeats=5,
             serve_model_log2=DEMO_FEATURES_LOG2,
             serve_levels=(1, 16, 64),
             serve_requests=6000,

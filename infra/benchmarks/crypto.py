@@ -1,8 +1,11 @@
 """(a) Sealing and unsealing throughput, next to openssl on the same machine and bytes.
 
-Every rate is plaintext bytes per second in MB/s (10^6 bytes); every time is the median
-of `repeats` runs; the plaintext is the deterministic uncompressed tar of a generated
-model (the exact bytes the harness decrypts), in a local file.
+Every rate is plaintext bytes per second in MB/s (10^6 bytes) from the fastest of `repeats`
+runs, on both sides (ours and openssl's): on a shared VM noise only ever slows a run down,
+by up to 2x here between back-to-back runs, so the best run is the estimate of what the code
+can do (as `timeit` advises); the medians are reported next to them. The plaintext is the
+deterministic uncompressed tar of a generated model (the exact bytes the harness
+decrypts), in a local file.
 
 - seal: `infra.seal.seal_model(tar, storage=None, out=FILE)`, i.e. Alice's sealer without
   the upload: read the tar, Tink-encrypt it as a stream, write the ciphertext to a local
@@ -13,7 +16,7 @@ model (the exact bytes the harness decrypts), in a local file.
   (not timed). Storage is not involved here; the load through fake-gcs-server is in (b).
 - openssl AES-CTR+HMAC-SHA256: `openssl enc -aes-256-ctr` (to /dev/null) and `openssl dgst
   -sha256 -mac HMAC` over the same tar file (page cached), each a process timed by wall
-  clock minus its start-up (the median of the same command over an empty file); the rate
+  clock minus its start-up (the fastest run of the same command over an empty file); the rate
   is bytes / (t_ctr + t_hmac): the work of Tink's AES-CTR-HMAC streaming format done by
   openssl's command-line tools, one core, same run. `openssl dgst -sha256` (plain) is
   reported too, because unsealing also hashes the plaintext.
@@ -72,7 +75,7 @@ def _timed_process(argv: list[str]) -> float:
 
 
 def openssl_file_rates(plaintext: Path, repeats: int) -> dict[str, Any]:
-    """AES-256-CTR, HMAC-SHA256 and SHA-256 over the file: seconds and MB/s (medians)."""
+    """AES-256-CTR, HMAC-SHA256 and SHA-256 over the file: seconds and MB/s (fastest run)."""
     openssl = require_openssl()
     key = secrets.token_hex(32)  # a throwaway key for the reference run only
     iv = secrets.token_hex(16)
@@ -93,19 +96,25 @@ def openssl_file_rates(plaintext: Path, repeats: int) -> dict[str, Any]:
     startup = {}
     for name, argv in commands.items():
         on_empty = [str(empty) if arg == str(plaintext) else arg for arg in argv]
-        startup[name] = median([_timed_process(on_empty) for _ in range(max(3, repeats))])
+        startup[name] = min(_timed_process(on_empty) for _ in range(max(3, repeats)))
     empty.unlink()
-    med = {name: max(median(values) - startup[name], 1e-6) for name, values in seconds.items()}
-    combined = med["aes_256_ctr"] + med["hmac_sha256"]
+    best = {name: max(min(values) - startup[name], 1e-6) for name, values in seconds.items()}
+    mid = {name: max(median(values) - startup[name], 1e-6) for name, values in seconds.items()}
     return {
         "seconds": {name: [rnd(v, 4) for v in values] for name, values in seconds.items()},
         "startup_seconds": {name: rnd(v, 4) for name, v in startup.items()},
-        "mb_s": {
-            "aes_256_ctr": rnd(size / med["aes_256_ctr"] / MB),
-            "hmac_sha256": rnd(size / med["hmac_sha256"] / MB),
-            "sha256": rnd(size / med["sha256"] / MB),
-            "aes_256_ctr_hmac_sha256": rnd(size / combined / MB),
-        },
+        "mb_s": _openssl_rates(size, best),
+        "median_mb_s": _openssl_rates(size, mid),
+    }
+
+
+def _openssl_rates(size: int, seconds: dict[str, float]) -> dict[str, float]:
+    combined = seconds["aes_256_ctr"] + seconds["hmac_sha256"]
+    return {
+        "aes_256_ctr": rnd(size / seconds["aes_256_ctr"] / MB),
+        "hmac_sha256": rnd(size / seconds["hmac_sha256"] / MB),
+        "sha256": rnd(size / seconds["sha256"] / MB),
+        "aes_256_ctr_hmac_sha256": rnd(size / combined / MB),
     }
 
 
@@ -178,8 +187,10 @@ def seal_and_unseal(
         "ciphertext_bytes": report.ciphertext_bytes,
         "seal_seconds": [rnd(v, 4) for v in seal_seconds],
         "unseal_seconds": [rnd(v, 4) for v in unseal_seconds],
-        "seal_mb_s": rnd(size / median(seal_seconds) / MB),
-        "unseal_mb_s": rnd(size / median(unseal_seconds) / MB),
+        "seal_mb_s": rnd(size / min(seal_seconds) / MB),
+        "unseal_mb_s": rnd(size / min(unseal_seconds) / MB),
+        "seal_mb_s_median": rnd(size / median(seal_seconds) / MB),
+        "unseal_mb_s_median": rnd(size / median(unseal_seconds) / MB),
     }
     return raw, report.metadata
 

@@ -53,8 +53,8 @@ def render(results: dict[str, Any]) -> str:
     if a:
         out.append("")
         out.append(
-            f"(a) seal / unseal throughput, MB/s (10^6 bytes/s, median of "
-            f"{results['parameters']['repeats']}); openssl on the same bytes"
+            f"(a) seal / unseal throughput, MB/s (10^6 bytes/s, fastest of "
+            f"{results['parameters']['repeats']}, both sides); openssl on the same bytes"
         )
         rows = []
         for row in a["rows"]:

@@ -113,8 +113,10 @@ def test_seal_unseal_numbers_are_consistent(quick):
                 _positive(t[key], f"{where} {key}")
             assert t["plaintext_bytes"] == row["plaintext_bytes"] < t["ciphertext_bytes"]
             mb = t["plaintext_bytes"] / 1e6
-            _close(t["unseal_mb_s"], mb / median(t["unseal_seconds"]), where)
-            _close(t["seal_mb_s"], mb / median(t["seal_seconds"]), where)
+            _close(t["unseal_mb_s"], mb / min(t["unseal_seconds"]), where)
+            _close(t["seal_mb_s"], mb / min(t["seal_seconds"]), where)
+            _close(t["unseal_mb_s_median"], mb / median(t["unseal_seconds"]), where)
+            assert t["unseal_mb_s"] >= t["unseal_mb_s_median"], where
             _close(
                 t["unseal_vs_openssl_ctr_hmac"],
                 t["unseal_mb_s"] / reference["aes_256_ctr_hmac_sha256"],
