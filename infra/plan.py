@@ -16,7 +16,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,12 @@ def _replace_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def plan_stack(stack: str, project_dir: Path, stack_outputs: Mapping[str, Mapping[str, Any]]):
+def plan_stack(
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: set[str],
+    stack_outputs: Mapping[str, Mapping[str, Any]],
+):
     """Run one stack's program under mocks; a config or component error becomes a UserError."""
     import pulumi
 
@@ -105,7 +110,6 @@ def plan_stack(stack: str, project_dir: Path, stack_outputs: Mapping[str, Mappin
     from infra.mocks import CloudMocks
     from infra.program import main
 
-    config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
     try:
         return run_program(
             main,
@@ -131,24 +135,6 @@ def plan_document(stack: str, part: str, captured) -> dict[str, Any]:
     }
 
 
-def kubernetes_objects(resources: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Plan resources that are Kubernetes objects (not providers, not provider-side components)."""
-    objects = []
-    for resource in resources:
-        token = resource["type"]
-        inputs = resource["inputs"]
-        if (
-            not token.startswith("kubernetes:")
-            or "kind" not in inputs
-            or "apiVersion" not in inputs
-        ):
-            continue
-        manifest = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"]}
-        manifest.update({k: v for k, v in inputs.items() if k not in manifest})
-        objects.append(manifest)
-    return objects
-
-
 def manifest_filename(index: int, manifest: Mapping[str, Any]) -> str:
     meta = manifest.get("metadata") or {}
     parts = [
@@ -168,6 +154,8 @@ def write_outputs(out_dir: Path, stack: str, document: Mapping[str, Any]) -> tup
     manifest_dir.mkdir(parents=True, exist_ok=True)
     for stale in manifest_dir.glob("*.yaml"):
         stale.unlink()
+    from policy.access import kubernetes_objects
+
     objects = kubernetes_objects(document["resources"])
     for index, manifest in enumerate(objects):
         (manifest_dir / manifest_filename(index, manifest)).write_text(
@@ -210,11 +198,11 @@ def run(args: argparse.Namespace) -> int:
     last = max(available.index(s) for s in stacks)
     for stack in available[: last + 1]:
         started = time.monotonic()
-        captured = plan_stack(stack, project_dir, outputs)
+        config, secret_keys = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
+        captured = plan_stack(stack, config, secret_keys, outputs)
         outputs[stack] = captured.outputs
         if stack not in selected:
             continue
-        config, _ = load_stack_config(project_dir / f"Pulumi.{stack}.yaml")
         part = config.get("gke-sandbox:part", "all")
         document = plan_document(stack, part, captured)
         plan_path, manifest_dir, count = write_outputs(out_dir, stack, document)

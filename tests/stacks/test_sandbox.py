@@ -155,9 +155,9 @@ def test_planning_one_stack_still_resolves_its_stack_references(tmp_path, monkey
     seen: dict[str, dict] = {}
     real = plan.plan_stack
 
-    def recording(stack, project_dir, outputs):
+    def recording(stack, config, secret_keys, outputs):
         seen[stack] = {k: dict(v) for k, v in outputs.items()}
-        return real(stack, project_dir, outputs)
+        return real(stack, config, secret_keys, outputs)
 
     monkeypatch.setattr(plan, "plan_stack", recording)
     args = argparse.Namespace(stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True)
