@@ -1,0 +1,76 @@
+"""The harness image's interface: what the Pulumi side must set for the image to run.
+
+The image owns these names; components, Gatekeeper parameters and review rules import them
+from here, so a change to the image's interface is one edit. Standard library only.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- network
+PORT = 8443
+"""The TLS port the harness listens on inside the pod."""
+PORT_NAME = "https"
+
+# --------------------------------------------------------------------------- identity
+UID = 65532
+"""The distroless `nonroot` user and group the image runs as."""
+
+# --------------------------------------------------------------------------- files
+TLS_DIR = "/etc/harness/tls"
+"""Directory holding `tls.crt` and `tls.key` (a kubernetes.io/tls Secret mounted read-only)."""
+TOKEN_DIR = "/etc/harness/token"
+TOKEN_FILE = f"{TOKEN_DIR}/token"
+"""Bearer token file; re-read when it changes, so rotating the Secret needs no restart."""
+SCRATCH_DIR = "/tmp"  # noqa: S108 - an emptyDir for Python's own temporary files, never the model
+MOUNT_PATHS: tuple[str, ...] = (TLS_DIR, TOKEN_DIR, SCRATCH_DIR)
+"""Every path the workload may mount something at."""
+
+# --------------------------------------------------------------------------- environment
+ENV_MODEL_URI = "MODEL_URI"
+ENV_KMS_KEY_URI = "KMS_KEY_URI"
+ENV_MODEL_SHA256 = "MODEL_SHA256"
+ENV_PORT = "HARNESS_PORT"
+ENV_BIND = "HARNESS_BIND"
+ENV_TLS_DIR = "HARNESS_TLS_DIR"
+ENV_TOKEN_FILE = "HARNESS_TOKEN_FILE"
+ENV_RATE_LIMIT = "HARNESS_RATE_LIMIT"
+ENV_MAX_BODY_BYTES = "HARNESS_MAX_BODY_BYTES"
+ENV_MAX_BATCH = "HARNESS_MAX_BATCH"
+ENV_MAX_REVIEW_CHARS = "HARNESS_MAX_REVIEW_CHARS"
+ENV_LOG_LEVEL = "HARNESS_LOG_LEVEL"
+DEPLOYED_ENV: tuple[str, ...] = (
+    ENV_KMS_KEY_URI,
+    ENV_MODEL_SHA256,
+    ENV_MODEL_URI,
+    ENV_PORT,
+    ENV_RATE_LIMIT,
+    ENV_TLS_DIR,
+    ENV_TOKEN_FILE,
+)
+"""What the workload component sets; the Gatekeeper env allowlist admits exactly these."""
+
+# --------------------------------------------------------------------------- HTTP
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+
+# --------------------------------------------------------------------------- Kubernetes
+POD_LABELS: dict[str, str] = {
+    "app.kubernetes.io/name": "harness",
+    "app.kubernetes.io/part-of": "gke-sandbox",
+}
+SELECTOR_LABELS: dict[str, str] = {"app.kubernetes.io/name": "harness"}
+"""The subset of POD_LABELS that selects harness pods (Service, NetworkPolicy)."""
+
+# --------------------------------------------------------------------------- sealed model
+SEALED_FORMAT = "gke-sandbox/tink-streaming-aead/v1"
+META_KEYSET = "encryption-key"
+"""Object metadata holding the KMS-wrapped Tink keyset, base64 (seed 003's key name)."""
+META_FORMAT = "sealed-format"
+META_SHA256 = "plaintext-sha256"
+META_SIZE = "plaintext-size"
+META_SEALED_FOR = "sealed-for"
+META_KMS_KEY = "kms-key"
+META_KMS_KEY_VERSION = "kms-key-version"
+META_SEALED_AT = "sealed-at"
+REQUIRED_METADATA: tuple[str, ...] = (META_KEYSET, META_SHA256)
+"""What the harness cannot load without."""
