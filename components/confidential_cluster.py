@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child
+from components._common import MANAGED_BY, child, sa_member, workload_pool
 from policy.facts import SEV_MACHINE_FAMILIES, is_sev_machine_type
 
 # The only project roles a node needs: ship logs and metrics, pull images.
@@ -177,9 +177,7 @@ class ConfidentialCluster(pulumi.ComponentResource):
 
         self._network(name, args, after)
         self._node_identity(name, args, after)
-        workload_pool = pulumi.Output.from_input(args.project_id).apply(
-            lambda p: f"{p}.svc.id.goog"
-        )
+        pool = pulumi.Output.from_input(args.project_id).apply(workload_pool)
         nodes = node_config(args.machine_type, self.node_sa.email)
         self.cluster = gcp.container.Cluster(
             f"{name}-cluster",
@@ -187,7 +185,7 @@ class ConfidentialCluster(pulumi.ComponentResource):
             network=self.network.id,
             subnetwork=self.subnet.id,
             node_config=nodes,
-            workload_identity_config={"workload_pool": workload_pool},
+            workload_identity_config={"workload_pool": pool},
             **cluster_settings(args),
             opts=child(self, depends_on=[*args.depends_on, *self.node_roles]),
         )
@@ -205,7 +203,7 @@ class ConfidentialCluster(pulumi.ComponentResource):
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
-        self.workload_pool = workload_pool
+        self.workload_pool = pool
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -253,7 +251,7 @@ class ConfidentialCluster(pulumi.ComponentResource):
             opts=after,
         )
         self.node_sa_email = self.node_sa.email
-        node_member = self.node_sa.email.apply(lambda email: f"serviceAccount:{email}")
+        node_member = sa_member(self.node_sa.email)
         self.node_roles = [
             gcp.projects.IAMMember(
                 f"{name}-node-{role_name(role)}",
