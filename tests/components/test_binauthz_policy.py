@@ -68,15 +68,6 @@ def test_policy_waits_for_the_verifier_grants(run, registrations):
     assert grant.urn in registrations.dependencies[policy.urn], policy.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: BinAuthzPolicy("binauthz", policy_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == ["binauthz-policy", "binauthz-verifier-0"], (
-        component.urn
-    )
-
-
 def test_registered_outputs_give_the_policy_id(run, registrations):
     plan = run(lambda: BinAuthzPolicy("binauthz", policy_args()))
     component = plan.one(COMPONENT)

@@ -137,22 +137,6 @@ def test_cluster_waits_for_node_roles_and_given_dependencies(run, registrations)
     assert not missing, f"{cluster.urn} does not wait for {sorted(missing)}"
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "cluster-cluster",
-        "cluster-network",
-        "cluster-node-artifactregistry",
-        "cluster-node-logging",
-        "cluster-node-monitoring",
-        "cluster-node-sa",
-        "cluster-pool",
-        "cluster-subnet",
-    ], component.urn
-
-
 def test_registered_outputs_give_coordinates_and_identities(run, registrations):
     plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
     component = plan.one(COMPONENT)

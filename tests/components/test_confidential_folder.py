@@ -75,17 +75,6 @@ def test_deny_policy_attaches_to_the_url_encoded_folder(run):
     ], deny.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: ConfidentialFolder("folder", with_deny()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "folder-confidential-only",
-        "folder-deny",
-        "folder-folder",
-    ], component.urn
-
-
 def test_registered_outputs_name_the_folder(run, registrations):
     plan = run(lambda: ConfidentialFolder("folder", folder_args()))
     component = plan.one(COMPONENT)

@@ -171,23 +171,6 @@ def test_deployment_waits_for_its_secrets(run, registrations):
     assert needed <= registrations.dependencies[deployment.urn], deployment.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: HarnessWorkload("harness", workload_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "harness-deployment",
-        "harness-frontend",
-        "harness-ingress",
-        "harness-service",
-        "harness-tls",
-        "harness-tls-cert",
-        "harness-tls-key",
-        "harness-token",
-        "harness-token-value",
-    ], component.urn
-
-
 def test_registered_outputs_keep_the_token_secret(run, registrations):
     plan = run(lambda: HarnessWorkload("harness", workload_args()))
     component = plan.one(COMPONENT)

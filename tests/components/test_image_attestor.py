@@ -79,17 +79,6 @@ def test_pgp_variant_has_no_kms_key(run):
     ], attestor.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: ImageAttestor("attestor", attestor_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "attestor-attestor",
-        "attestor-note",
-        "attestor-signing-key",
-    ], component.urn
-
-
 def test_registered_outputs_name_attestor_and_key_version(run, registrations):
     made: dict[str, ImageAttestor] = {}
     plan = run(lambda: made.setdefault("c", ImageAttestor("attestor", attestor_args())))

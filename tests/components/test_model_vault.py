@@ -41,13 +41,6 @@ def test_bucket_is_uniform_and_never_public(run):
     assert bucket.inputs["versioning"] == {"enabled": True}, bucket.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: ModelVault("model", vault_args()))
-    component = plan.one("gke-sandbox:model_vault:ModelVault")
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == ["model-bucket", "model-key", "model-key-ring"]
-
-
 SEALED_METADATA = {
     "sealed-format": "gke-sandbox/tink-streaming-aead/v1",
     "encryption-key": "ZW5jcnlwdGVkLWtleXNldA==",

@@ -46,14 +46,6 @@ def test_exactly_the_required_services_are_enabled(run):
         assert service.inputs["disableOnDestroy"] is False, service.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: SandboxProject("project", project_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    expected = ["project-project"] + [f"project-{s.split('.')[0]}" for s in REQUIRED_SERVICES]
-    assert sorted(r.name for r in children) == sorted(expected), component.urn
-
-
 def test_registered_outputs_give_id_and_number(run, registrations):
     plan = run(lambda: SandboxProject("project", project_args()))
     component = plan.one(COMPONENT)

@@ -210,24 +210,6 @@ def test_namespaced_children_wait_for_the_namespace(run, registrations):
             assert ns.urn in registrations.dependencies[resource.urn], resource.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "tenant-bob-allow-dns",
-        "tenant-bob-allow-google-apis",
-        "tenant-bob-allow-load-balancer",
-        "tenant-bob-default-deny",
-        "tenant-bob-limits",
-        "tenant-bob-namespace",
-        "tenant-bob-quota",
-        "tenant-bob-role",
-        "tenant-bob-role-binding",
-        "tenant-bob-workload-ksa",
-    ], component.urn
-
-
 def test_registered_outputs(run, registrations):
     plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
     component = plan.one(COMPONENT)
