@@ -298,3 +298,11 @@ def test_ingress_sends_every_path_of_the_host_to_the_service():
             ]
         },
     }
+
+
+def test_env_names_are_what_the_admission_allowlist_admits():
+    """The Gatekeeper env allowlist is built from contract.DEPLOYED_ENV: a name the workload
+    sets outside it would be refused at admission."""
+    from harness.contract import DEPLOYED_ENV
+
+    assert {e["name"] for e in harness_env(workload_args())} == set(DEPLOYED_ENV)

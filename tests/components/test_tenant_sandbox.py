@@ -342,3 +342,15 @@ def test_quota_and_limits_follow_the_tenant_budget():
     (limit,) = limit_range_spec(quota)["limits"]
     assert limit["max"] == {"cpu": "3", "memory": "6Gi"}
     assert limit["default"] == {"cpu": "1", "memory": "2Gi"}
+
+
+def test_network_policies_select_the_harness_pods_the_workload_deploys():
+    """The tenant's NetworkPolicies and Bob's Deployment are built apart; the selectors must
+    still match the pod template's labels, or the harness would be cut off."""
+    from components.harness_workload import deployment_spec
+    from tests.components.test_harness_workload import workload_args
+
+    pod_labels = deployment_spec(workload_args())["template"]["metadata"]["labels"]
+    for name in ("allow-load-balancer", "allow-google-apis"):
+        selector = network_policies(workload_tenant())[name]["podSelector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items(), name
