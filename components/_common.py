@@ -16,3 +16,13 @@ def child(parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
 def sa_member(email: pulumi.Input[str]) -> pulumi.Output[str]:
     """IAM member string for a service account email."""
     return pulumi.Output.from_input(email).apply(lambda e: f"serviceAccount:{e}")
+
+
+def workload_pool(project_id: str) -> str:
+    """The project's Workload Identity pool: `<project>.svc.id.goog` (GKE Workload Identity docs)."""
+    return f"{project_id}.svc.id.goog"
+
+
+def ksa_member(project_id: str, namespace: str, ksa: str) -> str:
+    """The IAM member a Kubernetes service account acts as under Workload Identity."""
+    return f"serviceAccount:{workload_pool(project_id)}[{namespace}/{ksa}]"

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components._common import child
+from policy.facts import ENDS_IN_DIGEST
 
 
 @dataclass
@@ -44,7 +45,7 @@ class BinAuthzPolicy(pulumi.ComponentResource):
                 "a Binary Authorization policy without attestors would admit nothing or everything"
             )
         for pattern in args.allowlist_patterns:
-            if pattern.endswith("*") or "@sha256:" not in pattern:
+            if not ENDS_IN_DIGEST.search(pattern):
                 raise ValueError(
                     f"allowlist pattern {pattern!r} must name one image by digest, not a wildcard"
                 )

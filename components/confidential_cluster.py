@@ -4,20 +4,24 @@ Fixed here, because the sandbox's promise depends on them: Confidential Nodes, S
 Nodes with secure boot and integrity monitoring, Workload Identity with the GKE metadata
 server, Binary Authorization enforcement, network policy (Dataplane V2), no legacy ABAC,
 no client certificates, private nodes, and a dedicated least-privilege node service account.
+
+The cluster's and node pool's settings are built by pure functions (`node_config`,
+`cluster_settings`, `subnet_ranges`), which tests call without mocks; the component only
+registers resources.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child
+from components._common import MANAGED_BY, child, sa_member, workload_pool
+from policy.facts import SEV_MACHINE_FAMILIES, is_sev_machine_type
 
-# Confidential GKE Nodes need AMD SEV (or SEV-SNP) capable machine families.
-SEV_MACHINE_FAMILIES = ("n2d-", "c2d-", "c3d-")
 # The only project roles a node needs: ship logs and metrics, pull images.
 NODE_ROLES = (
     "roles/logging.logWriter",
@@ -51,6 +55,109 @@ class ConfidentialClusterArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
+def check_args(args: ConfidentialClusterArgs) -> None:
+    """Refuse a machine type that cannot be confidential, or a location outside the region."""
+    if not is_sev_machine_type(args.machine_type):
+        raise ValueError(
+            f"machine_type {args.machine_type!r} cannot run Confidential GKE Nodes; "
+            f"use an AMD SEV series: {', '.join(SEV_MACHINE_FAMILIES)}"
+        )
+    if not args.location.startswith(args.region):
+        raise ValueError(f"location {args.location!r} is not in region {args.region!r}")
+
+
+def role_name(role: str) -> str:
+    """`roles/logging.logWriter` -> `logging`: the role's part of its grant's resource name."""
+    return role.split("/")[1].split(".")[0]
+
+
+def secondary_ranges(args: ConfidentialClusterArgs) -> list[dict[str, str]]:
+    """The subnet's alias ranges for pods and services (VPC-native cluster)."""
+    return [
+        {"range_name": "pods", "ip_cidr_range": args.pods_cidr},
+        {"range_name": "services", "ip_cidr_range": args.services_cidr},
+    ]
+
+
+def node_config(machine_type: str, service_account: pulumi.Input[str]) -> dict[str, Any]:
+    """Every node, in the default pool while it exists and in ours: confidential and shielded."""
+    return {
+        "machine_type": machine_type,
+        "image_type": "COS_CONTAINERD",
+        "disk_type": "pd-balanced",
+        "disk_size_gb": 100,
+        "service_account": service_account,
+        "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+        # Memory encrypted in use: the model's plaintext never leaves the SEV boundary.
+        "confidential_nodes": {"enabled": True},
+        # Boot chain verified and measured; a tampered node fails integrity monitoring.
+        "shielded_instance_config": {
+            "enable_secure_boot": True,
+            "enable_integrity_monitoring": True,
+        },
+        # Pods see the GKE metadata server, never the node's own credentials.
+        "workload_metadata_config": {"mode": "GKE_METADATA"},
+        "metadata": {"disable-legacy-endpoints": "true"},
+        "labels": {"gke-sandbox": "confidential"},
+    }
+
+
+def cluster_settings(args: ConfidentialClusterArgs) -> dict[str, Any]:
+    """The cluster's fixed security settings and its network shape, as `Cluster` keyword args.
+
+    Only what needs other resources (project, network, node config, workload pool) is left
+    to the component.
+    """
+    return {
+        "name": args.cluster_name,
+        "location": args.location,
+        # Node pools are managed separately; the default pool is confidential too while it exists.
+        "remove_default_node_pool": True,
+        "initial_node_count": 1,
+        "confidential_nodes": {"enabled": True},
+        "enable_shielded_nodes": True,
+        # Only images the project's Binary Authorization policy admits may run.
+        "binary_authorization": {"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
+        # Dataplane V2 enforces NetworkPolicy natively.
+        "datapath_provider": "ADVANCED_DATAPATH",
+        "enable_legacy_abac": False,
+        "master_auth": {"client_certificate_config": {"issue_client_certificate": False}},
+        "release_channel": {"channel": args.release_channel},
+        "ip_allocation_policy": {
+            "cluster_secondary_range_name": "pods",
+            "services_secondary_range_name": "services",
+        },
+        "private_cluster_config": {
+            "enable_private_nodes": True,
+            "enable_private_endpoint": False,
+            "master_ipv4_cidr_block": args.master_cidr,
+        },
+        "master_authorized_networks_config": {
+            # Only the listed networks reach the control plane; not even other GCP tenants' IPs.
+            "gcp_public_cidrs_access_enabled": False,
+            "cidr_blocks": [
+                {"display_name": n.display_name, "cidr_block": n.cidr_block}
+                for n in args.authorized_networks
+            ],
+        },
+        "addons_config": {
+            "http_load_balancing": {"disabled": False},
+            "horizontal_pod_autoscaling": {"disabled": False},
+            "gce_persistent_disk_csi_driver_config": {"enabled": True},
+        },
+        "security_posture_config": {"mode": "BASIC", "vulnerability_mode": "VULNERABILITY_BASIC"},
+        "logging_config": {"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
+        "monitoring_config": {
+            "enable_components": ["SYSTEM_COMPONENTS"],
+            "managed_prometheus": {"enabled": True},
+        },
+        "enable_kubernetes_alpha": False,
+        "enable_intranode_visibility": True,
+        "deletion_protection": True,
+        "resource_labels": MANAGED_BY,
+    }
+
+
 class ConfidentialCluster(pulumi.ComponentResource):
     """VPC + subnet, node SA with three roles, the cluster and one confidential node pool."""
 
@@ -64,15 +171,53 @@ class ConfidentialCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ConfidentialClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if not args.machine_type.startswith(SEV_MACHINE_FAMILIES):
-            raise ValueError(
-                f"machine_type {args.machine_type!r} cannot run Confidential GKE Nodes; use n2d-, c2d- or c3d-"
-            )
-        if not args.location.startswith(args.region):
-            raise ValueError(f"location {args.location!r} is not in region {args.region!r}")
+        check_args(args)
         super().__init__("gke-sandbox:confidential_cluster:ConfidentialCluster", name, None, opts)
         after = child(self, depends_on=list(args.depends_on))
 
+        self._network(name, args, after)
+        self._node_identity(name, args, after)
+        pool = pulumi.Output.from_input(args.project_id).apply(workload_pool)
+        nodes = node_config(args.machine_type, self.node_sa.email)
+        self.cluster = gcp.container.Cluster(
+            f"{name}-cluster",
+            project=args.project_id,
+            network=self.network.id,
+            subnetwork=self.subnet.id,
+            node_config=nodes,
+            workload_identity_config={"workload_pool": pool},
+            **cluster_settings(args),
+            opts=child(self, depends_on=[*args.depends_on, *self.node_roles]),
+        )
+        self.node_pool = gcp.container.NodePool(
+            f"{name}-pool",
+            name="confidential",
+            project=args.project_id,
+            location=args.location,
+            cluster=self.cluster.name,
+            node_count=args.node_count,
+            node_config=nodes,
+            management={"auto_repair": True, "auto_upgrade": True},
+            opts=child(self),
+        )
+        self.cluster_name = self.cluster.name
+        self.endpoint = self.cluster.endpoint
+        self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
+        self.workload_pool = pool
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "endpoint": self.endpoint,
+                "caCertificate": self.ca_certificate,
+                "nodeServiceAccount": self.node_sa_email,
+                "workloadPool": self.workload_pool,
+            }
+        )
+
+    def _network(
+        self, name: str, args: ConfidentialClusterArgs, after: pulumi.ResourceOptions
+    ) -> None:
+        """The cluster's own VPC and node subnet (the project has no default network)."""
         self.network = gcp.compute.Network(
             f"{name}-network",
             name=f"{args.cluster_name}-vpc",
@@ -89,13 +234,15 @@ class ConfidentialCluster(pulumi.ComponentResource):
             ip_cidr_range=args.subnet_cidr,
             # Nodes have no external IPs; Google APIs (GCS, KMS, Artifact Registry) stay reachable.
             private_ip_google_access=True,
-            secondary_ip_ranges=[
-                {"range_name": "pods", "ip_cidr_range": args.pods_cidr},
-                {"range_name": "services", "ip_cidr_range": args.services_cidr},
-            ],
+            secondary_ip_ranges=secondary_ranges(args),
             log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5},
             opts=child(self),
         )
+
+    def _node_identity(
+        self, name: str, args: ConfidentialClusterArgs, after: pulumi.ResourceOptions
+    ) -> None:
+        """The nodes' own service account and its three project roles."""
         self.node_sa = gcp.serviceaccount.Account(
             f"{name}-node-sa",
             account_id=args.node_service_account_id,
@@ -104,10 +251,10 @@ class ConfidentialCluster(pulumi.ComponentResource):
             opts=after,
         )
         self.node_sa_email = self.node_sa.email
-        node_member = self.node_sa.email.apply(lambda email: f"serviceAccount:{email}")
+        node_member = sa_member(self.node_sa.email)
         self.node_roles = [
             gcp.projects.IAMMember(
-                f"{name}-node-{role.split('/')[1].split('.')[0]}",
+                f"{name}-node-{role_name(role)}",
                 project=args.project_id,
                 role=role,
                 member=node_member,
@@ -115,104 +262,3 @@ class ConfidentialCluster(pulumi.ComponentResource):
             )
             for role in NODE_ROLES
         ]
-        workload_pool = pulumi.Output.from_input(args.project_id).apply(
-            lambda p: f"{p}.svc.id.goog"
-        )
-        node_config = {
-            "machine_type": args.machine_type,
-            "image_type": "COS_CONTAINERD",
-            "disk_type": "pd-balanced",
-            "disk_size_gb": 100,
-            "service_account": self.node_sa.email,
-            "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
-            # Memory encrypted in use: the model's plaintext never leaves the SEV boundary.
-            "confidential_nodes": {"enabled": True},
-            # Boot chain verified and measured; a tampered node fails integrity monitoring.
-            "shielded_instance_config": {
-                "enable_secure_boot": True,
-                "enable_integrity_monitoring": True,
-            },
-            # Pods see the GKE metadata server, never the node's own credentials.
-            "workload_metadata_config": {"mode": "GKE_METADATA"},
-            "metadata": {"disable-legacy-endpoints": "true"},
-            "labels": {"gke-sandbox": "confidential"},
-        }
-        self.cluster = gcp.container.Cluster(
-            f"{name}-cluster",
-            name=args.cluster_name,
-            project=args.project_id,
-            location=args.location,
-            network=self.network.id,
-            subnetwork=self.subnet.id,
-            # Node pools are managed below; the default pool is confidential too while it exists.
-            remove_default_node_pool=True,
-            initial_node_count=1,
-            node_config=node_config,
-            confidential_nodes={"enabled": True},
-            enable_shielded_nodes=True,
-            workload_identity_config={"workload_pool": workload_pool},
-            # Only images the project's Binary Authorization policy admits may run.
-            binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
-            # Dataplane V2 enforces NetworkPolicy natively.
-            datapath_provider="ADVANCED_DATAPATH",
-            enable_legacy_abac=False,
-            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
-            release_channel={"channel": args.release_channel},
-            ip_allocation_policy={
-                "cluster_secondary_range_name": "pods",
-                "services_secondary_range_name": "services",
-            },
-            private_cluster_config={
-                "enable_private_nodes": True,
-                "enable_private_endpoint": False,
-                "master_ipv4_cidr_block": args.master_cidr,
-            },
-            master_authorized_networks_config={
-                # Only the listed networks reach the control plane; not even other GCP tenants' IPs.
-                "gcp_public_cidrs_access_enabled": False,
-                "cidr_blocks": [
-                    {"display_name": n.display_name, "cidr_block": n.cidr_block}
-                    for n in args.authorized_networks
-                ],
-            },
-            addons_config={
-                "http_load_balancing": {"disabled": False},
-                "horizontal_pod_autoscaling": {"disabled": False},
-                "gce_persistent_disk_csi_driver_config": {"enabled": True},
-            },
-            security_posture_config={"mode": "BASIC", "vulnerability_mode": "VULNERABILITY_BASIC"},
-            logging_config={"enable_components": ["SYSTEM_COMPONENTS", "WORKLOADS"]},
-            monitoring_config={
-                "enable_components": ["SYSTEM_COMPONENTS"],
-                "managed_prometheus": {"enabled": True},
-            },
-            enable_kubernetes_alpha=False,
-            enable_intranode_visibility=True,
-            deletion_protection=True,
-            resource_labels=MANAGED_BY,
-            opts=child(self, depends_on=[*args.depends_on, *self.node_roles]),
-        )
-        self.node_pool = gcp.container.NodePool(
-            f"{name}-pool",
-            name="confidential",
-            project=args.project_id,
-            location=args.location,
-            cluster=self.cluster.name,
-            node_count=args.node_count,
-            node_config=node_config,
-            management={"auto_repair": True, "auto_upgrade": True},
-            opts=child(self),
-        )
-        self.cluster_name = self.cluster.name
-        self.endpoint = self.cluster.endpoint
-        self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
-        self.workload_pool = workload_pool
-        self.register_outputs(
-            {
-                "clusterName": self.cluster_name,
-                "endpoint": self.endpoint,
-                "caCertificate": self.ca_certificate,
-                "nodeServiceAccount": self.node_sa_email,
-                "workloadPool": self.workload_pool,
-            }
-        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -25,6 +26,16 @@ class ImageAttestorArgs:
     pgp_public_key: str | None = None
 
 
+def check_args(args: ImageAttestorArgs) -> None:
+    """Exactly one way to hold the signing key, and a PGP key only in its armored form."""
+    if (args.signing_key_ring_id is None) == (args.pgp_public_key is None):
+        raise ValueError(
+            "ImageAttestor needs exactly one of signing_key_ring_id (KMS) or pgp_public_key"
+        )
+    if args.pgp_public_key is not None and "BEGIN PGP PUBLIC KEY BLOCK" not in args.pgp_public_key:
+        raise ValueError("pgp_public_key must be an ASCII-armored PGP public key block")
+
+
 class ImageAttestor(pulumi.ComponentResource):
     """Note + attestor whose public key is a KMS signing key (PKIX) or a PGP key."""
 
@@ -35,15 +46,7 @@ class ImageAttestor(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ImageAttestorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if (args.signing_key_ring_id is None) == (args.pgp_public_key is None):
-            raise ValueError(
-                "ImageAttestor needs exactly one of signing_key_ring_id (KMS) or pgp_public_key"
-            )
-        if (
-            args.pgp_public_key is not None
-            and "BEGIN PGP PUBLIC KEY BLOCK" not in args.pgp_public_key
-        ):
-            raise ValueError("pgp_public_key must be an ASCII-armored PGP public key block")
+        check_args(args)
         super().__init__("gke-sandbox:image_attestor:ImageAttestor", name, None, opts)
 
         self.note = gcp.containeranalysis.Note(
@@ -58,27 +61,7 @@ class ImageAttestor(pulumi.ComponentResource):
         self.signing_key = None
         self.signing_key_version: pulumi.Output[str] | None = None
         if args.signing_key_ring_id is not None:
-            self.signing_key = gcp.kms.CryptoKey(
-                f"{name}-signing-key",
-                name=args.signing_key_name,
-                key_ring=args.signing_key_ring_id,
-                purpose="ASYMMETRIC_SIGN",
-                version_template={"algorithm": SIGNING_ALGORITHM, "protection_level": "SOFTWARE"},
-                labels=MANAGED_BY,
-                # An attestor that loses its key can no longer vouch for the harness.
-                opts=child(self, protect=True),
-            )
-            version = gcp.kms.get_kms_crypto_key_version_output(crypto_key=self.signing_key.id)
-            self.signing_key_version = version.name
-            public_key = {
-                "id": version.name.apply(lambda v: f"//cloudkms.googleapis.com/v1/{v}"),
-                "pkix_public_key": {
-                    "public_key_pem": version.public_keys.apply(lambda keys: keys[0].pem),
-                    "signature_algorithm": version.public_keys.apply(
-                        lambda keys: keys[0].algorithm
-                    ),
-                },
-            }
+            public_key = self._kms_public_key(name, args.signing_key_ring_id, args.signing_key_name)
         else:
             public_key = {"ascii_armored_pgp_public_key": args.pgp_public_key}
 
@@ -100,3 +83,27 @@ class ImageAttestor(pulumi.ComponentResource):
                 "signingKeyVersion": self.signing_key_version,
             }
         )
+
+    def _kms_public_key(
+        self, name: str, key_ring_id: pulumi.Input[str], key_name: str
+    ) -> dict[str, Any]:
+        """Create the KMS signing key; its first version's public key, as an attestor key entry."""
+        self.signing_key = gcp.kms.CryptoKey(
+            f"{name}-signing-key",
+            name=key_name,
+            key_ring=key_ring_id,
+            purpose="ASYMMETRIC_SIGN",
+            version_template={"algorithm": SIGNING_ALGORITHM, "protection_level": "SOFTWARE"},
+            labels=MANAGED_BY,
+            # An attestor that loses its key can no longer vouch for the harness.
+            opts=child(self, protect=True),
+        )
+        version = gcp.kms.get_kms_crypto_key_version_output(crypto_key=self.signing_key.id)
+        self.signing_key_version = version.name
+        return {
+            "id": version.name.apply(lambda v: f"//cloudkms.googleapis.com/v1/{v}"),
+            "pkix_public_key": {
+                "public_key_pem": version.public_keys.apply(lambda keys: keys[0].pem),
+                "signature_algorithm": version.public_keys.apply(lambda keys: keys[0].algorithm),
+            },
+        }

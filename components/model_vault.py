@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
 from components._common import MANAGED_BY, child
-
-MAX_ROTATION_SECONDS = 90 * 24 * 3600
+from harness.contract import REQUIRED_METADATA
+from policy.facts import MAX_KEY_ROTATION_SECONDS, MIN_KEY_ROTATION_SECONDS
 
 
 @dataclass
@@ -39,6 +40,59 @@ class ModelVaultArgs:
     protect_key: bool = True
 
 
+def rotation_seconds(period: str) -> int:
+    """`7776000s` -> 7776000, refusing what Cloud KMS or the 90-day rotation rule would not take."""
+    digits = period.removesuffix("s")
+    if not period.endswith("s") or not digits.isdigit():
+        raise ValueError(f"rotation_period {period!r} must be whole seconds, such as '7776000s'")
+    seconds = int(digits)
+    if not MIN_KEY_ROTATION_SECONDS <= seconds <= MAX_KEY_ROTATION_SECONDS:
+        raise ValueError(
+            f"rotation_period {period!r} must be {MIN_KEY_ROTATION_SECONDS}s..{MAX_KEY_ROTATION_SECONDS}s (1 to 90 days)"
+        )
+    return seconds
+
+
+def check_args(args: ModelVaultArgs) -> None:
+    """Refuse a key that would not rotate in time, or a sealed model the harness could not load."""
+    rotation_seconds(args.rotation_period)
+    sealed = args.sealed_model
+    if sealed is not None:
+        missing = [key for key in REQUIRED_METADATA if key not in sealed.metadata]
+        if missing:
+            raise ValueError(
+                f"sealed_model.metadata lacks {', '.join(missing)}; the harness needs {' and '.join(REQUIRED_METADATA)}"
+            )
+
+
+def crypto_key_settings(args: ModelVaultArgs) -> dict[str, Any]:
+    """The model key, as `CryptoKey` keyword args: symmetric, rotating, at the chosen protection."""
+    return {
+        # Envelope encryption of the Tink keyset: symmetric encrypt/decrypt only.
+        "purpose": "ENCRYPT_DECRYPT",
+        "rotation_period": args.rotation_period,
+        "version_template": {
+            "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
+            "protection_level": args.protection_level,
+        },
+        "labels": MANAGED_BY,
+    }
+
+
+def bucket_settings() -> dict[str, Any]:
+    """What every model bucket is, as `Bucket` keyword args: private, IAM-only, versioned."""
+    return {
+        # IAM is the only access path: no ACLs that could expose one object.
+        "uniform_bucket_level_access": True,
+        # Never public, whatever an IAM binding later says.
+        "public_access_prevention": "enforced",
+        # Keep superseded generations so /check can prove which one was loaded.
+        "versioning": {"enabled": True},
+        "force_destroy": False,
+        "labels": MANAGED_BY,
+    }
+
+
 class ModelVault(pulumi.ComponentResource):
     """KMS key ring + rotating key, a private bucket, and optionally the sealed model object."""
 
@@ -50,16 +104,7 @@ class ModelVault(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ModelVaultArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        seconds = int(args.rotation_period.removesuffix("s"))
-        if not 0 < seconds <= MAX_ROTATION_SECONDS:
-            raise ValueError(
-                f"rotation_period {args.rotation_period!r} must be 1s..{MAX_ROTATION_SECONDS}s (90 days)"
-            )
-        sealed = args.sealed_model
-        if sealed is not None and not {"encryption-key", "plaintext-sha256"} <= set(
-            sealed.metadata
-        ):
-            raise ValueError("sealed_model.metadata needs encryption-key and plaintext-sha256")
+        check_args(args)
         super().__init__("gke-sandbox:model_vault:ModelVault", name, None, opts)
 
         self.key_ring = gcp.kms.KeyRing(
@@ -73,14 +118,7 @@ class ModelVault(pulumi.ComponentResource):
             f"{name}-key",
             name=args.key_name,
             key_ring=self.key_ring.id,
-            # Envelope encryption of the Tink keyset: symmetric encrypt/decrypt only.
-            purpose="ENCRYPT_DECRYPT",
-            rotation_period=args.rotation_period,
-            version_template={
-                "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
-                "protection_level": args.protection_level,
-            },
-            labels=MANAGED_BY,
+            **crypto_key_settings(args),
             opts=child(self, protect=args.protect_key),
         )
         self.bucket = gcp.storage.Bucket(
@@ -88,14 +126,7 @@ class ModelVault(pulumi.ComponentResource):
             name=args.bucket_name,
             project=args.project,
             location=pulumi.Output.from_input(args.location).apply(str.upper),
-            # IAM is the only access path: no ACLs that could expose one object.
-            uniform_bucket_level_access=True,
-            # Never public, whatever an IAM binding later says.
-            public_access_prevention="enforced",
-            # Keep superseded generations so /check can prove which one was loaded.
-            versioning={"enabled": True},
-            force_destroy=False,
-            labels=MANAGED_BY,
+            **bucket_settings(),
             opts=child(self),
         )
         self.model_object = None

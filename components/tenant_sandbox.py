@@ -5,17 +5,23 @@ lives in the tenant's own namespace and lists exactly the abilities a tenant nee
 the signed harness. Anything that runs other code (exec, attach, port-forward, proxy,
 ephemeral containers, minting tokens) or changes the rules (RBAC, NetworkPolicy, quota,
 the namespace, service accounts) is absent, and RBAC is allow-only, so absent means denied.
+
+The objects are built by pure functions (`namespace_labels`, `network_policies`,
+`quota_spec`, `limit_range_spec`), which tests call without mocks; the component only
+registers them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child
+from harness.contract import PORT, SELECTOR_LABELS
 
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 READ = ["get", "list", "watch"]
@@ -40,8 +46,6 @@ METADATA_SERVER = (
     {"cidr": "169.254.169.254/32", "port": 80},
     {"cidr": "169.254.169.252/32", "port": 988},
 )
-HARNESS_PORT = 8443
-HARNESS_LABELS = {"app.kubernetes.io/name": "harness"}
 
 
 @dataclass
@@ -77,6 +81,124 @@ def rbac_subject(member: str) -> dict[str, str]:
     )
 
 
+def tenant_labels(tenant: str) -> dict[str, str]:
+    """Labels on every object of the tenant, so audit and cleanup can find them."""
+    return {"gke-sandbox/tenant": tenant, "app.kubernetes.io/managed-by": "pulumi"}
+
+
+def namespace_labels(tenant: str) -> dict[str, str]:
+    """The tenant labels plus Pod Security Admission: the built-in floor under the Gatekeeper rules."""
+    return {
+        **tenant_labels(tenant),
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+    }
+
+
+def _ip_blocks(cidrs: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"ipBlock": {"cidr": cidr}} for cidr in cidrs]
+
+
+def _google_apis_egress(google_api_cidrs: Sequence[str]) -> dict[str, Any]:
+    """The harness's egress: Google APIs over HTTPS (GCS, KMS) and the GKE metadata server."""
+    return {
+        "podSelector": {"matchLabels": SELECTOR_LABELS},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {"to": _ip_blocks(google_api_cidrs), "ports": [{"protocol": "TCP", "port": 443}]},
+            *(
+                {
+                    "to": [{"ipBlock": {"cidr": m["cidr"]}}],
+                    "ports": [{"protocol": "TCP", "port": m["port"]}],
+                }
+                for m in METADATA_SERVER
+            ),
+        ],
+    }
+
+
+def network_policies(args: TenantSandboxArgs) -> dict[str, dict[str, Any]]:
+    """NetworkPolicy specs by name: deny all, then DNS, the load balancer's health checks and
+    traffic to the harness port, and (for the workload tenant only) Google APIs."""
+    policies: dict[str, dict[str, Any]] = {
+        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "allow-dns": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                            },
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }
+            ],
+        },
+        "allow-load-balancer": {
+            "podSelector": {"matchLabels": SELECTOR_LABELS},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": _ip_blocks(args.load_balancer_cidrs),
+                    "ports": [{"protocol": "TCP", "port": PORT}],
+                }
+            ],
+        },
+    }
+    if args.workload_service_account is not None:
+        policies["allow-google-apis"] = _google_apis_egress(args.google_api_cidrs)
+    return policies
+
+
+def quota_spec(quota: TenantQuota) -> dict[str, Any]:
+    """The tenant's ResourceQuota: its compute budget, and no other way out or onto disk."""
+    return {
+        "hard": {
+            "pods": str(quota.pods),
+            "requests.cpu": quota.cpu,
+            "requests.memory": quota.memory,
+            "limits.cpu": quota.cpu,
+            "limits.memory": quota.memory,
+            # Exposure goes through the Ingress only.
+            "services.loadbalancers": "0",
+            "services.nodeports": "0",
+            # The harness keeps nothing on disk.
+            "persistentvolumeclaims": "0",
+        }
+    }
+
+
+def limit_range_spec(quota: TenantQuota) -> dict[str, Any]:
+    """Per-container defaults, so a pod without resources still fits the quota, capped at it."""
+    return {
+        "limits": [
+            {
+                "type": "Container",
+                "default": {"cpu": "1", "memory": "2Gi"},
+                "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
+                "max": {"cpu": quota.cpu, "memory": quota.memory},
+            }
+        ]
+    }
+
+
+def check_args(args: TenantSandboxArgs) -> list[dict[str, str]]:
+    """Refuse a half-set workload identity or a tenant nobody can use; the RBAC subjects."""
+    if (args.workload_service_account is None) != (args.workload_gsa_email is None):
+        raise ValueError("workload_service_account and workload_gsa_email go together")
+    subjects = [rbac_subject(m) for m in args.members]
+    if not subjects:
+        raise ValueError(f"tenant {args.tenant!r} has no members")
+    return subjects
+
+
 class TenantSandbox(pulumi.ComponentResource):
     """Namespace (Pod Security restricted), workload KSA, tenant Role/RoleBinding, NetworkPolicies, quota."""
 
@@ -91,28 +213,14 @@ class TenantSandbox(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TenantSandboxArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if (args.workload_service_account is None) != (args.workload_gsa_email is None):
-            raise ValueError("workload_service_account and workload_gsa_email go together")
-        subjects = [rbac_subject(m) for m in args.members]
-        if not subjects:
-            raise ValueError(f"tenant {args.tenant!r} has no members")
+        subjects = check_args(args)
         ns = args.namespace
-        labels = {"gke-sandbox/tenant": args.tenant, "app.kubernetes.io/managed-by": "pulumi"}
+        labels = tenant_labels(args.tenant)
         super().__init__("gke-sandbox:tenant_sandbox:TenantSandbox", name, None, opts)
 
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={
-                "name": ns,
-                "labels": {
-                    **labels,
-                    # Pod Security Admission: the built-in floor under the Gatekeeper rules.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            },
+            metadata={"name": ns, "labels": namespace_labels(args.tenant)},
             opts=child(self),
         )
         in_ns = child(self, depends_on=[self.namespace])
@@ -142,114 +250,17 @@ class TenantSandbox(pulumi.ComponentResource):
             subjects=subjects,
             opts=child(self, depends_on=[self.namespace, self.role]),
         )
-
-        def policy(role: str, spec: dict) -> k8s.networking.v1.NetworkPolicy:
-            return k8s.networking.v1.NetworkPolicy(
+        self.network_policies = [
+            k8s.networking.v1.NetworkPolicy(
                 f"{name}-{role}", metadata=meta(role), spec=spec, opts=in_ns
             )
-
-        self.network_policies = [
-            policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
-            policy(
-                "allow-dns",
-                {
-                    "podSelector": {},
-                    "policyTypes": ["Egress"],
-                    "egress": [
-                        {
-                            "to": [
-                                {
-                                    "namespaceSelector": {
-                                        "matchLabels": {
-                                            "kubernetes.io/metadata.name": "kube-system"
-                                        }
-                                    },
-                                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                                }
-                            ],
-                            "ports": [
-                                {"protocol": "UDP", "port": 53},
-                                {"protocol": "TCP", "port": 53},
-                            ],
-                        }
-                    ],
-                },
-            ),
-            policy(
-                "allow-load-balancer",
-                {
-                    "podSelector": {"matchLabels": HARNESS_LABELS},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [
-                                {"ipBlock": {"cidr": cidr}} for cidr in args.load_balancer_cidrs
-                            ],
-                            "ports": [{"protocol": "TCP", "port": HARNESS_PORT}],
-                        }
-                    ],
-                },
-            ),
+            for role, spec in network_policies(args).items()
         ]
-        if args.workload_service_account is not None:
-            self.network_policies.append(
-                policy(
-                    "allow-google-apis",
-                    {
-                        "podSelector": {"matchLabels": HARNESS_LABELS},
-                        "policyTypes": ["Egress"],
-                        "egress": [
-                            {
-                                "to": [
-                                    {"ipBlock": {"cidr": cidr}} for cidr in args.google_api_cidrs
-                                ],
-                                "ports": [{"protocol": "TCP", "port": 443}],
-                            },
-                            *(
-                                {
-                                    "to": [{"ipBlock": {"cidr": m["cidr"]}}],
-                                    "ports": [{"protocol": "TCP", "port": m["port"]}],
-                                }
-                                for m in METADATA_SERVER
-                            ),
-                        ],
-                    },
-                )
-            )
-        q = args.quota
         self.quota = k8s.core.v1.ResourceQuota(
-            f"{name}-quota",
-            metadata=meta("tenant"),
-            spec={
-                "hard": {
-                    "pods": str(q.pods),
-                    "requests.cpu": q.cpu,
-                    "requests.memory": q.memory,
-                    "limits.cpu": q.cpu,
-                    "limits.memory": q.memory,
-                    # Exposure goes through the Ingress only.
-                    "services.loadbalancers": "0",
-                    "services.nodeports": "0",
-                    # The harness keeps nothing on disk.
-                    "persistentvolumeclaims": "0",
-                }
-            },
-            opts=in_ns,
+            f"{name}-quota", metadata=meta("tenant"), spec=quota_spec(args.quota), opts=in_ns
         )
         self.limits = k8s.core.v1.LimitRange(
-            f"{name}-limits",
-            metadata=meta("tenant"),
-            spec={
-                "limits": [
-                    {
-                        "type": "Container",
-                        "default": {"cpu": "1", "memory": "2Gi"},
-                        "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
-                        "max": {"cpu": q.cpu, "memory": q.memory},
-                    }
-                ]
-            },
-            opts=in_ns,
+            f"{name}-limits", metadata=meta("tenant"), spec=limit_range_spec(args.quota), opts=in_ns
         )
         self.namespace_name = self.namespace.metadata.name
         self.register_outputs(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import child
+from components._common import child, ksa_member, sa_member
 
 
 @dataclass
@@ -45,9 +45,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             opts=child(self),
         )
         pool_member = pulumi.Output.from_input(args.project_id).apply(
-            lambda p: (
-                f"serviceAccount:{p}.svc.id.goog[{args.namespace}/{args.kubernetes_service_account}]"
-            )
+            lambda p: ksa_member(p, args.namespace, args.kubernetes_service_account)
         )
         # workloadIdentityUser, not serviceAccountTokenCreator as seed 003 used: the KSA
         # may act as the GSA, and nobody may mint tokens for it directly.
@@ -58,7 +56,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             member=pool_member,
             opts=child(self, depends_on=list(args.depends_on or [])),
         )
-        member = self.service_account.email.apply(lambda email: f"serviceAccount:{email}")
+        member = sa_member(self.service_account.email)
         self.decrypter = gcp.kms.CryptoKeyIAMMember(
             f"{name}-decrypter",
             crypto_key_id=args.kms_key_id,

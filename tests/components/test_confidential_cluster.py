@@ -11,6 +11,9 @@ from components.confidential_cluster import (
     AuthorizedNetwork,
     ConfidentialCluster,
     ConfidentialClusterArgs,
+    check_args,
+    cluster_settings,
+    node_config,
 )
 from infra.mocks import MOCK_CA_PEM, MOCK_ENDPOINT
 
@@ -137,22 +140,6 @@ def test_cluster_waits_for_node_roles_and_given_dependencies(run, registrations)
     assert not missing, f"{cluster.urn} does not wait for {sorted(missing)}"
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "cluster-cluster",
-        "cluster-network",
-        "cluster-node-artifactregistry",
-        "cluster-node-logging",
-        "cluster-node-monitoring",
-        "cluster-node-sa",
-        "cluster-pool",
-        "cluster-subnet",
-    ], component.urn
-
-
 def test_registered_outputs_give_coordinates_and_identities(run, registrations):
     plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
     component = plan.one(COMPONENT)
@@ -176,3 +163,58 @@ def test_location_outside_region_is_refused():
         ValueError, match="location 'europe-west4-a' is not in region 'us-central1'"
     ):
         ConfidentialCluster("cluster", cluster_args(location="europe-west4-a"))
+
+
+def test_machine_type_refusal_names_the_sev_series():
+    with pytest.raises(ValueError, match=r"use an AMD SEV series: n2d, c2d, c3d"):
+        check_args(cluster_args(machine_type="n2-standard-2"))
+
+
+@pytest.mark.parametrize("machine_type", ["n2d-standard-2", "c2d-highmem-8", "c3d-standard-4"])
+def test_sev_machine_types_are_accepted(machine_type):
+    check_args(cluster_args(machine_type=machine_type))
+
+
+# --------------------------------------------------------------------------- pure builders, no mocks
+
+
+def test_node_config_is_confidential_shielded_and_keeps_node_credentials_from_pods():
+    config = node_config("n2d-standard-2", "nodes@p.iam.gserviceaccount.com")
+    assert config["machine_type"] == "n2d-standard-2"
+    assert config["service_account"] == "nodes@p.iam.gserviceaccount.com"
+    assert config["confidential_nodes"] == {"enabled": True}
+    assert config["shielded_instance_config"] == {
+        "enable_secure_boot": True,
+        "enable_integrity_monitoring": True,
+    }
+    assert config["workload_metadata_config"] == {"mode": "GKE_METADATA"}
+    assert config["metadata"] == {"disable-legacy-endpoints": "true"}
+
+
+def test_cluster_settings_fix_what_the_sandbox_depends_on():
+    settings = cluster_settings(cluster_args())
+    assert settings["confidential_nodes"] == {"enabled": True}
+    assert settings["enable_shielded_nodes"] is True
+    assert settings["binary_authorization"] == {
+        "evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"
+    }
+    assert settings["datapath_provider"] == "ADVANCED_DATAPATH"
+    assert settings["enable_legacy_abac"] is False
+    assert settings["master_auth"] == {
+        "client_certificate_config": {"issue_client_certificate": False}
+    }
+    assert settings["private_cluster_config"]["enable_private_nodes"] is True
+    assert settings["deletion_protection"] is True
+    assert settings["master_authorized_networks_config"] == {
+        "gcp_public_cidrs_access_enabled": False,
+        "cidr_blocks": [{"display_name": "alice-office", "cidr_block": "198.51.100.0/24"}],
+    }
+
+
+def test_cluster_settings_take_name_location_and_control_plane_range_from_args():
+    settings = cluster_settings(
+        cluster_args(cluster_name="c2", location="us-central1", master_cidr="172.16.0.32/28")
+    )
+    assert settings["name"] == "c2"
+    assert settings["location"] == "us-central1"
+    assert settings["private_cluster_config"]["master_ipv4_cidr_block"] == "172.16.0.32/28"

@@ -54,17 +54,6 @@ def test_no_readers_means_no_grants(run):
     assert len(plan.of_type(REPOSITORY)) == 1
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: HarnessRegistry("registry", registry_args([NODE_SA, OTHER_SA])))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "registry-reader-0",
-        "registry-reader-1",
-        "registry-repository",
-    ], component.urn
-
-
 def test_registered_outputs_give_the_repository_url(run, registrations):
     made: dict[str, HarnessRegistry] = {}
     plan = run(lambda: made.setdefault("c", HarnessRegistry("registry", registry_args())))

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from components.harness_workload import HarnessWorkload, HarnessWorkloadArgs
+from components.harness_workload import (
+    HarnessWorkload,
+    HarnessWorkloadArgs,
+    harness_env,
+    harness_pod_spec,
+    ingress_spec,
+    service_spec,
+)
 
 COMPONENT = "gke-sandbox:harness_workload:HarnessWorkload"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -171,23 +178,6 @@ def test_deployment_waits_for_its_secrets(run, registrations):
     assert needed <= registrations.dependencies[deployment.urn], deployment.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: HarnessWorkload("harness", workload_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "harness-deployment",
-        "harness-frontend",
-        "harness-ingress",
-        "harness-service",
-        "harness-tls",
-        "harness-tls-cert",
-        "harness-tls-key",
-        "harness-token",
-        "harness-token-value",
-    ], component.urn
-
-
 def test_registered_outputs_keep_the_token_secret(run, registrations):
     plan = run(lambda: HarnessWorkload("harness", workload_args()))
     component = plan.one(COMPONENT)
@@ -224,3 +214,95 @@ def test_key_without_certificate_is_refused():
 def test_rate_limit_out_of_range_is_refused(limit):
     with pytest.raises(ValueError, match=r"rate_limit_per_minute must be 1\.\.100000"):
         HarnessWorkload("harness", workload_args(rate_limit_per_minute=limit))
+
+
+# --------------------------------------------------------------------------- pure builders, no mocks
+
+
+def test_pod_spec_is_unprivileged_read_only_and_mounts_no_token():
+    spec = harness_pod_spec(workload_args())
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] == 65532
+    (container,) = spec["containers"]
+    ctx = container["securityContext"]
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["runAsNonRoot"] is True
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["capabilities"] == {"drop": ["ALL"]}
+    assert [v["name"] for v in spec["volumes"]] == ["tls", "token"]
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {
+        "/etc/harness/tls",
+        "/etc/harness/token",
+    }
+
+
+def test_pod_spec_probes_the_image_on_its_health_paths_over_tls():
+    (container,) = harness_pod_spec(workload_args())["containers"]
+    assert container["ports"] == [{"name": "https", "containerPort": 8443}]
+    probes = {
+        kind: (c["httpGet"]["path"], c["httpGet"]["port"], c["httpGet"]["scheme"])
+        for kind, c in container.items()
+        if kind.endswith("Probe")
+    }
+    assert probes == {
+        "startupProbe": ("/readyz", 8443, "HTTPS"),
+        "readinessProbe": ("/readyz", 8443, "HTTPS"),
+        "livenessProbe": ("/healthz", 8443, "HTTPS"),
+    }
+    # Ten minutes to decrypt and load before the kubelet gives up on the pod.
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 600
+
+
+def test_pod_spec_sizes_the_container_as_asked():
+    (container,) = harness_pod_spec(workload_args(cpu="2", memory="6Gi"))["containers"]
+    assert container["resources"] == {
+        "requests": {"cpu": "2", "memory": "6Gi"},
+        "limits": {"cpu": "2", "memory": "6Gi"},
+    }
+
+
+def test_env_carries_the_rate_limit_and_optional_digest():
+    env = {e["name"]: e["value"] for e in harness_env(workload_args(rate_limit_per_minute=7))}
+    assert env["HARNESS_RATE_LIMIT"] == "7"
+    assert env["MODEL_SHA256"] == SHA
+    plain = {e["name"] for e in harness_env(workload_args(model_sha256=""))}
+    assert "MODEL_SHA256" not in plain
+
+
+def test_service_targets_the_harness_port_by_label():
+    assert service_spec() == {
+        "type": "ClusterIP",
+        "selector": {
+            "app.kubernetes.io/name": "harness",
+            "app.kubernetes.io/part-of": "gke-sandbox",
+        },
+        "ports": [{"name": "https", "port": 443, "targetPort": 8443}],
+    }
+
+
+def test_ingress_sends_every_path_of_the_host_to_the_service():
+    spec = ingress_spec(workload_args(host="h.example.org"))
+    assert spec["tls"] == [{"hosts": ["h.example.org"], "secretName": "harness-tls"}]
+    (rule,) = spec["rules"]
+    assert rule == {
+        "host": "h.example.org",
+        "http": {
+            "paths": [
+                {
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": "harness", "port": {"number": 443}}},
+                }
+            ]
+        },
+    }
+
+
+def test_env_names_are_what_the_admission_allowlist_admits():
+    """The Gatekeeper env allowlist is built from contract.DEPLOYED_ENV: a name the workload
+    sets outside it would be refused at admission."""
+    from harness.contract import DEPLOYED_ENV
+
+    assert {e["name"] for e in harness_env(workload_args())} == set(DEPLOYED_ENV)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from components.model_vault import ModelVault, ModelVaultArgs, SealedModel
+from components.model_vault import (
+    ModelVault,
+    ModelVaultArgs,
+    SealedModel,
+    bucket_settings,
+    crypto_key_settings,
+    rotation_seconds,
+)
 
 KEY = "gcp:kms/cryptoKey:CryptoKey"
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -39,13 +46,6 @@ def test_bucket_is_uniform_and_never_public(run):
     assert bucket.inputs["uniformBucketLevelAccess"] is True, bucket.urn
     assert bucket.inputs["publicAccessPrevention"] == "enforced", bucket.urn
     assert bucket.inputs["versioning"] == {"enabled": True}, bucket.urn
-
-
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: ModelVault("model", vault_args()))
-    component = plan.one("gke-sandbox:model_vault:ModelVault")
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == ["model-bucket", "model-key", "model-key-ring"]
 
 
 SEALED_METADATA = {
@@ -89,7 +89,45 @@ def test_sealed_model_without_its_keyset_is_refused():
         ModelVault("model", vault_args(sealed_model=SealedModel("m", metadata)))
 
 
-@pytest.mark.parametrize("period", ["0s", "7776001s"])
-def test_rotation_beyond_90_days_is_refused(period):
-    with pytest.raises(ValueError, match="rotation_period"):
+@pytest.mark.parametrize("period", ["0s", "86399s", "7776001s"])
+def test_rotation_outside_one_to_90_days_is_refused(period):
+    with pytest.raises(ValueError, match=rf"rotation_period '{period}' must be 86400s\.\.7776000s"):
         ModelVault("model", vault_args(rotation_period=period))
+
+
+@pytest.mark.parametrize("period", ["90d", "7776000", "s", "-5s", "1.5s"])
+def test_rotation_not_in_whole_seconds_is_refused(period):
+    with pytest.raises(ValueError, match=rf"rotation_period '{period}' must be whole seconds"):
+        ModelVault("model", vault_args(rotation_period=period))
+
+
+def test_sealed_model_without_its_digest_names_what_is_missing():
+    metadata = {k: v for k, v in SEALED_METADATA.items() if k != "plaintext-sha256"}
+    with pytest.raises(ValueError, match=r"sealed_model\.metadata lacks plaintext-sha256"):
+        ModelVault("model", vault_args(sealed_model=SealedModel("m", metadata)))
+
+
+# --------------------------------------------------------------------------- pure builders, no mocks
+
+
+@pytest.mark.parametrize(("period", "seconds"), [("86400s", 86400), ("7776000s", 7776000)])
+def test_rotation_bounds_are_one_and_90_days(period, seconds):
+    assert rotation_seconds(period) == seconds
+
+
+def test_key_settings_are_symmetric_and_rotating():
+    settings = crypto_key_settings(vault_args(rotation_period="2592000s", protection_level="HSM"))
+    assert settings["purpose"] == "ENCRYPT_DECRYPT"
+    assert settings["rotation_period"] == "2592000s"
+    assert settings["version_template"] == {
+        "algorithm": "GOOGLE_SYMMETRIC_ENCRYPTION",
+        "protection_level": "HSM",
+    }
+
+
+def test_bucket_settings_are_private_and_versioned():
+    settings = bucket_settings()
+    assert settings["uniform_bucket_level_access"] is True
+    assert settings["public_access_prevention"] == "enforced"
+    assert settings["versioning"] == {"enabled": True}
+    assert settings["force_destroy"] is False

@@ -96,18 +96,6 @@ def test_binding_waits_for_the_given_dependencies(run, registrations):
     assert project.urn in registrations.dependencies[binding.urn], binding.urn
 
 
-def test_children_are_parented_and_named_by_role(run):
-    plan = run(lambda: WorkloadIdentity("wi", identity_args()))
-    component = plan.one(COMPONENT)
-    children = [r for r in plan.resources if r.parent == component.urn]
-    assert sorted(r.name for r in children) == [
-        "wi-decrypter",
-        "wi-gsa",
-        "wi-object-viewer",
-        "wi-wi-user",
-    ], component.urn
-
-
 def test_registered_outputs_name_both_identities(run, registrations):
     plan = run(lambda: WorkloadIdentity("wi", identity_args()))
     component = plan.one(COMPONENT)
