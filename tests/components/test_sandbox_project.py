@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.sandbox_project import REQUIRED_SERVICES, SandboxProject, SandboxProjectArgs
-from infra.mocks import stable_number
+from infra.plan.mocks import stable_number
 
 COMPONENT = "gke-sandbox:sandbox_project:SandboxProject"
 PROJECT = "gcp:organizations/project:Project"

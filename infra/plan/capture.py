@@ -2,7 +2,7 @@
 
 No CLI, no engine, no cloud: `pulumi.runtime.set_mocks` stands in for the engine, a
 capturing monitor records every registration (URN, type, name, parent, inputs as the
-engine receives them), and `infra.mocks.CloudMocks` answers with realistic camelCase
+engine receives them), and `infra.plan.mocks.CloudMocks` answers with realistic camelCase
 state so outputs (emails, endpoints, key ids) look like the real ones.
 """
 
@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.mocks import CloudMocks
+from infra.plan.mocks import CloudMocks
 
 PROJECT = "gke-sandbox"
 SECRET = "[secret]"

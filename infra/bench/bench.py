@@ -14,7 +14,7 @@
 
 Everything runs on 127.0.0.1 (fake-gcs-server, the local KMS, the harness). Each figure's
 exact definition is in the results document (`definition`) and in the docstrings of
-`infra/benchmarks/`. Large temporary files go under build/bench/work and are removed at
+`infra/bench/`. Large temporary files go under build/bench/work and are removed at
 the end. `--quick` uses tiny models and few requests (seconds; for tests, not numbers).
 About 5 minutes on 2 cores.
 """
@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
-    from infra.benchmarks import common, crypto, planning, report
-    from infra.demo import install_sigterm_handler
+    from infra.bench import common, crypto, planning, report
+    from infra.local.demo import install_sigterm_handler
 
     only = parse_only(args.only)
     _check_out(args.out)
@@ -178,7 +178,7 @@ def _data_path(
     """(a)-(d): one emulator stack; per model size seal/unseal, then load and cold start."""
     from harness.client import read_token
     from harness.sealed import DEFAULT_TEMPLATE, META_SHA256
-    from infra.benchmarks import common, crypto, loading, serving
+    from infra.bench import common, crypto, loading, serving
     from infra.local.gcs import free_port
     from infra.local.stack import BUCKET, KEY_URI, LocalStack, stop_process
 

@@ -7,7 +7,7 @@ can do (as `timeit` advises); the medians are reported next to them. The plainte
 deterministic uncompressed tar of a generated model (the exact bytes the harness
 decrypts), in a local file.
 
-- seal: `infra.seal.seal_model(tar, storage=None, out=FILE)`, i.e. Alice's sealer without
+- seal: `infra.model.seal.seal_model(tar, storage=None, out=FILE)`, i.e. Alice's sealer without
   the upload: read the tar, Tink-encrypt it as a stream, write the ciphertext to a local
   file (page cache). Includes the one KMS call that wraps the keyset (local KMS, ~1 ms).
 - unseal: `harness.sealed.decrypt_into_memory` over that ciphertext file (page cached):
@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.benchmarks.common import MB, compare, median, openssl_binary, rnd
+from infra.bench.common import MB, compare, median, openssl_binary, rnd
 from infra.errors import UserError
 
 TARGET = {
@@ -149,7 +149,7 @@ def seal_and_unseal(
         streaming_primitive,
         unwrap_keyset,
     )
-    from infra.seal import seal_model
+    from infra.model.seal import seal_model
 
     seal_seconds: list[float] = []
     report = None
@@ -281,7 +281,7 @@ def seal_once(
     plaintext: Path, ciphertext: Path, *, template: str, dest: str, key_uri: str, kms: Any
 ) -> dict[str, str]:
     """Seal without timing (when (a) is not selected); returns the object metadata."""
-    from infra.seal import seal_model
+    from infra.model.seal import seal_model
 
     report = seal_model(
         plaintext,
