@@ -1,7 +1,8 @@
 """Offline plan: run every Pulumi.<stack>.yaml under mocks, no cloud and no Pulumi CLI.
 
 Writes, per stack:
-  build/plan/<stack>.json        the resource graph (urn, type, name, parent, inputs) and outputs
+  build/plan/<stack>.json        the resource graph (urn, type, name, parent, inputs,
+                                 dependencies, protect) and outputs
   build/manifests/<stack>/*.yaml  every Kubernetes object as it would be applied
 and prints the resource tree. Secret values appear as [secret] everywhere.
 
