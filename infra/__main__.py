@@ -14,16 +14,16 @@ from infra.errors import UserError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": (
-        "infra.plan",
+        "infra.plan.writer",
         "run every Pulumi.<stack>.yaml under mocks; write build/plan and build/manifests",
     ),
     "review": ("infra.review", "check plan files against the named security rules"),
     "access": ("infra.access", "who can read or decrypt the model, and by which chain"),
-    "seal": ("infra.seal", "Alice: encrypt a model with Tink + KMS and upload it"),
-    "demo": ("infra.demo", "local end to end: emulators, seal, harness over TLS, client"),
-    "serve": ("infra.serve", "like demo, but leave the harness running in the foreground"),
-    "bench": ("infra.bench", "benchmarks -> build/bench/results.json"),
-    "affected": ("infra.affected", "which stacks a change touches (for CI previews)"),
+    "seal": ("infra.model.seal", "Alice: encrypt a model with Tink + KMS and upload it"),
+    "demo": ("infra.local.demo", "local end to end: emulators, seal, harness over TLS, client"),
+    "serve": ("infra.local.serve", "like demo, but leave the harness running in the foreground"),
+    "bench": ("infra.bench.bench", "benchmarks -> build/bench/results.json"),
+    "affected": ("infra.plan.affected", "which stacks a change touches (for CI previews)"),
 }
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.errors import UserError
+from infra.plan import SCHEMA_PATH
 
 if TYPE_CHECKING:
     from policy.rules import Rule, RuleResult
 
-SCHEMA_PATH = Path(__file__).with_name("plan.schema.json")
 STATUS_LABELS = {"pass": "PASS", "fail": "FAIL", "not-applicable": "N/A"}
 _COLORS = {"pass": "\033[32m", "fail": "\033[1;31m", "not-applicable": "\033[2m"}
 _RESET = "\033[0m"

@@ -1,7 +1,7 @@
 """Shared fixtures: run programs under Pulumi mocks and look at what they would register.
 
-The mocks (`infra.mocks.CloudMocks`) answer in camelCase with realistic computed outputs,
-and `infra.mockrun.run_program` records every registration with its parent URN, the same
+The mocks (`infra.plan.mocks.CloudMocks`) answer in camelCase with realistic computed outputs,
+and `infra.plan.capture.run_program` records every registration with its parent URN, the same
 engine the offline plan uses, so what tests assert is what `make plan` shows.
 """
 
@@ -17,7 +17,7 @@ import pulumi
 import pytest
 import yaml
 
-from infra.mockrun import CapturedResource, CapturedStack, run_program
+from infra.plan.capture import CapturedResource, CapturedStack, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,7 +138,7 @@ def run_stack(runs: list[CapturedStack]) -> Callable[..., Plan]:
         stack: str = "dev",
         stack_outputs: Mapping[str, Any] | None = None,
     ) -> Plan:
-        from infra.mocks import CloudMocks
+        from infra.plan.mocks import CloudMocks
 
         captured = run_program(
             main,

@@ -115,7 +115,7 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
 
     # model
     def build_model(self) -> Any:
-        from infra.modelbuild import build
+        from infra.model.modelbuild import build
 
         report = build(self.paths.model_dir)
         self.progress(
@@ -128,7 +128,7 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
     def seal(
         self, source: Path | None = None, *, dest: str = MODEL_URI, key_uri: str = KEY_URI
     ) -> Any:
-        from infra.seal import seal_model
+        from infra.model.seal import seal_model
 
         report = seal_model(
             source or self.paths.model_dir,

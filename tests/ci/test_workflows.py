@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from infra.__main__ import COMMANDS
-from infra.plan import discover
+from infra.plan.writer import discover
 from infra.program import BUILD_ORDER
 
 ROOT = Path(__file__).resolve().parents[2]

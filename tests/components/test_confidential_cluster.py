@@ -15,7 +15,7 @@ from components.confidential_cluster import (
     cluster_settings,
     node_config,
 )
-from infra.mocks import MOCK_CA_PEM, MOCK_ENDPOINT
+from infra.plan.mocks import MOCK_CA_PEM, MOCK_ENDPOINT
 
 COMPONENT = "gke-sandbox:confidential_cluster:ConfidentialCluster"
 CLUSTER = "gcp:container/cluster:Cluster"

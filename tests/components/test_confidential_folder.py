@@ -11,7 +11,7 @@ from components.confidential_folder import (
     ConfidentialFolderArgs,
     DenyPolicySpec,
 )
-from infra.mocks import stable_number
+from infra.plan.mocks import stable_number
 from tests.conftest import resolve
 
 COMPONENT = "gke-sandbox:confidential_folder:ConfidentialFolder"

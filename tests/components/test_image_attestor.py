@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.image_attestor import ImageAttestor, ImageAttestorArgs
-from infra.mocks import MOCK_PUBLIC_KEY_PEM
+from infra.plan.mocks import MOCK_PUBLIC_KEY_PEM
 from tests.conftest import resolve
 
 COMPONENT = "gke-sandbox:image_attestor:ImageAttestor"

@@ -293,25 +293,137 @@ def test_sealed_metadata_unknown_key_is_refused(dev_config):
     )
 
 
-def test_sealed_metadata_names_match_what_the_harness_reads():
-    from harness import sealed as harness_sealed
-    from infra import config
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sealed-format",
+        "encryption-key",
+        "plaintext-sha256",
+        "plaintext-size",
+        "sealed-for",
+        "kms-key",
+    ],
+)
+def test_every_metadata_key_the_harness_needs_is_required(dev_config, key):
+    del dev_config["model"]["sealed"]["metadata"][key]
+    assert_names(
+        config_error(dev_config), f"gke-sandbox:model.sealed.metadata.{key}", "is required", ""
+    )
 
-    harness_keys = {
-        harness_sealed.META_FORMAT,
-        harness_sealed.META_KEYSET,
-        harness_sealed.META_SHA256,
-        harness_sealed.META_SIZE,
-        harness_sealed.META_SEALED_FOR,
-        harness_sealed.META_KMS_KEY,
+
+@pytest.mark.parametrize("key", ["kms-key-version", "sealed-at"])
+def test_optional_metadata_may_be_left_out(dev_config, key):
+    dev_config["model"]["sealed"]["metadata"].pop(key, None)
+    sealed = parse(dev_config).model.sealed
+    assert key not in sealed.metadata_map
+    assert sealed.metadata_map["sealed-format"] == "gke-sandbox/tink-streaming-aead/v1"
+
+
+def test_another_sealed_format_is_refused(dev_config):
+    dev_config["model"]["sealed"]["metadata"]["sealed-format"] = (
+        "gke-sandbox/tink-streaming-aead/v2"
+    )
+    assert_names(
+        config_error(dev_config),
+        "gke-sandbox:model.sealed.metadata.sealed-format",
+        "is malformed",
+        "gke-sandbox/tink-streaming-aead/v1",
+    )
+
+
+# --------------------------------------------------------------------------- names and places
+def test_cluster_name_of_40_characters_is_accepted(dev_config):
+    dev_config["cluster"]["name"] = "s" + "a" * 38 + "x"
+    assert parse(dev_config).cluster.name == "s" + "a" * 38 + "x"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["s" + "a" * 39 + "x", "1sandbox", "sandbox-", "Sandbox"],
+    ids=["41-characters", "leading-digit", "trailing-hyphen", "uppercase"],
+)
+def test_cluster_name_gke_would_refuse(dev_config, name):
+    dev_config["cluster"]["name"] = name
+    assert_names(
+        config_error(dev_config),
+        "gke-sandbox:cluster.name",
+        "is malformed",
+        "at most 40 characters",
+    )
+
+
+def test_cluster_access_name_follows_the_same_rule():
+    raw = stack_config("workload")
+    raw["workload"]["clusterAccess"] = {
+        "endpoint": "203.0.113.10",
+        "caCertificate": "TUlJQg==",
+        "clusterName": "c" * 41,
     }
-    assert set(config.SEALED_REQUIRED_METADATA) == harness_keys
-    assert set(config.SEALED_OPTIONAL_METADATA) == {
-        harness_sealed.META_KMS_KEY_VERSION,
-        harness_sealed.META_SEALED_AT,
-    }
-    parsed = parse(stack_config("dev"))
-    assert parsed.model.sealed.metadata_map["sealed-format"] == harness_sealed.SEALED_FORMAT
+    assert_names(
+        config_error(raw),
+        "gke-sandbox:workload.clusterAccess.clusterName",
+        "is malformed",
+        "at most 40 characters",
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "location"),
+    [
+        ("europe-west10", "europe-west10"),
+        ("europe-west10", "europe-west10-a"),
+        ("northamerica-northeast2", "northamerica-northeast2-b"),
+        ("me-central2", "me-central2-a"),
+    ],
+)
+def test_real_regions_with_two_digit_numbers_are_accepted(dev_config, region, location):
+    dev_config["cluster"]["region"] = region
+    dev_config["cluster"]["location"] = location
+    cluster = parse(dev_config).cluster
+    assert (cluster.region, cluster.location) == (region, location)
+
+
+def test_harness_repository_in_europe_west10_is_accepted(dev_config):
+    image = dev_config["harness"]["image"].replace("us-central1-docker", "europe-west10-docker")
+    dev_config["harness"]["location"] = "europe-west10"
+    dev_config["harness"]["image"] = image
+    dev_config["sandbox"]["allowedRepositories"] = [
+        "europe-west10-docker.pkg.dev/b-demo-harness/repo1/"
+    ]
+    config = parse(dev_config)
+    assert config.harness.repository_url == "europe-west10-docker.pkg.dev/b-demo-harness/repo1"
+
+
+def test_zone_of_a_region_with_a_longer_number_is_not_in_the_shorter_one(dev_config):
+    """`europe-west10-a` starts with `europe-west1` but is not in it."""
+    dev_config["cluster"]["region"] = "europe-west1"
+    dev_config["cluster"]["location"] = "europe-west10-a"
+    assert_names(
+        config_error(dev_config),
+        "gke-sandbox:cluster.location",
+        "is not in the region",
+        "europe-west1",
+    )
+
+
+@pytest.mark.parametrize("region", ["europe-west", "us-central-1", "europe_west1"])
+def test_malformed_region(dev_config, region):
+    dev_config["cluster"]["region"] = region
+    assert_names(
+        config_error(dev_config), "gke-sandbox:cluster.region", "is malformed", "us-central1"
+    )
+
+
+def test_allowed_repository_must_end_in_a_slash(dev_config):
+    dev_config["sandbox"]["allowedRepositories"] = [
+        "us-central1-docker.pkg.dev/b-demo-harness/repo1"
+    ]
+    assert_names(
+        config_error(dev_config),
+        "gke-sandbox:sandbox.allowedRepositories[0]",
+        "is malformed",
+        "an image prefix ending in /",
+    )
 
 
 @pytest.mark.parametrize("part", ["everything", None])

@@ -26,7 +26,7 @@ with warnings.catch_warnings():
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real demo model, trained once for the session."""
-    from infra.modelbuild import build
+    from infra.model.modelbuild import build
 
     out = tmp_path_factory.mktemp("model")
     build(out)
@@ -74,7 +74,7 @@ def emulators() -> Iterator[Emulators]:
 @pytest.fixture(scope="session")
 def seal(emulators: Emulators, model_dir: Path) -> Callable[..., Any]:
     """seal(dest=None, source=None, key=KEY_A, **kw) -> SealReport (uploads to the emulator)."""
-    from infra.seal import seal_model
+    from infra.model.seal import seal_model
 
     def _seal(
         dest: str | None = None, source: Path | None = None, key: str = KEY_A, **kwargs: Any

@@ -18,7 +18,7 @@ from harness.model import (
     load_model,
     parse_header,
 )
-from infra import modelbuild
+from infra.model import modelbuild
 
 
 def test_seed_reviews_order_positive_neutral_negative(loaded_model):

@@ -16,7 +16,7 @@ from harness_testlib import KEY_A
 from harness.sealed import parse_metadata
 from infra.__main__ import main as infra_main
 from infra.errors import UserError
-from infra.seal import seal_model, tar_directory
+from infra.model.seal import seal_model, tar_directory
 
 
 class _Sink(io.BytesIO):
@@ -189,7 +189,7 @@ def test_cli_errors_are_one_line_exit_2(emulators, model_dir, monkeypatch, capsy
 
 def test_cli_template_choices_match_the_format():
     from harness.sealed import DEFAULT_TEMPLATE, TEMPLATES
-    from infra.seal import TEMPLATE_CHOICES
+    from infra.model.seal import TEMPLATE_CHOICES
 
     assert set(TEMPLATE_CHOICES) == set(TEMPLATES)
     assert TEMPLATE_CHOICES[0] == DEFAULT_TEMPLATE

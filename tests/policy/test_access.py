@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from infra.mockrun import run_program
-from infra.mocks import CloudMocks
-from infra.plan import plan_document
+from infra.plan.capture import run_program
+from infra.plan.mocks import CloudMocks
+from infra.plan.writer import plan_document
 from policy import access
 from policy.rules import Status, evaluate
 from tests.conftest import ROOT, engine_form, stack_config

@@ -1,5 +1,6 @@
-"""infra/plan.schema.json is a verbatim copy of the shared contract, so a fresh clone without
-the shared directory can still validate plans."""
+"""infra/plan/plan.schema.json is a verbatim copy of the shared contract (`../shared` next to
+the repository root), so a fresh clone without the shared directory can still validate plans.
+A missing or drifted shared copy fails: the contract must not change unnoticed."""
 
 from __future__ import annotations
 
@@ -7,24 +8,22 @@ import json
 from pathlib import Path
 
 import jsonschema
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-COPY = REPO / "infra" / "plan.schema.json"
-SHARED_CANDIDATES = (
-    Path("/work/shared/plan.schema.json"),
-    REPO.parent / "shared" / "plan.schema.json",
-)
+COPY = REPO / "infra" / "plan" / "plan.schema.json"
+SHARED = REPO.parent / "shared" / "plan.schema.json"
 
 
 def test_copy_matches_the_shared_schema() -> None:
-    shared = next((p for p in SHARED_CANDIDATES if p.is_file()), None)
-    if shared is None:
-        pytest.skip("the shared plan.schema.json is not present in this checkout")
-    assert COPY.read_bytes() == shared.read_bytes(), f"{COPY} drifted from {shared}"
+    assert SHARED.is_file(), f"{SHARED} is missing: the shared plan contract must sit in ../shared"
+    assert COPY.read_bytes() == SHARED.read_bytes(), f"{COPY} drifted from {SHARED}"
 
 
 def test_copy_is_a_valid_draft_2020_12_schema() -> None:
     schema = json.loads(COPY.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["required"] == ["stack", "part", "resources", "outputs"]
+    resource = schema["properties"]["resources"]["items"]
+    assert resource["required"] == ["urn", "type", "name", "parent", "inputs"]
+    assert resource["properties"]["protect"]["type"] == "boolean"
+    assert resource["properties"]["dependencies"]["items"]["pattern"] == "^urn:pulumi:"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from infra.mockrun import run_program
-from infra.mocks import CloudMocks
+from infra.plan.capture import run_program
+from infra.plan.mocks import CloudMocks
 from tests.conftest import Plan, Registrations, engine_form, stack_config
 
 # What Alice's cluster stack would export; the sandbox stack reads it via StackReference.

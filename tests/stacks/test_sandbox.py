@@ -150,7 +150,7 @@ def test_planning_one_stack_still_resolves_its_stack_references(tmp_path, monkey
     too, unwritten, so the sandbox's StackReference sees the cluster plan's outputs."""
     import argparse
 
-    from infra import plan
+    from infra.plan import writer as plan
 
     seen: dict[str, dict] = {}
     real = plan.plan_stack

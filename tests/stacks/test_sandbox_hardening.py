@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 
 from infra import admission
-from infra.plan import plan_document
+from infra.plan.writer import plan_document
 from policy.access import kubernetes_objects
 from policy.rbac import Access, RbacPolicy, UserInfo
 from tests.gatekeeper.conftest import WORKLOAD_KINDS, wrap

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from infra.errors import UserError
-from infra.plan import ROOT, discover
+from infra.plan.writer import ROOT, discover
 
 # Which parts each component module serves.
 COMPONENT_PARTS: dict[str, set[str]] = {

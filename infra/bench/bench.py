@@ -14,7 +14,7 @@
 
 Everything runs on 127.0.0.1 (fake-gcs-server, the local KMS, the harness). Each figure's
 exact definition is in the results document (`definition`) and in the docstrings of
-`infra/benchmarks/`. Large temporary files go under build/bench/work and are removed at
+`infra/bench/`. Large temporary files go under build/bench/work and are removed at
 the end. `--quick` uses tiny models and few requests (seconds; for tests, not numbers).
 About 5 minutes on 2 cores.
 """
@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
-    from infra.benchmarks import common, crypto, planning, report
-    from infra.demo import install_sigterm_handler
+    from infra.bench import common, crypto, planning, report
+    from infra.local.demo import install_sigterm_handler
 
     only = parse_only(args.only)
     _check_out(args.out)
@@ -176,125 +176,142 @@ def _data_path(
     params: Any, only: tuple[str, ...], workdir: Path, say: Any
 ) -> dict[str, dict[str, Any]]:
     """(a)-(d): one emulator stack; per model size seal/unseal, then load and cold start."""
-    from harness.client import read_token
-    from harness.sealed import DEFAULT_TEMPLATE, META_SHA256
-    from infra.benchmarks import common, crypto, loading, serving
-    from infra.local.gcs import free_port
-    from infra.local.stack import BUCKET, KEY_URI, LocalStack, stop_process
+    from harness.sealed import DEFAULT_TEMPLATE
+    from infra.bench import common, crypto, loading
+    from infra.local.stack import LocalStack
 
-    # the default, then the other cipher (the one the openssl reference runs)
-    other = "AES256_CTR_HMAC_SHA256_1MB"
-    templates = (DEFAULT_TEMPLATE,) if other == DEFAULT_TEMPLATE else (DEFAULT_TEMPLATE, other)
     sections: dict[str, dict[str, Any]] = {}
-    a_rows: list[dict[str, Any]] = []
-    b_rows: list[dict[str, Any]] = []
-    c_rows: list[dict[str, Any]] = []
+    rows: dict[str, list[dict[str, Any]]] = {"a": [], "b": [], "c": []}
     with LocalStack(workdir / "local", progress=lambda m: say(f"setup: {m}")) as stack:
         stack.start_emulators()
         stack.write_credentials()
         base = common.train_base(workdir / "base-model", params)
         say(f"base model trained (2^{params.base_log2} features)")
         for log2 in params.sizes_log2 if any(s in only for s in "abc") else ():
-            label = common.size_label(log2)
-            sizedir = workdir / common.slug(label)
-            model_dir = common.tiled_model(base, sizedir / "model", log2)
-            plaintext = sizedir / "model.tar"
-            common.tar_model(model_dir, plaintext)
-            shutil.rmtree(model_dir)
-            uri = f"gs://{BUCKET}/bench/model-{common.slug(label)}.tar.enc"
-            say(f"{label}: model generated ({plaintext.stat().st_size} bytes of plaintext tar)")
-            if "a" in only:
-                row, sealed = crypto.measure_size(
-                    label=label,
-                    plaintext=plaintext,
-                    workdir=sizedir,
-                    templates=templates,
-                    dest=uri,
-                    key_uri=KEY_URI,
-                    kms=stack.kms_client,
-                    repeats=params.repeats,
-                    say=say,
-                )
-                a_rows.append(row)
-                ciphertext, metadata = sealed[DEFAULT_TEMPLATE]
-            else:
-                ciphertext = sizedir / "sealed.enc"
-                metadata = crypto.seal_once(
-                    plaintext,
-                    ciphertext,
-                    template=DEFAULT_TEMPLATE,
-                    dest=uri,
-                    key_uri=KEY_URI,
-                    kms=stack.kms_client,
-                )
-            if "b" in only or "c" in only:
-                loading.upload(stack.storage, uri, ciphertext, metadata)
-                shutil.rmtree(sizedir)  # the emulator has its own copy now
-                sha256 = metadata[META_SHA256]
-                if "b" in only:
-                    b_rows.append(
-                        loading.measure_memory(stack, label=label, uri=uri, sha256=sha256, say=say)
-                    )
-                if "c" in only:
-                    c_rows.append(
-                        loading.measure_cold_start(
-                            stack, label=label, uri=uri, sha256=sha256, say=say
-                        )
-                    )
-                loading.delete(stack.storage, uri)
-            shutil.rmtree(sizedir, ignore_errors=True)
-        if a_rows:
+            for figure, row in _one_size(stack, base, log2, params, only, workdir, say).items():
+                rows[figure].append(row)
+        if rows["a"]:
             gcm = crypto.openssl_gcm_rate(params.openssl_speed_seconds)
             say(f"(a) openssl speed AES-256-GCM: {gcm['mb_s']:.0f} MB/s")
-            sections["a_seal_unseal"] = crypto.summarize(a_rows, gcm, DEFAULT_TEMPLATE)
-        if b_rows:
-            sections["b_load_memory"] = loading.summarize_memory(b_rows)
-        if c_rows:
-            sections["c_cold_start"] = loading.summarize_cold_start(c_rows)
+            sections["a_seal_unseal"] = crypto.summarize(rows["a"], gcm, DEFAULT_TEMPLATE)
+        if rows["b"]:
+            sections["b_load_memory"] = loading.summarize_memory(rows["b"])
+        if rows["c"]:
+            sections["c_cold_start"] = loading.summarize_cold_start(rows["c"])
         if "d" in only:
-            label = common.size_label(params.serve_model_log2)
-            model_dir = common.tiled_model(
-                base, workdir / "serve" / "model", params.serve_model_log2
-            )
-            raw = serving.raw_model(
-                model_dir, max_calls=params.raw_calls, max_seconds=params.raw_seconds
-            )
-            say(
-                f"(d) raw model in process: {raw['calls_per_second']:.0f} calls/s, "
-                f"p50 {raw['p50_ms']:.3f} ms"
-            )
-            plaintext = workdir / "serve" / "model.tar"
-            common.tar_model(model_dir, plaintext)
-            uri = f"gs://{BUCKET}/bench/serve.tar.enc"
-            ciphertext = workdir / "serve" / "sealed.enc"
-            metadata = crypto.seal_once(
-                plaintext,
-                ciphertext,
-                template=DEFAULT_TEMPLATE,
-                dest=uri,
-                key_uri=KEY_URI,
-                kms=stack.kms_client,
-            )
-            loading.upload(stack.storage, uri, ciphertext, metadata)
-            env = stack.harness_env(
-                port=free_port(),
-                model_uri=uri,
-                sha256=metadata[META_SHA256],
-                extra={"HARNESS_RATE_LIMIT": "0"},
-            )
-            proc = stack.start_harness(env, log_to=stack.paths.logs / "harness-serving.log")
-            try:
-                stack.wait_ready(timeout=300)
-                rows = serving.load_levels(
-                    stack.port,
-                    stack.paths.ca_cert,
-                    read_token(stack.paths.token_file),
-                    levels=params.serve_levels,
-                    max_requests=params.serve_requests,
-                    max_seconds=params.serve_seconds,
-                    say=say,
-                )
-            finally:
-                stop_process(proc)
-            sections["d_serving"] = serving.summarize(raw, rows, label)
+            sections["d_serving"] = _serving(stack, base, params, workdir, say)
     return sections
+
+
+def _one_size(
+    stack: Any,
+    base: Path,
+    log2: int,
+    params: Any,
+    only: tuple[str, ...],
+    workdir: Path,
+    say: Any,
+) -> dict[str, dict[str, Any]]:
+    """One model size: seal/unseal (a), then load memory (b) and cold start (c); rows by figure."""
+    from harness.sealed import DEFAULT_TEMPLATE, META_SHA256
+    from infra.bench import common, crypto, loading
+    from infra.local.stack import BUCKET, KEY_URI
+
+    # the default, then the other cipher (the one the openssl reference runs)
+    templates = tuple(dict.fromkeys((DEFAULT_TEMPLATE, "AES256_CTR_HMAC_SHA256_1MB")))
+    rows: dict[str, dict[str, Any]] = {}
+    label = common.size_label(log2)
+    sizedir = workdir / common.slug(label)
+    model_dir = common.tiled_model(base, sizedir / "model", log2)
+    plaintext = sizedir / "model.tar"
+    common.tar_model(model_dir, plaintext)
+    shutil.rmtree(model_dir)
+    uri = f"gs://{BUCKET}/bench/model-{common.slug(label)}.tar.enc"
+    say(f"{label}: model generated ({plaintext.stat().st_size} bytes of plaintext tar)")
+    if "a" in only:
+        rows["a"], sealed = crypto.measure_size(
+            label=label,
+            plaintext=plaintext,
+            workdir=sizedir,
+            templates=templates,
+            dest=uri,
+            key_uri=KEY_URI,
+            kms=stack.kms_client,
+            repeats=params.repeats,
+            say=say,
+        )
+        ciphertext, metadata = sealed[DEFAULT_TEMPLATE]
+    else:
+        ciphertext = sizedir / "sealed.enc"
+        metadata = crypto.seal_once(
+            plaintext,
+            ciphertext,
+            template=DEFAULT_TEMPLATE,
+            dest=uri,
+            key_uri=KEY_URI,
+            kms=stack.kms_client,
+        )
+    if "b" in only or "c" in only:
+        loading.upload(stack.storage, uri, ciphertext, metadata)
+        shutil.rmtree(sizedir)  # the emulator has its own copy now
+        sha256 = metadata[META_SHA256]
+        if "b" in only:
+            rows["b"] = loading.measure_memory(stack, label=label, uri=uri, sha256=sha256, say=say)
+        if "c" in only:
+            rows["c"] = loading.measure_cold_start(
+                stack, label=label, uri=uri, sha256=sha256, say=say
+            )
+        loading.delete(stack.storage, uri)
+    shutil.rmtree(sizedir, ignore_errors=True)
+    return rows
+
+
+def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> dict[str, Any]:
+    """(d): the raw model in process, then the harness over TLS at each concurrency."""
+    from harness.client import read_token
+    from harness.sealed import DEFAULT_TEMPLATE, META_SHA256
+    from infra.bench import common, crypto, loading, serving
+    from infra.local.gcs import free_port
+    from infra.local.stack import BUCKET, KEY_URI, stop_process
+
+    label = common.size_label(params.serve_model_log2)
+    model_dir = common.tiled_model(base, workdir / "serve" / "model", params.serve_model_log2)
+    raw = serving.raw_model(model_dir, max_calls=params.raw_calls, max_seconds=params.raw_seconds)
+    say(
+        f"(d) raw model in process: {raw['calls_per_second']:.0f} calls/s, "
+        f"p50 {raw['p50_ms']:.3f} ms"
+    )
+    plaintext = workdir / "serve" / "model.tar"
+    common.tar_model(model_dir, plaintext)
+    uri = f"gs://{BUCKET}/bench/serve.tar.enc"
+    ciphertext = workdir / "serve" / "sealed.enc"
+    metadata = crypto.seal_once(
+        plaintext,
+        ciphertext,
+        template=DEFAULT_TEMPLATE,
+        dest=uri,
+        key_uri=KEY_URI,
+        kms=stack.kms_client,
+    )
+    loading.upload(stack.storage, uri, ciphertext, metadata)
+    env = stack.harness_env(
+        port=free_port(),
+        model_uri=uri,
+        sha256=metadata[META_SHA256],
+        extra={"HARNESS_RATE_LIMIT": "0"},
+    )
+    proc = stack.start_harness(env, log_to=stack.paths.logs / "harness-serving.log")
+    try:
+        stack.wait_ready(timeout=300)
+        rows = serving.load_levels(
+            stack.port,
+            stack.paths.ca_cert,
+            read_token(stack.paths.token_file),
+            levels=params.serve_levels,
+            max_requests=params.serve_requests,
+            max_seconds=params.serve_seconds,
+            say=say,
+        )
+    finally:
+        stop_process(proc)
+    return serving.summarize(raw, rows, label)

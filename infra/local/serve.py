@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra import demo
-from infra.demo import install_sigterm_handler, port_from_env
 from infra.errors import UserError
+from infra.local import demo
+from infra.local.demo import install_sigterm_handler, port_from_env
 
 DEFAULT_PORT = 8443
 # Same options as `demo` (--root): serve is demo without the client and the shutdown.

@@ -153,69 +153,22 @@ def seal_model(
 ) -> SealReport:
     """Seal `source` for `dest` (see module doc). `storage=None` skips the upload (needs `out`)."""
     from harness.gcp import KmsAead
-    from harness.sealed import (
-        DEFAULT_TEMPLATE,
-        SealedFormatError,
-        SealedMetadata,
-        encrypt_stream,
-        new_keyset,
-        parse_gcs_uri,
-        parse_kms_key_uri,
-        streaming_primitive,
-        wrap_keyset,
-    )
+    from harness.sealed import DEFAULT_TEMPLATE, SealedMetadata
 
     template = template or DEFAULT_TEMPLATE
-    try:
-        target = parse_gcs_uri(dest)
-        key_name = parse_kms_key_uri(kms_key_uri)
-        handle = new_keyset(template)
-    except SealedFormatError as exc:
-        raise UserError(str(exc)) from None
-    if source.is_dir():
-        produce = tar_directory(source)
-    elif source.is_file():
-        _check_archive(source)
-        produce = copy_file(source)
-    else:
-        raise UserError(f"{source}: no such model directory or archive")
+    target, key_name, handle = _parse_inputs(dest, kms_key_uri, template)
+    produce = _plaintext_stream(source)
     if storage is None and out is None:
         raise UserError("--no-upload needs --out FILE for the ciphertext")
     if storage is not None and not replace:
-        try:
-            existing = storage.bucket(target.bucket).get_blob(target.name)
-        except Exception as exc:
-            raise UserError(f"cannot reach {target.bucket}: {type(exc).__name__}: {exc}") from None
-        if existing is not None:
-            raise UserError(
-                f"{target} already exists (generation {existing.generation}); pass --replace to overwrite"
-            )
-
-    import tink
-
+        _refuse_existing(storage, target)
     associated_data = target.associated_data()
     kms_aead = KmsAead(kms, key_name)
-    try:
-        keyset_json = wrap_keyset(handle, kms_aead, associated_data)
-    except tink.TinkError as exc:
-        raise UserError(f"KMS could not wrap the keyset: {exc}") from None
+    keyset_json = _wrapped_keyset(handle, kms_aead, associated_data, keyset_out)
     progress(f"keyset ({template}) wrapped by {kms_aead.last_key_version}")
-    if keyset_out is not None:
-        keyset_out.parent.mkdir(parents=True, exist_ok=True)
-        keyset_out.write_text(json.dumps(json.loads(keyset_json), indent=2) + "\n")
-
     with tempfile.TemporaryDirectory(prefix="seal-") as tmp:
         ciphertext_path = out or Path(tmp) / "model.tar.enc"
-        ciphertext_path.parent.mkdir(parents=True, exist_ok=True)
-        with ciphertext_path.open("wb") as dest_file:
-            try:
-                sha256, size = encrypt_stream(
-                    produce, dest_file, streaming_primitive(handle), associated_data
-                )
-            except SealedFormatError as exc:
-                raise UserError(f"{source}: {exc}") from None
-            except OSError as exc:
-                raise UserError(f"reading {source} failed: {exc}") from None
+        sha256, size = _encrypt(source, produce, ciphertext_path, handle, associated_data)
         ciphertext_bytes = ciphertext_path.stat().st_size
         progress(
             f"encrypted {size} plaintext bytes -> {ciphertext_bytes} ciphertext bytes (sha256 {sha256})"
@@ -229,25 +182,9 @@ def seal_model(
             kms_key_version=kms_aead.last_key_version,
             sealed_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         )
-        generation: str | None = None
-        if storage is None:
-            assert out is not None
-            meta_path = out.with_name(out.name + ".metadata.json")
-            meta_path.write_text(json.dumps(meta.to_gcs(), indent=2) + "\n")
-            progress(f"not uploaded; ciphertext {out}, object metadata {meta_path}")
-        else:
-            blob = storage.bucket(target.bucket).blob(target.name, chunk_size=UPLOAD_CHUNK)
-            blob.metadata = meta.to_gcs()
-            try:
-                blob.upload_from_filename(
-                    str(ciphertext_path),
-                    content_type="application/octet-stream",
-                    if_generation_match=None if replace else 0,
-                )
-            except Exception as exc:
-                raise UserError(f"upload to {target} failed: {type(exc).__name__}: {exc}") from None
-            generation = str(blob.generation)
-            progress(f"uploaded {target} (generation {generation})")
+        generation = _publish(
+            storage, target, ciphertext_path, out, meta.to_gcs(), replace, progress
+        )
     return SealReport(
         dest=target.uri,
         generation=generation,
@@ -260,6 +197,114 @@ def seal_model(
         ciphertext_file=str(out) if out else None,
         metadata=meta.to_gcs(),
     )
+
+
+def _parse_inputs(dest: str, kms_key_uri: str, template: str) -> tuple[Any, Any, Any]:
+    """(GCS target, KMS key name, a fresh Tink keyset handle), or a UserError naming the input."""
+    from harness.sealed import SealedFormatError, new_keyset, parse_gcs_uri, parse_kms_key_uri
+
+    try:
+        return parse_gcs_uri(dest), parse_kms_key_uri(kms_key_uri), new_keyset(template)
+    except SealedFormatError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _plaintext_stream(source: Path) -> Callable[[Any], None]:
+    """A model directory is tarred on the fly; an archive is checked, then copied."""
+    if source.is_dir():
+        return tar_directory(source)
+    if source.is_file():
+        _check_archive(source)
+        return copy_file(source)
+    raise UserError(f"{source}: no such model directory or archive")
+
+
+def _refuse_existing(storage: Any, target: Any) -> None:
+    """Never overwrite a sealed model by accident: the harness may be serving it."""
+    try:
+        existing = storage.bucket(target.bucket).get_blob(target.name)
+    except Exception as exc:
+        raise UserError(f"cannot reach {target.bucket}: {type(exc).__name__}: {exc}") from None
+    if existing is not None:
+        raise UserError(
+            f"{target} already exists (generation {existing.generation}); pass --replace to overwrite"
+        )
+
+
+def _wrapped_keyset(
+    handle: Any, kms_aead: Any, associated_data: bytes, keyset_out: Path | None
+) -> str:
+    """The Tink keyset wrapped by Cloud KMS (optionally also written, still wrapped, to a file)."""
+    import tink
+
+    from harness.sealed import wrap_keyset
+
+    try:
+        keyset_json = wrap_keyset(handle, kms_aead, associated_data)
+    except tink.TinkError as exc:
+        raise UserError(f"KMS could not wrap the keyset: {exc}") from None
+    if keyset_out is not None:
+        keyset_out.parent.mkdir(parents=True, exist_ok=True)
+        keyset_out.write_text(json.dumps(json.loads(keyset_json), indent=2) + "\n")
+    return keyset_json
+
+
+def _encrypt(
+    source: Path,
+    produce: Callable[[Any], None],
+    ciphertext_path: Path,
+    handle: Any,
+    associated_data: bytes,
+) -> tuple[str, int]:
+    """Stream the plaintext through Tink into `ciphertext_path`; (plaintext sha256, size)."""
+    from harness.sealed import SealedFormatError, encrypt_stream, streaming_primitive
+
+    ciphertext_path.parent.mkdir(parents=True, exist_ok=True)
+    with ciphertext_path.open("wb") as dest_file:
+        try:
+            return encrypt_stream(produce, dest_file, streaming_primitive(handle), associated_data)
+        except SealedFormatError as exc:
+            raise UserError(f"{source}: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"reading {source} failed: {exc}") from None
+
+
+def _publish(
+    storage: Any | None,
+    target: Any,
+    ciphertext_path: Path,
+    out: Path | None,
+    metadata: dict[str, str],
+    replace: bool,
+    progress: Callable[[str], None],
+) -> str | None:
+    """Upload (the object's generation), or with --no-upload write the metadata next to `out`."""
+    if storage is None:
+        assert out is not None
+        meta_path = out.with_name(out.name + ".metadata.json")
+        meta_path.write_text(json.dumps(metadata, indent=2) + "\n")
+        progress(f"not uploaded; ciphertext {out}, object metadata {meta_path}")
+        return None
+    generation = _upload(storage, target, ciphertext_path, metadata, replace)
+    progress(f"uploaded {target} (generation {generation})")
+    return generation
+
+
+def _upload(
+    storage: Any, target: Any, ciphertext_path: Path, metadata: dict[str, str], replace: bool
+) -> str:
+    """Upload with the metadata; without --replace only if the object does not exist yet."""
+    blob = storage.bucket(target.bucket).blob(target.name, chunk_size=UPLOAD_CHUNK)
+    blob.metadata = metadata
+    try:
+        blob.upload_from_filename(
+            str(ciphertext_path),
+            content_type="application/octet-stream",
+            if_generation_match=None if replace else 0,
+        )
+    except Exception as exc:
+        raise UserError(f"upload to {target} failed: {type(exc).__name__}: {exc}") from None
+    return str(blob.generation)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

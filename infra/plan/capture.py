@@ -2,7 +2,7 @@
 
 No CLI, no engine, no cloud: `pulumi.runtime.set_mocks` stands in for the engine, a
 capturing monitor records every registration (URN, type, name, parent, inputs as the
-engine receives them), and `infra.mocks.CloudMocks` answers with realistic camelCase
+engine receives them, the URNs it waits for, protect), and `infra.plan.mocks.CloudMocks` answers with realistic camelCase
 state so outputs (emails, endpoints, key ids) look like the real ones.
 """
 
@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.mocks import CloudMocks
+from infra.plan.mocks import CloudMocks
 
 PROJECT = "gke-sandbox"
 SECRET = "[secret]"
@@ -39,9 +39,11 @@ class CapturedResource:
     parent: str | None
     inputs: dict[str, Any]
     custom: bool
-    # What else the engine would know about the registration (not part of the plan schema).
+    # URNs the engine waits for before creating this one (explicit depends_on and every
+    # resource whose outputs the inputs use), sorted; and the `protect` option.
     dependencies: tuple[str, ...] = ()
     protect: bool = False
+    # What else the engine would know about the registration (not part of the plan schema).
     provider: str = ""
 
     def as_plan(self) -> dict[str, Any]:
@@ -51,6 +53,8 @@ class CapturedResource:
             "name": self.name,
             "parent": self.parent,
             "inputs": self.inputs,
+            "dependencies": list(self.dependencies),
+            "protect": self.protect,
         }
 
 
@@ -114,6 +118,20 @@ def _mask(secret: Any) -> Any:
     return SECRET
 
 
+def request_dependencies(request: Any) -> tuple[str, ...]:
+    """Every URN the request says this resource waits for, sorted so plans diff cleanly.
+
+    The SDK has already applied the engine's rules: a dependency on a component stands for the
+    component's custom-resource children, and `dependencies` is the union of `depends_on` and
+    each input's `propertyDependencies`; the union is taken again here so neither can be missed.
+    """
+    urns = set(request.dependencies)
+    property_dependencies = getattr(request, "propertyDependencies", None) or {}
+    for deps in property_dependencies.values():
+        urns.update(deps.urns)
+    return tuple(sorted(urns))
+
+
 class CapturingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that also remembers parent URNs, which `Mocks.new_resource` never sees."""
 
@@ -138,7 +156,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                 parent=parent,
                 inputs=inputs,
                 custom=bool(request.custom),
-                dependencies=tuple(request.dependencies),
+                dependencies=request_dependencies(request),
                 protect=bool(request.protect),
                 provider=request.provider,
             )
@@ -162,6 +180,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent or None,
                 inputs=sanitize(rpc.deserialize_properties(request.properties)),
                 custom=False,
+                dependencies=request_dependencies(request),
             )
         )
         return response

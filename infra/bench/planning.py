@@ -4,9 +4,9 @@ Config: the dev stack (`Pulumi.dev.yaml`, part `all`) with its `tenants` list re
 N tenants: the first is the dev stack's own workload tenant (the one with
 `workloadServiceAccount`), the others plain tenants shaped like the dev stack's second one,
 each with its own name, namespace and member. Each N runs in a fresh child process
-(`python -m infra.benchmarks.probe plan N`) that imports the program (timed), reads the
+(`python -m infra.bench.probe plan N`) that imports the program (timed), reads the
 config the way `make plan` does (`infra.plan.load_stack_config`), and runs the real program
-under the mocks (`infra.mockrun.run_program`, no Pulumi CLI) twice: the first run also pays
+under the mocks (`infra.plan.capture.run_program`, no Pulumi CLI) twice: the first run also pays
 for the provider modules Pulumi imports lazily, the second is the program's own cost and is
 the figure. Reported per N: seconds (import, first, second run), resources registered, and
 the second run's milliseconds per resource. No target.
@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from infra.benchmarks.common import REPO_ROOT, rnd
-from infra.benchmarks.loading import probe_command, run_probe
+from infra.bench.common import REPO_ROOT, rnd
+from infra.bench.loading import probe_command, run_probe
 
 TENANTS_KEY = "gke-sandbox:tenants"
 

@@ -1,7 +1,7 @@
 """Child processes of the benchmarks; each prints one JSON object as its last stdout line.
 
-    python -E -s -B -m infra.benchmarks.probe load     # (b), env as the harness gets it
-    python -E -s -B -m infra.benchmarks.probe plan N   # (e), the dev stack with N tenants
+    python -E -s -B -m infra.bench.probe load     # (b), env as the harness gets it
+    python -E -s -B -m infra.bench.probe plan N   # (e), the dev stack with N tenants
 
 A fresh process per measurement, so nothing measured before (buffers, imports, a previous
 model) is in its memory or its import cache.
@@ -40,7 +40,7 @@ def probe_load() -> dict[str, Any]:
     from harness.app import create_app  # noqa: F401
     from harness.config import from_env
     from harness.loader import load_sealed_model
-    from infra.benchmarks.common import status_bytes
+    from infra.bench.common import status_bytes
 
     config = from_env(os.environ)
     storage = gcp.storage_client(config.storage_emulator)
@@ -75,10 +75,10 @@ def probe_plan(tenants: int) -> dict[str, Any]:
     started = time.perf_counter()
     import yaml
 
-    from infra.benchmarks.planning import stack_document
-    from infra.mockrun import run_program
-    from infra.mocks import CloudMocks
-    from infra.plan import load_stack_config
+    from infra.bench.planning import stack_document
+    from infra.plan.capture import run_program
+    from infra.plan.mocks import CloudMocks
+    from infra.plan.writer import load_stack_config
     from infra.program import main
 
     imported = time.perf_counter() - started
@@ -110,7 +110,7 @@ def main(argv: list[str]) -> int:
     elif argv[:1] == ["plan"] and len(argv) == 2 and argv[1].isdigit():
         result = probe_plan(int(argv[1]))
     else:
-        print("usage: python -m infra.benchmarks.probe load | plan N", file=sys.stderr)
+        print("usage: python -m infra.bench.probe load | plan N", file=sys.stderr)
         return 2
     print(json.dumps(result), flush=True)
     return 0

@@ -231,7 +231,7 @@ def machine_line(machine: dict[str, Any]) -> str:
 # models
 def train_base(out: Path, params: Params) -> Path:
     """Train the demo model (at the smallest size needed); ~2 s for the full demo model."""
-    from infra.modelbuild import build
+    from infra.model.modelbuild import build
 
     build(
         out,
@@ -273,7 +273,7 @@ def tiled_model(base: Path, out: Path, features_log2: int) -> Path:
 
 def tar_model(model_dir: Path, tar_path: Path) -> int:
     """The sealer's deterministic tar of `model_dir` as a file; returns its size."""
-    from infra.seal import tar_directory
+    from infra.model.seal import tar_directory
 
     tar_path.parent.mkdir(parents=True, exist_ok=True)
     with tar_path.open("wb") as fh:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.benchmarks.common import percentile, rnd
+from infra.bench.common import percentile, rnd
 from infra.errors import UserError
 
 SEED_REVIEWS = ["The movie was great!", "The movie was okay.", "The movie was terrible..."]

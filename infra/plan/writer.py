@@ -1,7 +1,8 @@
 """Offline plan: run every Pulumi.<stack>.yaml under mocks, no cloud and no Pulumi CLI.
 
 Writes, per stack:
-  build/plan/<stack>.json        the resource graph (urn, type, name, parent, inputs) and outputs
+  build/plan/<stack>.json        the resource graph (urn, type, name, parent, inputs,
+                                 dependencies, protect) and outputs
   build/manifests/<stack>/*.yaml  every Kubernetes object as it would be applied
 and prints the resource tree. Secret values appear as [secret] everywhere.
 
@@ -24,7 +25,7 @@ import yaml
 
 from infra.errors import UserError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.yaml$")
 PARTY_ORDER = ("model", "harness", "cluster", "sandbox", "workload")
 OFFLINE_SECRET = "offline-plan-placeholder"
@@ -106,8 +107,8 @@ def plan_stack(
     """Run one stack's program under mocks; a config or component error becomes a UserError."""
     import pulumi
 
-    from infra.mockrun import run_program
-    from infra.mocks import CloudMocks
+    from infra.plan.capture import run_program
+    from infra.plan.mocks import CloudMocks
     from infra.program import main
 
     try:

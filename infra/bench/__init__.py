@@ -1,5 +1,6 @@
 """The benchmarks behind `make bench` (`python -m infra bench`), one module per figure.
 
+- `bench`: the verb itself (arguments, which figures run, the results document);
 - `crypto`: (a) seal and unseal throughput next to openssl on the same bytes;
 - `loading`: (b) peak RSS growth while the harness loads a model, and (c) cold start;
 - `serving`: (d) /predict over TLS at several concurrencies against the raw model;

@@ -1,14 +1,14 @@
 """Build the demo sentiment model: generate reviews, train, evaluate, export plain arrays.
 
 Nothing is downloaded. The training set is composed from the hand-written lexicon in
-`infra/data/sentiment_lexicon.json` by a seeded generator, so a build is reproducible
+`infra/model/data/sentiment_lexicon.json` by a seeded generator, so a build is reproducible
 (same seed, same machine -> same bytes -> same SHA-256). The model is logistic regression
 over hashed word/bigram/negation features (`harness.model`), trained with full-batch Adam
 in numpy, and exported as `model.json` + raw float32 weights that the harness maps
 zero-copy. The three reviews of seed 003 are excluded from training on purpose: their
 ordering (positive > neutral > negative) is a test of generalisation, not a lookup.
 
-Run: `python -m infra.modelbuild --out build/local/model` (about two seconds).
+Run: `python -m infra.model.modelbuild --out build/local/model` (about two seconds).
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def build(
         "generator_seed": seed,
         "train_samples": split,
         "epochs": epochs,
-        "data": ["infra/data/sentiment_lexicon.json"],
+        "data": ["infra/model/data/sentiment_lexicon.json"],
     }
     export_model(
         out_dir, name="sentiment-en", weights=weights, bias=bias, thresholds=THRESHOLDS, extra=extra
@@ -301,7 +301,7 @@ def build(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.modelbuild", description=__doc__.splitlines()[0]
+        prog="python -m infra.model.modelbuild", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--out", type=Path, default=Path("build/local/model"), help="output directory"

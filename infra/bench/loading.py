@@ -1,6 +1,6 @@
 """(b) Peak memory while the harness loads a model, and (c) the harness's cold start.
 
-(b) In a fresh child process per model (`python -E -s -B -m infra.benchmarks.probe load`,
+(b) In a fresh child process per model (`python -E -s -B -m infra.bench.probe load`,
 the harness's interpreter flags and environment): import what the harness imports and
 create its storage and KMS clients; reset the kernel's peak-RSS mark
 (`/proc/self/clear_refs` = 5) and read VmRSS (the baseline); run
@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.benchmarks.common import MB, REPO_ROOT, compare, rnd, slug, status_bytes
+from infra.bench.common import MB, REPO_ROOT, compare, rnd, slug, status_bytes
 from infra.errors import UserError
 
 TARGET = {
@@ -58,7 +58,7 @@ PHASES = (
 def upload(storage: Any, uri: str, ciphertext: Path, metadata: dict[str, str]) -> None:
     """Put a sealed file into the emulated bucket with its metadata (what `seal` uploads)."""
     from harness.sealed import parse_gcs_uri
-    from infra.seal import UPLOAD_CHUNK
+    from infra.model.seal import UPLOAD_CHUNK
 
     target = parse_gcs_uri(uri)
     blob = storage.bucket(target.bucket).blob(target.name, chunk_size=UPLOAD_CHUNK)
@@ -74,7 +74,7 @@ def delete(storage: Any, uri: str) -> None:
 
 
 def probe_command(*args: str) -> list[str]:
-    return [sys.executable, "-E", "-s", "-B", "-m", "infra.benchmarks.probe", *args]
+    return [sys.executable, "-E", "-s", "-B", "-m", "infra.bench.probe", *args]
 
 
 def run_probe(argv: list[str], env: dict[str, str] | None, timeout: float) -> dict[str, Any]:

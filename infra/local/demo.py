@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from infra.errors import UserError
 
@@ -58,9 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
     install_sigterm_handler()
-    from harness.client import SEED_REVIEWS, HarnessClient, read_token
     from infra.local.gcs import free_port
-    from infra.local.stack import REPO_ROOT, LocalStack
+    from infra.local.stack import LocalStack
 
     total = 7
     step = [0]
@@ -89,30 +89,39 @@ def run(args: argparse.Namespace) -> int:
         stack.wait_ready()
         say("/readyz is 200: model decrypted in memory and verified")
         begin("running the client (python -m harness.client)")
-        result = subprocess.run(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "harness.client",
-                "--url",
-                stack.url,
-                "--ca",
-                str(stack.paths.ca_cert),
-                "--token-file",
-                str(stack.paths.token_file),
-            ],
-            cwd=REPO_ROOT,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise UserError(f"the client failed with status {result.returncode}")
-        client = HarnessClient(stack.url, stack.paths.ca_cert, read_token(stack.paths.token_file))
-        scores = client.predict(list(SEED_REVIEWS))
-        if not scores[0] > scores[1] > scores[2]:
-            raise UserError(
-                f"expected positive > neutral > negative for seed 003's reviews, got {scores}"
-            )
+        scores = _client_round_trip(stack)
         begin("stopping the harness and the emulators")
     say("all stopped")
     print(f"demo ok: positive {scores[0]:.4f} > neutral {scores[1]:.4f} > negative {scores[2]:.4f}")
     return 0
+
+
+def _client_round_trip(stack: Any) -> list[float]:
+    """Run the real client once, then score seed 003's reviews and check their order."""
+    from harness.client import SEED_REVIEWS, HarnessClient, read_token
+    from infra.local.stack import REPO_ROOT
+
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "harness.client",
+            "--url",
+            stack.url,
+            "--ca",
+            str(stack.paths.ca_cert),
+            "--token-file",
+            str(stack.paths.token_file),
+        ],
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise UserError(f"the client failed with status {result.returncode}")
+    client = HarnessClient(stack.url, stack.paths.ca_cert, read_token(stack.paths.token_file))
+    scores = client.predict(list(SEED_REVIEWS))
+    if not scores[0] > scores[1] > scores[2]:
+        raise UserError(
+            f"expected positive > neutral > negative for seed 003's reviews, got {scores}"
+        )
+    return scores

@@ -1,0 +1,148 @@
+"""Cross-block checks: combinations no single block can see, and the hand-over values an
+all-in-one stack fills in from the block that owns them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from infra.config.schema import NAMESPACE, Part, StackConfig
+from infra.errors import ConfigError
+
+# Workload fields another party hands over, with their config key.
+_HANDED_OVER = {
+    "image": "image",
+    "model_uri": "modelUri",
+    "kms_key_uri": "kmsKeyUri",
+    "model_sha256": "modelSha256",
+}
+
+
+def fill_from_blocks(config: StackConfig) -> StackConfig:
+    """In an all-in-one stack, values another party would hand over come from its block."""
+    if config.part is not Part.ALL:
+        return config
+    assert config.model and config.harness and config.sandbox and config.workload
+    model, harness, workload = config.model, config.harness, config.workload
+    derived = {
+        "image": harness.image,
+        "model_uri": model.model_uri,
+        "kms_key_uri": model.kms_key_uri,
+        "model_sha256": model.sealed.plaintext_sha256 if model.sealed else None,
+    }
+    for attr, value in derived.items():
+        given = getattr(workload, attr)
+        if given is not None and given != value:
+            raise ConfigError(
+                f"{NAMESPACE}:workload.{_HANDED_OVER[attr]}",
+                "disagrees with the block it comes from",
+                value=given,
+                expected=f"{value!r} or leave it out",
+            )
+    sandbox = config.sandbox
+    if not sandbox.allowed_repositories:
+        sandbox = replace(sandbox, allowed_repositories=(harness.repository_url + "/",))
+    return replace(config, workload=replace(workload, **derived), sandbox=sandbox)
+
+
+def check_cross_block(config: StackConfig) -> None:
+    """Combinations that each block alone cannot see."""
+    _check_tenants_and_handover(config)
+    _check_workload_image(config)
+    _check_workload_tenant(config)
+    _check_sandbox_reaches_cluster(config)
+    _check_gatekeeper_admitted(config)
+
+
+def _check_tenants_and_handover(config: StackConfig) -> None:
+    if config.tenants and config.workload_tenant is None:
+        raise ConfigError(
+            f"{NAMESPACE}:tenants",
+            "no tenant has workloadServiceAccount",
+            expected="exactly one tenant that hosts the harness",
+        )
+    workload = config.workload
+    if config.part is Part.WORKLOAD and workload:
+        for attr in ("image", "model_uri", "kms_key_uri"):
+            if getattr(workload, attr) is None:
+                raise ConfigError(
+                    f"{NAMESPACE}:workload.{_HANDED_OVER[attr]}",
+                    "is required for part workload",
+                    expected="the value Alice handed over (see README, 'what crosses')",
+                )
+    if config.sandbox and not config.sandbox.allowed_repositories:
+        raise ConfigError(
+            f"{NAMESPACE}:sandbox.allowedRepositories",
+            "is required",
+            expected="the harness repository prefix, e.g. us-central1-docker.pkg.dev/p/repo/",
+        )
+
+
+def _check_workload_image(config: StackConfig) -> None:
+    sandbox, workload = config.sandbox, config.workload
+    if not (sandbox and workload and workload.image):
+        return
+    digest = workload.image.rsplit("@", 1)[1]
+    if digest not in sandbox.approved_digests:
+        # The sandbox would deploy a harness its own admission rules deny.
+        raise ConfigError(
+            f"{NAMESPACE}:sandbox.approvedDigests",
+            "does not include the harness image digest",
+            value=digest,
+            expected="the digest Alice reviewed and signed",
+        )
+    if not workload.image.startswith(sandbox.allowed_repositories):
+        raise ConfigError(
+            f"{NAMESPACE}:workload.image",
+            "is outside the allowed repositories",
+            value=workload.image,
+            expected=f"an image under {', '.join(sandbox.allowed_repositories)}",
+        )
+
+
+def _check_workload_tenant(config: StackConfig) -> None:
+    workload, tenant = config.workload, config.workload_tenant
+    if (
+        config.part is Part.ALL
+        and workload
+        and tenant
+        and (workload.namespace, workload.service_account)
+        != (tenant.namespace, tenant.workload_service_account)
+    ):
+        raise ConfigError(
+            f"{NAMESPACE}:workload.namespace",
+            "does not match the tenant that hosts the harness",
+            value=f"{workload.namespace}/{workload.service_account}",
+            expected=f"{tenant.namespace}/{tenant.workload_service_account}",
+        )
+
+
+def _check_sandbox_reaches_cluster(config: StackConfig) -> None:
+    sandbox = config.sandbox
+    if (
+        config.part is Part.SANDBOX
+        and sandbox
+        and not (sandbox.cluster_stack or sandbox.cluster_access)
+    ):
+        raise ConfigError(
+            f"{NAMESPACE}:sandbox.clusterStack",
+            "is required for part sandbox",
+            expected="clusterStack or clusterAccess",
+        )
+
+
+def _check_gatekeeper_admitted(config: StackConfig) -> None:
+    sandbox = config.sandbox
+    if not (sandbox and config.cluster):
+        return
+    for label, image in (
+        ("image", sandbox.gatekeeper.image),
+        ("crdImage", sandbox.gatekeeper.crd_image),
+    ):
+        if image not in config.cluster.binauthz_allowlist:
+            # Binary Authorization would refuse to start Gatekeeper, and with it every tenant pod.
+            raise ConfigError(
+                f"{NAMESPACE}:cluster.binauthzAllowlist",
+                f"does not admit sandbox.gatekeeper.{label}",
+                value=image,
+                expected="the Gatekeeper images by digest",
+            )

@@ -1,0 +1,311 @@
+"""The typed stack config: parts, blocks, enums and the frozen dataclasses `parse()` returns.
+
+Each `Pulumi.<stack>.yaml` carries `gke-sandbox:part` plus the blocks that part needs.
+Blocks describe resources by name, so the values that cross a party boundary are
+plain, reviewable config (exchanged out of band) rather than hidden lookups:
+
+    model     Alice's KMS key (by URI), bucket, object, attestor
+    harness   Bob's Artifact Registry repository and the harness image (by digest)
+    cluster   Alice's folder, project, billing account, Confidential GKE cluster
+    tenants   who may use the sandbox, their namespaces and quotas
+    sandbox   Gatekeeper pin, approved digests, how to reach the cluster
+    workload  where Bob deploys the harness and under which hostname
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from harness.contract import (
+    META_FORMAT,
+    META_KEYSET,
+    META_KMS_KEY,
+    META_KMS_KEY_VERSION,
+    META_SEALED_AT,
+    META_SEALED_FOR,
+    META_SHA256,
+    META_SIZE,
+)
+from infra.config.patterns import KMS_KEY_URI
+
+NAMESPACE = "gke-sandbox"
+
+
+class Part(StrEnum):
+    """Which slice of the sandbox a stack manages (config `gke-sandbox:part`)."""
+
+    ALL = "all"
+    MODEL = "model"
+    HARNESS = "harness"
+    CLUSTER = "cluster"
+    SANDBOX = "sandbox"
+    WORKLOAD = "workload"
+
+
+# Config blocks each part reads. A block a part does not need is rejected, not ignored,
+# so a party's stack file carries exactly what it acts on.
+BLOCKS: dict[Part, frozenset[str]] = {
+    Part.MODEL: frozenset({"model"}),
+    Part.HARNESS: frozenset({"harness"}),
+    Part.CLUSTER: frozenset({"model", "cluster", "tenants"}),
+    Part.SANDBOX: frozenset({"cluster", "tenants", "sandbox"}),
+    Part.WORKLOAD: frozenset({"workload"}),
+}
+BLOCKS[Part.ALL] = frozenset().union(*BLOCKS.values())
+
+SECRET_KEYS = ("harnessToken", "kubeconfig", "tlsCertificate", "tlsPrivateKey")
+
+
+class ReleaseChannel(StrEnum):
+    RAPID = "RAPID"
+    REGULAR = "REGULAR"
+    STABLE = "STABLE"
+
+
+class AttestorKeyKind(StrEnum):
+    """How Alice signs harness digests: a Cloud KMS key (preferred) or a PGP key (seed 003)."""
+
+    KMS = "kms"
+    PGP = "pgp"
+
+
+class ProtectionLevel(StrEnum):
+    SOFTWARE = "SOFTWARE"
+    HSM = "HSM"
+
+
+@dataclass(frozen=True)
+class AttestorConfig:
+    name: str
+    note: str
+    key: AttestorKeyKind
+    pgp_public_key: str | None = None
+
+    def attestor_id(self, project: str) -> str:
+        return f"projects/{project}/attestors/{self.name}"
+
+
+# Object metadata the sealer writes (`python -m infra seal`); the names are the harness's own
+# (harness/contract.py META_*), so config checks exactly what the harness will read.
+SEALED_REQUIRED_METADATA: tuple[str, ...] = (
+    META_FORMAT,
+    META_KEYSET,
+    META_SHA256,
+    META_SIZE,
+    META_SEALED_FOR,
+    META_KMS_KEY,
+)
+SEALED_OPTIONAL_METADATA: tuple[str, ...] = (META_KMS_KEY_VERSION, META_SEALED_AT)
+
+
+@dataclass(frozen=True)
+class SealedObjectConfig:
+    """The ciphertext file and the object metadata `python -m infra seal --no-upload` wrote."""
+
+    source: str
+    metadata: tuple[tuple[str, str], ...]
+
+    @property
+    def metadata_map(self) -> dict[str, str]:
+        return dict(self.metadata)
+
+    @property
+    def plaintext_sha256(self) -> str:
+        return self.metadata_map[META_SHA256]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kms_key_uri: str
+    bucket: str
+    object_name: str
+    attestor: AttestorConfig
+    rotation_period: str = "7776000s"
+    protection_level: ProtectionLevel = ProtectionLevel.SOFTWARE
+    sealed: SealedObjectConfig | None = None
+
+    def _uri_part(self, name: str) -> str:
+        match = KMS_KEY_URI.match(self.kms_key_uri)
+        assert match is not None  # validated in parse()
+        return match.group(name)
+
+    @property
+    def project(self) -> str:
+        return self._uri_part("project")
+
+    @property
+    def location(self) -> str:
+        return self._uri_part("location")
+
+    @property
+    def key_ring(self) -> str:
+        return self._uri_part("key_ring")
+
+    @property
+    def key(self) -> str:
+        return self._uri_part("key")
+
+    @property
+    def key_id(self) -> str:
+        """The key's resource name, as IAM and the KMS API name it."""
+        return self.kms_key_uri.removeprefix("gcp-kms://")
+
+    @property
+    def model_uri(self) -> str:
+        return f"gs://{self.bucket}/{self.object_name}"
+
+    @property
+    def attestor_id(self) -> str:
+        return self.attestor.attestor_id(self.project)
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    project: str
+    location: str
+    repository: str
+    image: str
+    node_service_account: str | None = None
+
+    @property
+    def repository_url(self) -> str:
+        return f"{self.location}-docker.pkg.dev/{self.project}/{self.repository}"
+
+    @property
+    def digest(self) -> str:
+        return self.image.rsplit("@", 1)[1]
+
+
+@dataclass(frozen=True)
+class DenyPolicyConfig:
+    """IAM deny policy on the folder: who is exempt, and which permissions are denied."""
+
+    exception_principals: tuple[str, ...]
+    denied_permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuthorizedNetwork:
+    name: str
+    cidr: str
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    organization: str
+    billing_account: str
+    folder: str
+    project: str
+    region: str
+    location: str
+    name: str = "sandbox"
+    machine_type: str = "n2d-standard-2"
+    node_count: int = 2
+    release_channel: ReleaseChannel = ReleaseChannel.REGULAR
+    subnet_cidr: str = "10.10.0.0/20"
+    pods_cidr: str = "10.20.0.0/16"
+    services_cidr: str = "10.30.0.0/20"
+    master_cidr: str = "172.16.0.16/28"
+    authorized_networks: tuple[AuthorizedNetwork, ...] = ()
+    node_service_account: str = "gke-node"
+    workload_service_account: str = "model-reader"
+    deny_policy: DenyPolicyConfig | None = None
+    # Images Binary Authorization admits without attestation (Gatekeeper), by digest.
+    binauthz_allowlist: tuple[str, ...] = ()
+
+    @property
+    def workload_pool(self) -> str:
+        return f"{self.project}.svc.id.goog"
+
+    @property
+    def node_sa_email(self) -> str:
+        return f"{self.node_service_account}@{self.project}.iam.gserviceaccount.com"
+
+    @property
+    def workload_sa_email(self) -> str:
+        return f"{self.workload_service_account}@{self.project}.iam.gserviceaccount.com"
+
+
+@dataclass(frozen=True)
+class Quota:
+    cpu: str = "4"
+    memory: str = "8Gi"
+    pods: int = 10
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    name: str
+    namespace: str
+    members: tuple[str, ...]
+    quota: Quota = field(default_factory=Quota)
+    # The one tenant whose namespace hosts the harness under the model-reading identity.
+    workload_service_account: str | None = None
+
+    @property
+    def hosts_workload(self) -> bool:
+        return self.workload_service_account is not None
+
+
+@dataclass(frozen=True)
+class GatekeeperConfig:
+    version: str
+    image: str
+    crd_image: str
+    chart_repository: str = "https://open-policy-agent.github.io/gatekeeper/charts"
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How a Kubernetes-side stack reaches the cluster (values from the cluster stack)."""
+
+    endpoint: str
+    ca_certificate: str
+    cluster_name: str
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    gatekeeper: GatekeeperConfig
+    approved_digests: tuple[str, ...]
+    # Image prefixes tenants may run (Bob's repository); filled from `harness` in an all-in-one stack.
+    allowed_repositories: tuple[str, ...] = ()
+    allowed_service_types: tuple[str, ...] = ("ClusterIP",)
+    cluster_stack: str | None = None
+    cluster_access: ClusterAccess | None = None
+    google_api_cidrs: tuple[str, ...] = ("199.36.153.8/30", "199.36.153.4/30")
+    load_balancer_cidrs: tuple[str, ...] = ("35.191.0.0/16", "130.211.0.0/22")
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """Bob's deployment. The model/key/digest values are what Alice hands him (filled in `all`)."""
+
+    namespace: str
+    service_account: str
+    host: str
+    replicas: int = 2
+    image: str | None = None
+    model_uri: str | None = None
+    kms_key_uri: str | None = None
+    model_sha256: str | None = None
+    cluster_access: ClusterAccess | None = None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    part: Part
+    model: ModelConfig | None = None
+    harness: HarnessConfig | None = None
+    cluster: ClusterConfig | None = None
+    tenants: tuple[TenantConfig, ...] = ()
+    sandbox: SandboxConfig | None = None
+    workload: WorkloadConfig | None = None
+
+    def runs(self, part: Part) -> bool:
+        return self.part in (Part.ALL, part)
+
+    @property
+    def workload_tenant(self) -> TenantConfig | None:
+        return next((t for t in self.tenants if t.hosts_workload), None)
