@@ -20,8 +20,8 @@ Limits (said in every report): only what the plan declares is seen. Grants made 
 (org-level IAM outside the plan, manual `gcloud` grants), `system:masters`, and Kubernetes
 authorization other than RBAC and the GKE IAM roles named below are not modelled.
 
-Pure standard library plus the sibling `rules` and `rbac` modules, so the CrossGuard pack can
-import it from inside `policy/`.
+Pure standard library plus `policy.rbac` and the base modules of `policy.rules` (plan readers,
+type tokens, engine, GCP IAM model); the rule catalogue imports this module, never the reverse.
 """
 
 from __future__ import annotations
@@ -31,23 +31,36 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-if __package__:
-    from . import rbac, rules
-else:  # imported as a sibling module by the CrossGuard pack
-    import rbac  # type: ignore[no-redef]
-    import rules  # type: ignore[no-redef]
+from . import rbac
+from .rules.engine import Violation, violation
+from .rules.gcp_iam import (
+    IMPERSONATION_ROLES,
+    PUBLIC_MEMBERS,
+    WORKLOAD_IDENTITY_USER,
+    Grant,
+    Principal,
+    can_decrypt,
+    custom_role_permissions,
+    iam_grants,
+    member_email,
+    service_account_email,
+    workload_principal,
+)
+from .rules.plan import is_unknown, of_type, type_of
+from .rules.tokens import (
+    BUCKET,
+    BUCKET_IAM,
+    BUCKET_OBJECT,
+    CRYPTO_KEY,
+    CRYPTO_KEY_IAM,
+    KEY_RING_IAM,
+    PROJECT_IAM,
+    SERVICE_ACCOUNT_IAM,
+    SERVICE_ACCOUNT_KEY,
+)
 
 Resource = Mapping[str, Any]
 
-CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
-BUCKET = "gcp:storage/bucket:Bucket"
-BUCKET_OBJECT = "gcp:storage/bucketObject:BucketObject"
-SA_KEY = "gcp:serviceaccount/key:Key"
-BUCKET_IAM = (
-    "gcp:storage/bucketIAMMember:BucketIAMMember",
-    "gcp:storage/bucketIAMBinding:BucketIAMBinding",
-    "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
-)
 # Roles that can read object bytes when granted on the bucket or its project.
 OBJECT_READ_ROLES = frozenset(
     {
@@ -74,6 +87,8 @@ REQUIRED_WORKLOAD_CONSTRAINTS = (
     "SandboxWorkloadVolumes",
     "SandboxWorkloadPodShape",
 )
+# RBAC requests that run code inside an existing pod (no admission rule sees the code).
+_IN_POD_REQUESTS = ("core/pods/exec", "core/pods/attach", "core/pods/ephemeralcontainers")
 LIMITS = (
     "Only what the plan declares is analysed: grants made outside it (organization IAM, "
     "manual gcloud), Kubernetes `system:masters`, and authorizers other than RBAC and the GKE "
@@ -92,6 +107,14 @@ class Hop:
     step: str  # iam-grant, impersonation, key, workload-identity, kubernetes, admission, ...
     detail: str
     urn: str | None = None
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a path leads to: a target (a KMS key, a model object) and the capability on it."""
+
+    target: str
+    capability: str  # decrypt | read
 
 
 @dataclass(frozen=True)
@@ -166,7 +189,7 @@ def _project_of_key(key: str) -> str | None:
 
 
 def _kind_of_member(member: str) -> str:
-    if member in rules.PUBLIC_MEMBERS:
+    if member in PUBLIC_MEMBERS:
         return "public"
     if member.startswith(("user:", "principal://goog/subject/")):
         return "person"
@@ -179,8 +202,8 @@ def _kind_of_member(member: str) -> str:
 class _Analysis:
     def __init__(self, resources: Sequence[Resource]) -> None:
         self.resources = resources
-        self.customs = rules.custom_role_permissions(resources)
-        self.grants = list(rules.iam_grants(resources))
+        self.customs = custom_role_permissions(resources)
+        self.grants = list(iam_grants(resources))
         self.k8s = kubernetes_objects(resources)
         try:
             self.rbac = rbac.RbacPolicy(self.k8s)
@@ -203,24 +226,24 @@ class _Analysis:
     def keys(self) -> set[str]:
         found = {
             k
-            for r in rules.of_type(self.resources, CRYPTO_KEY)
+            for r in of_type(self.resources, CRYPTO_KEY)
             if _inputs(r).get("purpose", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
             and (k := key_id(r))
         }
         for grant in self.grants:
-            if rules.type_of(grant.resource) in rules.CRYPTO_KEY_IAM:
+            if type_of(grant.resource) in CRYPTO_KEY_IAM:
                 key = _inputs(grant.resource).get("cryptoKeyId")
-                if isinstance(key, str) and rules.can_decrypt(grant.role, self.customs):
+                if isinstance(key, str) and can_decrypt(grant.role, self.customs):
                     found.add(key)
         return found
 
     def objects(self) -> set[tuple[str, str]]:
         found = {
             (str(_inputs(r).get("bucket")), str(_inputs(r).get("name")))
-            for r in rules.of_type(self.resources, BUCKET_OBJECT)
+            for r in of_type(self.resources, BUCKET_OBJECT)
         }
         for grant in self.grants:
-            if rules.type_of(grant.resource) in BUCKET_IAM:
+            if type_of(grant.resource) in BUCKET_IAM:
                 condition = _map(_inputs(grant.resource).get("condition"))
                 match = _OBJECT_CONDITION.search(_text(condition.get("expression")) or "")
                 if match:
@@ -228,28 +251,28 @@ class _Analysis:
         return found
 
     # ---- IAM on the targets ---------------------------------------------------------------
-    def key_grants(self, key: str) -> Iterable[rules.Grant]:
+    def key_grants(self, key: str) -> Iterable[Grant]:
         ring = key.rsplit("/cryptoKeys/", 1)[0]
         project = _project_of_key(key)
         for grant in self.grants:
-            token, ins = rules.type_of(grant.resource), _inputs(grant.resource)
-            if not rules.can_decrypt(grant.role, self.customs):
+            token, ins = type_of(grant.resource), _inputs(grant.resource)
+            if not can_decrypt(grant.role, self.customs):
                 continue
             if (
-                (token in rules.CRYPTO_KEY_IAM and ins.get("cryptoKeyId") == key)
-                or (token in rules.KEY_RING_IAM and ins.get("keyRingId") == ring)
-                or (token in rules.PROJECT_IAM and ins.get("project") == project)
+                (token in CRYPTO_KEY_IAM and ins.get("cryptoKeyId") == key)
+                or (token in KEY_RING_IAM and ins.get("keyRingId") == ring)
+                or (token in PROJECT_IAM and ins.get("project") == project)
             ):
                 yield grant
 
-    def object_grants(self, bucket: str, name: str) -> Iterable[rules.Grant]:
+    def object_grants(self, bucket: str, name: str) -> Iterable[Grant]:
         projects = {
             project
-            for r in rules.of_type(self.resources, BUCKET)
+            for r in of_type(self.resources, BUCKET)
             if _inputs(r).get("name") == bucket and (project := _text(_inputs(r).get("project")))
         }
         for grant in self.grants:
-            token, ins = rules.type_of(grant.resource), _inputs(grant.resource)
+            token, ins = type_of(grant.resource), _inputs(grant.resource)
             if _text(grant.role) not in OBJECT_READ_ROLES:
                 continue
             if token in BUCKET_IAM and ins.get("bucket") == bucket:
@@ -264,138 +287,146 @@ class _Analysis:
                 ):
                     continue  # the condition confines the grant to other objects
                 yield grant
-            elif token in rules.PROJECT_IAM and _text(ins.get("project")) in projects:
+            elif token in PROJECT_IAM and _text(ins.get("project")) in projects:
                 yield grant
 
     # ---- from a member to whoever ends up using it ----------------------------------------
-    def expand(self, target: str, capability: str, grant: rules.Grant) -> None:
-        if rules.is_unknown(grant.member):
+    def expand(self, goal: Goal, grant: Grant) -> None:
+        """Follow one grant on the target to whoever ends up using it."""
+        if is_unknown(grant.member):
             return  # unknown during a preview; the stack policy runs again with known values
         member = grant.member if isinstance(grant.member, str) else str(grant.member)
         first = Hop("iam-grant", f"{grant.role} to {member}", grant.resource.get("urn"))
-        principal = rules.workload_principal(member)
+        principal = workload_principal(member)
         if principal:
-            self.kubernetes(target, capability, (first,), principal)
+            self.kubernetes(goal, (first,), principal)
             return
-        email = rules.member_email(member)
+        email = member_email(member)
         if email is None:
-            kind = _kind_of_member(member)
             self.add(
-                target,
-                capability,
-                member,
-                kind,
-                (first,),
-                True,
-                "granted directly to a person, group or the public",
+                goal,
+                principal=member,
+                kind=_kind_of_member(member),
+                hops=(first,),
+                flagged=True,
+                verdict="granted directly to a person, group or the public",
             )
             return
-        self.service_account(target, capability, (first,), email)
+        self.service_account(goal, (first,), email)
 
-    def service_account(
-        self, target: str, capability: str, hops: tuple[Hop, ...], email: str
-    ) -> None:
-        reached = False
+    def impersonations(self, email: str) -> Iterable[Grant]:
+        """Grants of an impersonation role on the service account or on its project."""
+        home = email.split("@", 1)[1].split(".", 1)[0]
         for grant in self.grants:
-            if not isinstance(grant.role, str) or grant.role not in rules.IMPERSONATION_ROLES:
+            if not isinstance(grant.role, str) or grant.role not in IMPERSONATION_ROLES:
                 continue
-            if rules.is_unknown(grant.member):
+            if is_unknown(grant.member):
                 continue
-            token, ins = rules.type_of(grant.resource), _inputs(grant.resource)
+            token, ins = type_of(grant.resource), _inputs(grant.resource)
             on_account = (
-                token in rules.SERVICE_ACCOUNT_IAM
-                and rules.service_account_email(ins.get("serviceAccountId")) == email
+                token in SERVICE_ACCOUNT_IAM
+                and service_account_email(ins.get("serviceAccountId")) == email
             )
-            on_project = (
-                token in rules.PROJECT_IAM
-                and ins.get("project") == email.split("@", 1)[1].split(".", 1)[0]
+            if on_account or (token in PROJECT_IAM and ins.get("project") == home):
+                yield grant
+
+    def impersonation(self, goal: Goal, hops: tuple[Hop, ...], email: str, grant: Grant) -> None:
+        """One member that can act as the service account `email`."""
+        member = str(grant.member)
+        principal = workload_principal(member)
+        hop = Hop(
+            "workload-identity" if principal else "impersonation",
+            f"{grant.role} on {email} to {member}",
+            grant.resource.get("urn"),
+        )
+        if principal and grant.role == WORKLOAD_IDENTITY_USER:
+            self.kubernetes(goal, (*hops, hop), principal)
+        elif member_email(member):
+            self.add(
+                goal,
+                principal=member,
+                kind="service-account",
+                hops=(*hops, hop),
+                flagged=True,
+                verdict="another service account can act as the decrypting one",
             )
-            if not (on_account or on_project):
-                continue
+        else:
+            self.add(
+                goal,
+                principal=member,
+                kind=_kind_of_member(member) if not principal else "workload",
+                hops=(*hops, hop),
+                flagged=True,
+                verdict="can act as the service account directly (impersonation)",
+            )
+
+    def service_account(self, goal: Goal, hops: tuple[Hop, ...], email: str) -> None:
+        """Whoever can act as the service account `email`: impersonation, keys, Workload Identity."""
+        reached = False
+        for grant in self.impersonations(email):
             reached = True
-            member = str(grant.member)
-            principal = rules.workload_principal(member)
-            hop = Hop(
-                "workload-identity" if principal else "impersonation",
-                f"{grant.role} on {email} to {member}",
-                grant.resource.get("urn"),
-            )
-            if principal and grant.role == rules.WORKLOAD_IDENTITY_USER:
-                self.kubernetes(target, capability, (*hops, hop), principal)
-            elif rules.member_email(member):
-                self.add(
-                    target,
-                    capability,
-                    member,
-                    "service-account",
-                    (*hops, hop),
-                    True,
-                    "another service account can act as the decrypting one",
-                )
-            else:
-                self.add(
-                    target,
-                    capability,
-                    member,
-                    _kind_of_member(member) if not principal else "workload",
-                    (*hops, hop),
-                    True,
-                    "can act as the service account directly (impersonation)",
-                )
-        for key in rules.of_type(self.resources, SA_KEY):
-            if rules.service_account_email(_inputs(key).get("serviceAccountId")) == email:
+            self.impersonation(goal, hops, email, grant)
+        for key in of_type(self.resources, SERVICE_ACCOUNT_KEY):
+            if service_account_email(_inputs(key).get("serviceAccountId")) == email:
                 reached = True
                 self.add(
-                    target,
-                    capability,
-                    f"holder of a key for {email}",
-                    "unresolved",
-                    (*hops, Hop("key", f"service account key for {email}", key.get("urn"))),
-                    True,
-                    "a downloadable key works anywhere, outside every sandbox rule",
+                    goal,
+                    principal=f"holder of a key for {email}",
+                    kind="unresolved",
+                    hops=(*hops, Hop("key", f"service account key for {email}", key.get("urn"))),
+                    flagged=True,
+                    verdict="a downloadable key works anywhere, outside every sandbox rule",
                 )
         if not reached:
             self.add(
-                target,
-                capability,
-                f"serviceAccount:{email}",
-                "service-account",
-                hops,
-                False,
-                "no one in this plan can act as it",
+                goal,
+                principal=f"serviceAccount:{email}",
+                kind="service-account",
+                hops=hops,
+                flagged=False,
+                verdict="no one in this plan can act as it",
             )
 
-    def kubernetes(
-        self, target: str, capability: str, hops: tuple[Hop, ...], principal: tuple[str, str, str]
-    ) -> None:
+    def kubernetes(self, goal: Goal, hops: tuple[Hop, ...], principal: Principal) -> None:
+        """Who may get code running as the Kubernetes service account `principal`."""
         pool, ns, ksa = principal
-        ksa_hop = Hop("kubernetes", f"Kubernetes service account {ns}/{ksa} (pool {pool})")
-        chain = (*hops, ksa_hop)
-        self.gke_iam(target, capability, chain, pool, ns, ksa)
+        chain = (*hops, Hop("kubernetes", f"Kubernetes service account {ns}/{ksa} (pool {pool})"))
+        self.gke_iam(goal, chain, pool, ns, ksa)
+        pods = f"pods running as {ns}/{ksa}"
         if ns not in self.namespaces:
             self.add(
-                target,
-                capability,
-                f"pods running as {ns}/{ksa}",
-                "unresolved",
-                chain,
-                False,
-                "the Kubernetes side is not in this plan; analyse it together with the sandbox plan",
+                goal,
+                principal=pods,
+                kind="unresolved",
+                hops=chain,
+                flagged=False,
+                verdict="the Kubernetes side is not in this plan; analyse it together with the sandbox plan",
             )
             return
         if self.rbac_error:
             self.add(
-                target,
-                capability,
-                f"pods running as {ns}/{ksa}",
-                "unresolved",
-                chain,
-                True,
-                f"RBAC objects are malformed: {self.rbac_error}",
+                goal,
+                principal=pods,
+                kind="unresolved",
+                hops=chain,
+                flagged=True,
+                verdict=f"RBAC objects are malformed: {self.rbac_error}",
             )
             return
-        constraints = self.workload_constraints(ns, ksa)
-        missing = [kind for kind in REQUIRED_WORKLOAD_CONSTRAINTS if kind not in constraints]
+        runners = self.pod_runners(goal, chain, ns, ksa)
+        self.token_minters(goal, chain, ns, ksa)
+        if not runners:
+            self.add(
+                goal,
+                principal=pods,
+                kind="workload",
+                hops=chain,
+                flagged=False,
+                verdict="no RBAC subject in this plan may create pods in the namespace",
+            )
+
+    def admission_hop(self, constraints: Mapping[str, list[Mapping[str, Any]]]) -> Hop:
+        """What admission lets run as the workload KSA: the approved digests, the constraints."""
         digests = sorted(
             {
                 d
@@ -404,19 +435,20 @@ class _Analysis:
                 if isinstance(d, str)
             }
         )
-        admission = Hop(
-            "admission",
-            "admitted only as "
-            + (f"approved digests {', '.join(digests)}" if digests else "ANY image")
-            + " under "
-            + ", ".join(
-                sorted(
-                    str(_map(c.get("metadata")).get("name"))
-                    for cs in constraints.values()
-                    for c in cs
-                )
-            ),
+        names = sorted(
+            str(_map(c.get("metadata")).get("name")) for cs in constraints.values() for c in cs
         )
+        images = f"approved digests {', '.join(digests)}" if digests else "ANY image"
+        return Hop("admission", f"admitted only as {images} under {', '.join(names)}")
+
+    def pod_runners(
+        self, goal: Goal, chain: tuple[Hop, ...], ns: str, ksa: str
+    ) -> list[tuple[rbac.Subject, Any]]:
+        """RBAC subjects that may create or change pods in `ns` (or exec/attach into them),
+        judged against the admission rules that hold pods running as `ksa`."""
+        constraints = self.workload_constraints(ns, ksa)
+        missing = [kind for kind in REQUIRED_WORKLOAD_CONSTRAINTS if kind not in constraints]
+        admission = self.admission_hop(constraints)
         runners = self.rbac.who_can_any(rbac.RUN_AS_SERVICE_ACCOUNT_REQUESTS, ns)
         for subject, pairs in runners:
             requests = sorted(
@@ -431,117 +463,91 @@ class _Analysis:
             rbac_hop = Hop(
                 "rbac", f"{subject} may {', '.join(requests)} in {ns} (via {'; '.join(via)})"
             )
-            direct = [
-                r
-                for r in requests
-                if r.split()[1]
-                in ("core/pods/exec", "core/pods/attach", "core/pods/ephemeralcontainers")
-            ]
-            who = str(subject)
+            direct = [r for r in requests if r.split()[1] in _IN_POD_REQUESTS]
+            who, kind = str(subject), self.subject_kind(subject)
             if direct:
+                verdict = f"can run its own code inside running pods ({', '.join(direct)})"
                 self.add(
-                    target,
-                    capability,
-                    who,
-                    self.subject_kind(subject),
-                    (*chain, rbac_hop),
-                    True,
-                    f"can run its own code inside running pods ({', '.join(direct)})",
+                    goal,
+                    principal=who,
+                    kind=kind,
+                    hops=(*chain, rbac_hop),
+                    flagged=True,
+                    verdict=verdict,
                 )
             elif missing:
-                self.add(
-                    target,
-                    capability,
-                    who,
-                    self.subject_kind(subject),
-                    (*chain, rbac_hop, admission),
-                    True,
-                    f"can create pods as {ns}/{ksa} without {', '.join(missing)}: any code would run as the decrypting identity",
+                verdict = (
+                    f"can create pods as {ns}/{ksa} without {', '.join(missing)}: any code "
+                    "would run as the decrypting identity"
                 )
+                hops = (*chain, rbac_hop, admission)
+                self.add(goal, principal=who, kind=kind, hops=hops, flagged=True, verdict=verdict)
             else:
                 self.add(
-                    target,
-                    capability,
-                    f"harness pods in {ns} (deployed by {who})",
-                    "workload",
-                    (*chain, rbac_hop, admission),
-                    False,
-                    "only the approved harness can run as this identity",
+                    goal,
+                    principal=f"harness pods in {ns} (deployed by {who})",
+                    kind="workload",
+                    hops=(*chain, rbac_hop, admission),
+                    flagged=False,
+                    verdict="only the approved harness can run as this identity",
                 )
+        return runners
+
+    def token_minters(self, goal: Goal, chain: tuple[Hop, ...], ns: str, ksa: str) -> None:
+        """Subjects that can get a token for the workload KSA: the token subresource, or a
+        service-account-token Secret when no rule forbids that Secret type."""
         for access in self.rbac.who_can("create", "serviceaccounts/token", ns, name=ksa):
+            hop = Hop("rbac", f"{access.subject} may create serviceaccounts/token for {ns}/{ksa}")
             self.add(
-                target,
-                capability,
-                str(access.subject),
-                self.subject_kind(access.subject),
-                (
-                    *chain,
-                    Hop(
-                        "rbac", f"{access.subject} may create serviceaccounts/token for {ns}/{ksa}"
-                    ),
-                ),
-                True,
-                "can mint tokens for the workload service account",
+                goal,
+                principal=str(access.subject),
+                kind=self.subject_kind(access.subject),
+                hops=(*chain, hop),
+                flagged=True,
+                verdict="can mint tokens for the workload service account",
             )
-        if "SandboxSecretTypes" not in self.namespace_constraints(ns):
-            for access in self.rbac.who_can("create", "secrets", ns):
-                self.add(
-                    target,
-                    capability,
-                    str(access.subject),
-                    self.subject_kind(access.subject),
-                    (
-                        *chain,
-                        Hop(
-                            "rbac",
-                            f"{access.subject} may create secrets in {ns}, and no rule forbids service-account-token Secrets",
-                        ),
-                    ),
-                    True,
-                    "can have a token minted for the workload service account",
-                )
-        if not runners:
+        if "SandboxSecretTypes" in self.namespace_constraints(ns):
+            return
+        for access in self.rbac.who_can("create", "secrets", ns):
+            hop = Hop(
+                "rbac",
+                f"{access.subject} may create secrets in {ns}, and no rule forbids "
+                "service-account-token Secrets",
+            )
             self.add(
-                target,
-                capability,
-                f"pods running as {ns}/{ksa}",
-                "workload",
-                chain,
-                False,
-                "no RBAC subject in this plan may create pods in the namespace",
+                goal,
+                principal=str(access.subject),
+                kind=self.subject_kind(access.subject),
+                hops=(*chain, hop),
+                flagged=True,
+                verdict="can have a token minted for the workload service account",
             )
 
-    def gke_iam(
-        self, target: str, capability: str, chain: tuple[Hop, ...], pool: str, ns: str, ksa: str
-    ) -> None:
+    def gke_iam(self, goal: Goal, chain: tuple[Hop, ...], pool: str, ns: str, ksa: str) -> None:
         """GKE IAM roles on the cluster project authorize pod creation before RBAC is consulted."""
         project = pool.removesuffix(".svc.id.goog")
         for grant in self.grants:
-            if (
-                (
-                    rules.type_of(grant.resource) in rules.PROJECT_IAM
-                    and _inputs(grant.resource).get("project") == project
-                )
+            if not (
+                type_of(grant.resource) in PROJECT_IAM
+                and _inputs(grant.resource).get("project") == project
                 and isinstance(grant.role, str)
                 and grant.role in GKE_WRITE_ROLES
             ):
-                member = str(grant.member)
-                self.add(
-                    target,
-                    capability,
-                    member,
-                    _kind_of_member(member),
-                    (
-                        *chain,
-                        Hop(
-                            "gke-iam",
-                            f"{grant.role} on project {project} to {member}",
-                            grant.resource.get("urn"),
-                        ),
-                    ),
-                    True,
-                    f"GKE IAM lets it create pods as {ns}/{ksa} regardless of RBAC",
-                )
+                continue
+            member = str(grant.member)
+            hop = Hop(
+                "gke-iam",
+                f"{grant.role} on project {project} to {member}",
+                grant.resource.get("urn"),
+            )
+            self.add(
+                goal,
+                principal=member,
+                kind=_kind_of_member(member),
+                hops=(*chain, hop),
+                flagged=True,
+                verdict=f"GKE IAM lets it create pods as {ns}/{ksa} regardless of RBAC",
+            )
 
     def namespace_constraints(self, ns: str) -> dict[str, list[Mapping[str, Any]]]:
         out: dict[str, list[Mapping[str, Any]]] = {}
@@ -570,30 +576,39 @@ class _Analysis:
 
     def add(
         self,
-        target: str,
-        capability: str,
+        goal: Goal,
+        *,
         principal: str,
         kind: str,
         hops: tuple[Hop, ...],
         flagged: bool,
         verdict: str,
     ) -> None:
-        path = Path(target, capability, principal, kind, hops, flagged, verdict)
+        """Record one path to the goal (once)."""
+        path = Path(
+            target=goal.target,
+            capability=goal.capability,
+            principal=principal,
+            principal_kind=kind,
+            hops=hops,
+            flagged=flagged,
+            verdict=verdict,
+        )
         if path not in self.report.paths:
             self.report.paths.append(path)
 
     # ---- entry -----------------------------------------------------------------------------
     def run(self) -> Report:
         for key in sorted(self.keys()):
-            target = f"KMS key {key}"
-            self.report.targets[target] = "decrypt"
+            goal = Goal(f"KMS key {key}", "decrypt")
+            self.report.targets[goal.target] = goal.capability
             for grant in self.key_grants(key):
-                self.expand(target, "decrypt", grant)
+                self.expand(goal, grant)
         for bucket, name in sorted(self.objects()):
-            target = f"object gs://{bucket}/{name}"
-            self.report.targets[target] = "read"
+            goal = Goal(f"object gs://{bucket}/{name}", "read")
+            self.report.targets[goal.target] = goal.capability
             for grant in self.object_grants(bucket, name):
-                self.expand(target, "read", grant)
+                self.expand(goal, grant)
         if self.rbac_error:
             self.report.notes.append(f"RBAC: {self.rbac_error}")
         self.report.notes.extend(self.rbac.warnings)
@@ -606,7 +621,7 @@ def analyse(resources: Sequence[Resource]) -> Report:
     return _Analysis(resources).run()
 
 
-def check_model_access_paths(resources: Sequence[Resource]) -> Iterable[rules.Violation]:
+def check_model_access_paths(resources: Sequence[Resource]) -> Iterable[Violation]:
     """Review rule: no path to the key or the object may reach a person, a group or the public
     except through the sandbox's admission rules. Each violation names the resource that opens
     the path (the last link of the chain the plan declares)."""
@@ -618,7 +633,7 @@ def check_model_access_paths(resources: Sequence[Resource]) -> Iterable[rules.Vi
     for path in analyse(resources).flagged:
         culprit = next((by_urn[h.urn] for h in reversed(path.hops) if h.urn in by_urn), stack)
         chain = " -> ".join(hop.detail for hop in path.hops)
-        yield rules.violation(
+        yield violation(
             "model-access-paths",
             culprit,
             f"{path.principal} can {path.capability} {path.target}: {path.verdict} ({chain})",

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .facts import POD_SPEC_PATHS
+
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 AUTHENTICATED = "system:authenticated"
@@ -321,16 +323,9 @@ KNOWN_RESOURCES: tuple[ResourceType, ...] = (
 # account of its namespace, so whoever can create or change a pod or anything that stamps out pods
 # (a changed pod template rolls new pods; a changed pod image restarts the container) can run as
 # any of them; ephemeral containers, exec and attach run code inside existing pods.
-_POD_STAMPING = (
-    ("", "pods"),
-    ("", "replicationcontrollers"),
-    ("apps", "deployments"),
-    ("apps", "replicasets"),
-    ("apps", "statefulsets"),
-    ("apps", "daemonsets"),
-    ("batch", "jobs"),
-    ("batch", "cronjobs"),
-)
+_POD_STAMPING = tuple(
+    (group, kind.lower() + "s") for kind, (group, _) in POD_SPEC_PATHS.items()
+)  # the RBAC resource of a built-in kind is its lower-case plural ("replicationcontrollers")
 RUN_AS_SERVICE_ACCOUNT_REQUESTS: tuple[tuple[str, str, str], ...] = (
     *(
         (verb, group, resource)

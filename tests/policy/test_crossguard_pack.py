@@ -8,7 +8,7 @@ by sending an `AnalyzeStackRequest` protobuf through the SDK's analyzer servicer
 
 from __future__ import annotations
 
-import runpy
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -209,14 +209,28 @@ def test_main_builds_a_mandatory_pack(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [p.name for p in calls[0]["policies"]] == [r.name for r in rules.RULES]
 
 
-def test_pack_directory_loads_rules_as_a_sibling_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Pulumi analyzer runs the directory as a program; `rules` must import from beside it."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delitem(sys.modules, "rules", raising=False)
-    namespace = runpy.run_path(str(REPO / "policy"), run_name="not_main")
-    assert namespace["rules"].__file__ == str(REPO / "policy" / "rules.py")
-    assert [p.name for p in namespace["build_policies"]()] == [r.name for r in rules.RULES]
-    sys.modules.pop("rules", None)
+def test_pack_directory_loads_the_rules_package_from_the_checkout(tmp_path: Path) -> None:
+    """The Pulumi analyzer runs the directory as a program (no package, no repo on sys.path);
+    the pack must still find `policy.rules` (which imports `policy.facts`) in this checkout."""
+    script = (
+        "import runpy, sys\n"
+        f"ns = runpy.run_path({str(REPO / 'policy')!r}, run_name='not_main')\n"
+        "print(ns['rules'].__name__, ns['rules'].__file__)\n"
+        "print(','.join(p.name for p in ns['build_policies']()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, names = done.stdout.splitlines()
+    assert loaded == f"policy.rules {REPO / 'policy' / 'rules' / '__init__.py'}"
+    assert names.split(",")[0] == "gke-confidential-nodes"
+    assert names.split(",") == [r.name for r in rules.RULES]
 
 
 def test_pack_project_files() -> None:
