@@ -370,7 +370,8 @@ class _Binding:
 
 
 def _where(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
     return f"{obj.get('kind', '<kind?>')} {_ns_name(meta.get('namespace'), meta.get('name', '<name?>'))}"
 
 
@@ -419,13 +420,15 @@ def _identity(obj: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, bool, str
     """(metadata, name, namespaced, namespace) of an RBAC object; Role and RoleBinding need a
     namespace, their Cluster* counterparts never use one."""
     meta = obj.get("metadata") or {}
+    if not isinstance(meta, Mapping):
+        raise RbacError(f"{_where(obj)}: metadata is {type(meta).__name__}, expected a map")
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         raise RbacError(f"{_where(obj)}: metadata.name is required")
     namespaced = obj["kind"] in ("Role", "RoleBinding")
     namespace = meta.get("namespace") if namespaced else None
-    if namespaced and not namespace:
-        raise RbacError(f"{_where(obj)}: a {obj['kind']} needs metadata.namespace")
+    if namespaced and not (isinstance(namespace, str) and namespace):
+        raise RbacError(f"{_where(obj)}: a {obj['kind']} needs metadata.namespace (a string)")
     return meta, name, namespaced, namespace
 
 
@@ -443,6 +446,10 @@ def _parse_role(obj: Mapping[str, Any]) -> _Role:
         for i, sel in enumerate(selectors):
             _check_selector(obj, sel, f"aggregationRule.clusterRoleSelectors[{i}]")
     labels = meta.get("labels") or {}
+    if not isinstance(labels, Mapping):
+        raise RbacError(
+            f"{_where(obj)}: metadata.labels is {type(labels).__name__}, expected a map"
+        )
     return _Role(
         kind=obj["kind"],
         name=name,
@@ -490,6 +497,7 @@ def _parse_binding(obj: Mapping[str, Any]) -> _Binding:
     ref = obj.get("roleRef")
     if (
         not isinstance(ref, Mapping)
+        or not isinstance(ref.get("name"), str)
         or not ref.get("name")
         or ref.get("kind") not in ("Role", "ClusterRole")
     ):
@@ -502,8 +510,11 @@ def _parse_binding(obj: Mapping[str, Any]) -> _Binding:
         raise RbacError(
             f"{_where(obj)}: a ClusterRoleBinding can only reference a ClusterRole, got {ref['kind']}"
         )
+    listed = obj.get("subjects") or []
+    if not isinstance(listed, list):
+        raise RbacError(f"{_where(obj)}: subjects is {type(listed).__name__}, expected a list")
     subjects = []
-    for i, raw in enumerate(obj.get("subjects") or []):
+    for i, raw in enumerate(listed):
         if not isinstance(raw, Mapping) or not raw.get("name"):
             raise RbacError(f"{_where(obj)}: subjects[{i}] needs a name, got {raw!r}")
         kind = raw.get("kind")

@@ -112,16 +112,14 @@ def test_absent_types_make_the_policy_not_applicable(valid_resources: list[dict[
 def test_unknown_preview_values_are_skipped(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
 ) -> None:
-    mutate(
-        valid_resources, "sandbox-cluster-pool", "nodeConfig.serviceAccount", UNKNOWN_STRING_VALUE
-    )
+    mutate(valid_resources, "cluster-pool", "nodeConfig.serviceAccount", UNKNOWN_STRING_VALUE)
     mutate(
         valid_resources,
-        "sandbox-cluster-cluster",
+        "cluster-cluster",
         "confidentialNodes.enabled",
         UNKNOWN_BOOLEAN_VALUE,
     )
-    mutate(valid_resources, "workload-identity-decrypt", "member", UNKNOWN_STRING_VALUE)
+    mutate(valid_resources, "workload-identity-decrypter", "member", UNKNOWN_STRING_VALUE)
     for policy in pack.build_policies():
         assert validate(policy, valid_resources) == [], policy.name
 
@@ -178,7 +176,7 @@ def test_the_sdk_analyzer_runs_the_pack(
 
     changed = mutate(
         valid_resources,
-        "sandbox-cluster-pool",
+        "cluster-pool",
         "nodeConfig.workloadMetadataConfig.mode",
         "GCE_METADATA",
     )

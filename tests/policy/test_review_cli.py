@@ -49,7 +49,7 @@ def test_broken_property_fails_naming_rule_resource_and_remediation(
     mutate: Callable[..., Any],
     by_name: Callable[..., Any],
 ) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "confidentialNodes.enabled", False)
+    mutate(valid_resources, "cluster-cluster", "confidentialNodes.enabled", False)
     path = write_plan(valid_resources)
     code, out, _ = run_review(capsys, str(path))
     assert code == 1
@@ -58,9 +58,9 @@ def test_broken_property_fails_naming_rule_resource_and_remediation(
         i for i, line in enumerate(lines) if line.split()[:2] == ["FAIL", "gke-confidential-nodes"]
     )
     assert lines[index].split()[2] == "critical"
-    assert lines[index + 1].strip() == by_name(valid_resources, "sandbox-cluster-cluster")["urn"]
+    assert lines[index + 1].strip() == by_name(valid_resources, "cluster-cluster")["urn"]
     assert lines[index + 2].strip() == (
-        'gcp:container/cluster:Cluster "sandbox-cluster-cluster": confidentialNodes.enabled is '
+        'gcp:container/cluster:Cluster "cluster-cluster": confidentialNodes.enabled is '
         "false; Confidential GKE Nodes must be on"
     )
     rule = next(r for r in RULES if r.name == "gke-confidential-nodes")
@@ -79,7 +79,7 @@ def test_json_format(
     by_name: Callable[..., Any],
 ) -> None:
     good = write_plan(valid_resources[:1], stack="harness", part="harness")
-    mutate(valid_resources, "model-vault-bucket", "publicAccessPrevention", "inherited")
+    mutate(valid_resources, "model-bucket", "publicAccessPrevention", "inherited")
     bad = write_plan(valid_resources)
     code, out, _ = run_review(capsys, str(good), str(bad), "--format", "json")
     assert code == 1
@@ -105,8 +105,8 @@ def test_json_format(
     assert bucket["remediation"] and bucket["description"]
     assert bucket["violations"] == [
         {
-            "urn": by_name(valid_resources, "model-vault-bucket")["urn"],
-            "message": 'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is '
+            "urn": by_name(valid_resources, "model-bucket")["urn"],
+            "message": 'gcp:storage/bucket:Bucket "model-bucket": publicAccessPrevention is '
             '"inherited"; public access prevention must be "enforced"',
         }
     ]
@@ -128,7 +128,7 @@ def test_rule_filter(
     write_plan: WritePlan,
     mutate: Callable[..., Any],
 ) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "enableLegacyAbac", True)
+    mutate(valid_resources, "cluster-cluster", "enableLegacyAbac", True)
     path = write_plan(valid_resources)
     code, out, _ = run_review(
         capsys,
