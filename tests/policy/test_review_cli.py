@@ -262,3 +262,47 @@ def test_cli_entry_point_runs_as_a_module(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_replication_controller_by_tag_fails_the_review(
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    write_plan: WritePlan,
+    by_name: Callable[..., Any],
+) -> None:
+    """Every pod-creating kind is judged, ReplicationController included (it used to pass)."""
+    sibling = by_name(valid_resources, "harness-deployment")
+    urn = sibling["urn"].replace(
+        "kubernetes:apps/v1:Deployment::harness-deployment",
+        "kubernetes:core/v1:ReplicationController::harness-rc",
+    )
+    valid_resources.append(
+        {
+            "urn": urn,
+            "type": "kubernetes:core/v1:ReplicationController",
+            "name": "harness-rc",
+            "parent": sibling["parent"],
+            "inputs": {
+                "apiVersion": "v1",
+                "kind": "ReplicationController",
+                "metadata": {"name": "legacy", "namespace": "ns1"},
+                "spec": {
+                    "template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}
+                },
+            },
+        }
+    )
+    code, out, _ = run_review(capsys, str(write_plan(valid_resources)))
+    assert code == 1
+    lines = out.splitlines()
+    index = next(
+        i for i, line in enumerate(lines) if line.split()[:2] == ["FAIL", "images-by-digest"]
+    )
+    assert lines[index + 1].strip() == urn
+    assert lines[index + 2].strip() == (
+        'kubernetes:core/v1:ReplicationController "harness-rc": '
+        'spec.template.spec.containers[0].image is "nginx:1.27"; images must be pinned by '
+        "digest (<repository>@sha256:<64 hex>)"
+    )
+    assert lines[-1].startswith("summary: FAIL, 1 plan(s), ")
+    assert lines[-1].endswith(": images-by-digest (dev)")
