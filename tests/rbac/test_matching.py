@@ -1,4 +1,4 @@
-"""Kubernetes RBAC matching rules, one rule per test (see infra/rbac.py's docstring)."""
+"""Kubernetes RBAC matching rules, one rule per test (see policy/rbac/__init__.py's docstring)."""
 
 from __future__ import annotations
 

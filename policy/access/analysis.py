@@ -1,41 +1,13 @@
-"""Who can read or decrypt the model, and by which chain.
-
-Walks a plan (one stack, or several merged, e.g. cluster + sandbox) from the model's KMS key
-and sealed object outwards:
-
-    IAM grant on the key/bucket/object (or its ring/project)
-      -> member: a person, a group, the public, or a Google service account
-      -> whoever can act as that service account: impersonation grants, keys, Workload Identity
-      -> Kubernetes service account <ns>/<ksa>
-      -> who may get code running as it: RBAC (create workloads, exec/attach, ephemeral
-         containers, mint tokens) and GKE IAM roles that bypass RBAC
-      -> under which admission rules (the Gatekeeper constraints scoped to that namespace/KSA)
-
-Every chain is a `Path`. A path is *flagged* when it reaches a person, a group or the public
-without passing through the sandbox's admission rules: the one acceptable way to use the key
-is "pods in the tenant namespace, running as the workload KSA, admitted only with an approved
-digest, no command override, allowlisted env/volumes and no sidecars".
-
-Limits (said in every report): only what the plan declares is seen. Grants made elsewhere
-(org-level IAM outside the plan, manual `gcloud` grants), `system:masters`, and Kubernetes
-authorization other than RBAC and the GKE IAM roles named below are not modelled.
-
-Pure standard library plus `policy.rbac` and the base modules of `policy.rules` (plan readers,
-type tokens, engine, GCP IAM model); the rule catalogue imports this module, never the reverse.
-"""
+"""The walk from the model's key and object to whoever can use them (see `policy.access`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import rbac
-from .rules.engine import Violation, violation
-from .rules.gcp_iam import (
+from .. import rbac
+from ..rules.gcp_iam import (
     IMPERSONATION_ROLES,
-    PUBLIC_MEMBERS,
     WORKLOAD_IDENTITY_USER,
     Grant,
     Principal,
@@ -46,8 +18,8 @@ from .rules.gcp_iam import (
     service_account_email,
     workload_principal,
 )
-from .rules.plan import is_unknown, of_type, type_of
-from .rules.tokens import (
+from ..rules.plan import is_unknown, of_type, type_of
+from ..rules.tokens import (
     BUCKET,
     BUCKET_IAM,
     BUCKET_OBJECT,
@@ -58,144 +30,27 @@ from .rules.tokens import (
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
 )
-
-Resource = Mapping[str, Any]
-
-# Roles that can read object bytes when granted on the bucket or its project.
-OBJECT_READ_ROLES = frozenset(
-    {
-        "roles/storage.objectViewer",
-        "roles/storage.objectUser",
-        "roles/storage.objectAdmin",
-        "roles/storage.admin",
-        "roles/storage.legacyObjectReader",
-        "roles/storage.legacyObjectOwner",
-        "roles/owner",
-        "roles/editor",
-        "roles/viewer",
-    }
+from .model import (
+    _IN_POD_REQUESTS,
+    _OBJECT_CONDITION,
+    GKE_WRITE_ROLES,
+    LIMITS,
+    OBJECT_READ_ROLES,
+    REQUIRED_WORKLOAD_CONSTRAINTS,
+    Goal,
+    Hop,
+    Path,
+    Report,
+    Resource,
+    _inputs,
+    _kind_of_member,
+    _list,
+    _map,
+    _project_of_key,
+    _text,
+    key_id,
+    kubernetes_objects,
 )
-# GKE IAM roles that let their holder create workloads in any namespace, bypassing RBAC.
-GKE_WRITE_ROLES = frozenset(
-    {"roles/container.developer", "roles/container.admin", "roles/owner", "roles/editor"}
-)
-# The admission rules that together make "pods as the workload KSA" mean "the signed harness".
-REQUIRED_WORKLOAD_CONSTRAINTS = (
-    "SandboxApprovedDigests",
-    "SandboxNoCommandOverride",
-    "SandboxEnvAllowlist",
-    "SandboxWorkloadVolumes",
-    "SandboxWorkloadPodShape",
-)
-# RBAC requests that run code inside an existing pod (no admission rule sees the code).
-_IN_POD_REQUESTS = ("core/pods/exec", "core/pods/attach", "core/pods/ephemeralcontainers")
-LIMITS = (
-    "Only what the plan declares is analysed: grants made outside it (organization IAM, "
-    "manual gcloud), Kubernetes `system:masters`, and authorizers other than RBAC and the GKE "
-    "IAM roles container.developer/admin, owner and editor are not modelled."
-)
-
-_OBJECT_CONDITION = re.compile(
-    r'resource\.name\s*(==|\.startsWith\()\s*"projects/_/buckets/(?P<bucket>[^/"]+)/objects/(?P<object>[^"]*)"'
-)
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One link of a chain, with the plan resource that makes it (when there is one)."""
-
-    step: str  # iam-grant, impersonation, key, workload-identity, kubernetes, admission, ...
-    detail: str
-    urn: str | None = None
-
-
-@dataclass(frozen=True)
-class Goal:
-    """What a path leads to: a target (a KMS key, a model object) and the capability on it."""
-
-    target: str
-    capability: str  # decrypt | read
-
-
-@dataclass(frozen=True)
-class Path:
-    """A way for `principal` to use `capability` on `target`."""
-
-    target: str
-    capability: str  # decrypt | read
-    principal: str
-    principal_kind: str  # person, group, public, workload, service-account, unresolved
-    hops: tuple[Hop, ...]
-    flagged: bool
-    verdict: str
-
-
-@dataclass
-class Report:
-    targets: dict[str, str] = field(default_factory=dict)  # target -> capability
-    paths: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def flagged(self) -> list[Path]:
-        return [p for p in self.paths if p.flagged]
-
-    def paths_to(self, target: str) -> list[Path]:
-        return [p for p in self.paths if p.target == target]
-
-
-# -------------------------------------------------------------------------- plan helpers
-def _text(value: Any) -> str | None:
-    """Plans can hold anything where a string is expected; compare only real strings."""
-    return value if isinstance(value, str) else None
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def kubernetes_objects(resources: Iterable[Resource]) -> list[dict[str, Any]]:
-    """Plan resources that are Kubernetes objects, as manifests (apiVersion/kind first)."""
-    objects = []
-    for resource in resources:
-        inputs = _map(resource.get("inputs"))
-        if not str(resource.get("type", "")).startswith("kubernetes:"):
-            continue
-        if not _text(inputs.get("kind")) or not _text(inputs.get("apiVersion")):
-            continue
-        manifest = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"]}
-        manifest.update({k: v for k, v in inputs.items() if k not in manifest})
-        objects.append(manifest)
-    return objects
-
-
-def _inputs(resource: Resource) -> Mapping[str, Any]:
-    return _map(resource.get("inputs"))
-
-
-def key_id(resource: Resource) -> str | None:
-    ins = _inputs(resource)
-    ring, name = ins.get("keyRing"), ins.get("name")
-    return f"{ring}/cryptoKeys/{name}" if isinstance(ring, str) and isinstance(name, str) else None
-
-
-def _project_of_key(key: str) -> str | None:
-    match = re.match(r"^projects/([^/]+)/", key)
-    return match.group(1) if match else None
-
-
-def _kind_of_member(member: str) -> str:
-    if member in PUBLIC_MEMBERS:
-        return "public"
-    if member.startswith(("user:", "principal://goog/subject/")):
-        return "person"
-    if member.startswith(("group:", "domain:", "principalSet://")):
-        return "group"
-    return "unresolved"
 
 
 # -------------------------------------------------------------------------- analysis
@@ -614,27 +469,3 @@ class _Analysis:
         self.report.notes.extend(self.rbac.warnings)
         self.report.notes.append(LIMITS)
         return self.report
-
-
-def analyse(resources: Sequence[Resource]) -> Report:
-    """Every path to the model's key and object in these plan resources."""
-    return _Analysis(resources).run()
-
-
-def check_model_access_paths(resources: Sequence[Resource]) -> Iterable[Violation]:
-    """Review rule: no path to the key or the object may reach a person, a group or the public
-    except through the sandbox's admission rules. Each violation names the resource that opens
-    the path (the last link of the chain the plan declares)."""
-    by_urn = {r.get("urn"): r for r in resources}
-    stack = next(
-        (r for r in resources if r.get("parent") is None),
-        {"urn": "", "type": "pulumi:pulumi:Stack", "name": "stack"},
-    )
-    for path in analyse(resources).flagged:
-        culprit = next((by_urn[h.urn] for h in reversed(path.hops) if h.urn in by_urn), stack)
-        chain = " -> ".join(hop.detail for hop in path.hops)
-        yield violation(
-            "model-access-paths",
-            culprit,
-            f"{path.principal} can {path.capability} {path.target}: {path.verdict} ({chain})",
-        )
