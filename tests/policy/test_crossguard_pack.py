@@ -92,12 +92,13 @@ def test_violation_is_reported_with_remediation_and_urn(
         "harness:latest",
     )
     policy = next(p for p in pack.build_policies() if p.name == "images-by-digest")
-    rule = next(r for r in rules.RULES if r.name == "images-by-digest")
     assert validate(policy, valid_resources) == [
         (
             'kubernetes:apps/v1:Deployment "harness-deployment": '
             'spec.template.spec.containers[0].image is "harness:latest"; images must be pinned by '
-            f"digest (<repository>@sha256:<64 hex>)\nremediation: {rule.remediation}",
+            "digest (<repository>@sha256:<64 hex>)\nremediation: Reference images as "
+            "<repository>@sha256:<64 hex>; for Helm charts set the image values (or their "
+            "digest field) to the digest.",
             changed["urn"],
         )
     ]

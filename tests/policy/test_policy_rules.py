@@ -1173,6 +1173,49 @@ def test_empty_plan_is_not_applicable_everywhere() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
+    """Rule names are the public contract (reports, --rule, the CrossGuard pack)."""
+    assert [(rule.name, str(rule.severity)) for rule in RULES] == [
+        ("gke-confidential-nodes", "critical"),
+        ("gke-shielded-nodes", "high"),
+        ("gke-workload-identity", "critical"),
+        ("gke-binauthz-enforced", "critical"),
+        ("gke-no-legacy-auth", "high"),
+        ("gke-network-policy", "high"),
+        ("gke-node-sa-least-privilege", "high"),
+        ("kms-key-rotation", "medium"),
+        ("kms-decrypt-only-workload", "critical"),
+        ("bucket-no-public-access", "critical"),
+        ("no-primitive-roles", "high"),
+        ("no-public-members", "critical"),
+        ("org-policy-confidential-only", "critical"),
+        ("images-by-digest", "high"),
+        ("model-object-sealed", "critical"),
+        ("attestor-has-public-key", "high"),
+        ("gke-private-nodes", "medium"),
+        ("gke-release-channel", "low"),
+        ("model-access-paths", "critical"),
+    ]
+
+
+def test_images_by_digest_judges_every_pod_creating_kind() -> None:
+    rule = next(rule for rule in RULES if rule.name == "images-by-digest")
+    for token in (
+        "kubernetes:core/v1:Pod",
+        "kubernetes:core/v1:ReplicationController",
+        "kubernetes:apps/v1:ReplicaSet",
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:apps/v1:DaemonSet",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:batch/v1:CronJob",
+        "kubernetes:helm.sh/v4:Chart",
+        "kubernetes:yaml/v2:ConfigGroup",
+    ):
+        assert rule.applies(token), token
+    assert not rule.applies("kubernetes:core/v1:Service")
+
+
 def test_rule_names_are_unique_kebab_case_with_texts() -> None:
     names = [rule.name for rule in RULES]
     assert len(names) == len(set(names))
@@ -1310,3 +1353,27 @@ def test_members_and_service_accounts_are_parsed() -> None:
         == WORKLOAD_SA
     )
     assert rules.service_account_email(KEY_ID) is None
+
+
+def test_a_property_row_judges_every_resource_it_selects() -> None:
+    """A table rule is rows plus a catalogue entry; each row names path, value and requirement."""
+    from policy.rules.engine import is_true
+    from policy.rules.table import Prop, of, properties
+
+    row = Prop("demo", of("x:y:Z"), "spec.on", is_true, "it must be on")
+    resources = [
+        {
+            "urn": "u1",
+            "type": "x:y:Z",
+            "name": "a",
+            "parent": None,
+            "inputs": {"spec": {"on": True}},
+        },
+        {"urn": "u2", "type": "x:y:Z", "name": "b", "parent": None, "inputs": {"spec": {"on": 1}}},
+        {"urn": "u3", "type": "x:y:Other", "name": "c", "parent": None, "inputs": {}},
+    ]
+    assert [(v.urn, v.message) for v in row.check(resources)] == [
+        ("u2", 'x:y:Z "b": spec.on is 1; it must be on')
+    ]
+    with pytest.raises(ValueError, match="no property rows for rule 'nope'"):
+        properties("nope")
