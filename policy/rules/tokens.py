@@ -33,9 +33,9 @@ IAM_TYPE_PATTERNS = (
 kms/cryptoKeyIAMBinding:CryptoKeyIAMBinding, artifactregistry/repositoryIamMember:..., ...)."""
 
 
-def _iam_family(module: str, cls: str) -> tuple[str, str, str]:
+def _iam_family(module: str, cls: str) -> tuple[str, ...]:
     """The member, binding and policy tokens of one IAM family: `gcp:<module>Member:<cls>Member`..."""
-    return tuple(f"gcp:{module}{kind}:{cls}{kind}" for kind in ("Member", "Binding", "Policy"))  # type: ignore[return-value]
+    return tuple(f"gcp:{module}{kind}:{cls}{kind}" for kind in ("Member", "Binding", "Policy"))
 
 
 CRYPTO_KEY_IAM = _iam_family("kms/cryptoKeyIAM", "CryptoKeyIAM")

@@ -673,6 +673,17 @@ CASES = [
         f'"us-central1-docker.pkg.dev/bob-harness/harness/harness:v1"; {BY_DIGEST}',
     ),
     Case(
+        "image-digest-without-repository-path",
+        "images-by-digest",
+        set_(
+            "harness-deployment",
+            "spec.template.spec.containers[0].image",
+            "harness@sha256:" + "0" * 64,
+        ),
+        f'{DEPLOY}: spec.template.spec.containers[0].image is "harness@sha256:{"0" * 64}"; '
+        f"{BY_DIGEST}",
+    ),  # policy.facts.IMAGE_BY_DIGEST: a digest names bytes only within a <host>/<path> repository
+    Case(
         "init-container-by-tag",
         "images-by-digest",
         set_(
