@@ -1,4 +1,4 @@
-"""Check offline plans against the named security rules (policy/rules.py).
+"""Check offline plans against the named security rules (policy/rules/).
 
 Each PLAN is a build/plan/<stack>.json written by `python -m infra plan`. It is validated
 against infra/plan.schema.json, then every rule (or only the --rule ones) is run over its

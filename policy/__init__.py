@@ -1,6 +1,7 @@
-"""gke-sandbox policy as code: the named rule set (`policy.rules`) and its CrossGuard pack.
+"""gke-sandbox policy as code: the judges.
 
-`rules.py` is plain Python with no Pulumi or project imports, so the same functions back the
-offline plan review (`python -m infra review`) and the CrossGuard pack (`pulumi preview
---policy-pack policy`), which loads `rules` as a sibling module of its `__main__.py`.
+`rules/` (the named plan-review rules), `access/` (who can decrypt the model), `rbac/`
+(Kubernetes RBAC evaluator) and `facts.py` are plain Python with no Pulumi or program imports,
+so the same functions back the offline review (`python -m infra review`) and the CrossGuard
+pack (`__main__.py`, `pulumi preview --policy-pack policy`).
 """

@@ -1,4 +1,4 @@
-"""CrossGuard policy pack `gke-sandbox`: every rule of rules.py as a mandatory stack policy.
+"""CrossGuard policy pack `gke-sandbox`: every rule of `policy.rules` as a mandatory stack policy.
 
 `pulumi preview --policy-pack policy` runs this file as `__main__`; only then is the
 `PolicyPack` built, because building it starts the analyzer's gRPC server and blocks. Tests and
@@ -57,14 +57,14 @@ _UNKNOWN_SENTINELS = frozenset(
 
 
 def _load_rules() -> ModuleType:
-    """`policy.rules` when imported as a package module, the sibling `rules` when the Pulumi
-    analyzer runs this directory as a program."""
-    if __package__:
-        return importlib.import_module(f"{__package__}.rules")
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    return importlib.import_module("rules")
+    """`policy.rules`. When the Pulumi analyzer runs this directory as a program (no package),
+    the repository root (the parent of `policy/`) goes on `sys.path` first: the rules import
+    `policy.facts` and `harness.contract`, so the pack runs from a checkout of this repository."""
+    if not __package__:
+        root = str(Path(__file__).resolve().parent.parent)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+    return importlib.import_module("policy.rules")
 
 
 rules = _load_rules()

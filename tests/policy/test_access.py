@@ -36,8 +36,9 @@ def _plan(stack: str, outputs: dict[str, Any] | None = None) -> list[dict[str, A
 
 
 @pytest.fixture(scope="module")
-def dev_resources() -> list[dict[str, Any]]:
-    return _plan("dev")
+def dev_resources(dev_plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dev stack's real plan (conftest runs `python -m infra plan dev` once per session)."""
+    return dev_plan["resources"]
 
 
 @pytest.fixture
@@ -218,3 +219,24 @@ def test_cli_markdown_json_and_exit_codes(tmp_path, dev):
     )
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+
+
+def test_the_access_analysis_loads_without_the_rule_catalogue():
+    """No import cycle: the analysis builds on the rules' base modules, only the catalogue
+    (which holds model-access-paths) imports the analysis."""
+    script = (
+        "import sys, policy.access\n"
+        "print('policy.rules.catalogue' in sys.modules)\n"
+        "from policy.rules import RULES\n"
+        "print(RULES[-1].name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["False", "model-access-paths"]

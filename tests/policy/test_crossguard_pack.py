@@ -8,7 +8,7 @@ by sending an `AnalyzeStackRequest` protobuf through the SDK's analyzer servicer
 
 from __future__ import annotations
 
-import runpy
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -92,12 +92,13 @@ def test_violation_is_reported_with_remediation_and_urn(
         "harness:latest",
     )
     policy = next(p for p in pack.build_policies() if p.name == "images-by-digest")
-    rule = next(r for r in rules.RULES if r.name == "images-by-digest")
     assert validate(policy, valid_resources) == [
         (
             'kubernetes:apps/v1:Deployment "harness-deployment": '
             'spec.template.spec.containers[0].image is "harness:latest"; images must be pinned by '
-            f"digest (<repository>@sha256:<64 hex>)\nremediation: {rule.remediation}",
+            "digest (<repository>@sha256:<64 hex>)\nremediation: Reference images as "
+            "<repository>@sha256:<64 hex>; for Helm charts set the image values (or their "
+            "digest field) to the digest.",
             changed["urn"],
         )
     ]
@@ -112,16 +113,14 @@ def test_absent_types_make_the_policy_not_applicable(valid_resources: list[dict[
 def test_unknown_preview_values_are_skipped(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
 ) -> None:
-    mutate(
-        valid_resources, "sandbox-cluster-pool", "nodeConfig.serviceAccount", UNKNOWN_STRING_VALUE
-    )
+    mutate(valid_resources, "cluster-pool", "nodeConfig.serviceAccount", UNKNOWN_STRING_VALUE)
     mutate(
         valid_resources,
-        "sandbox-cluster-cluster",
+        "cluster-cluster",
         "confidentialNodes.enabled",
         UNKNOWN_BOOLEAN_VALUE,
     )
-    mutate(valid_resources, "workload-identity-decrypt", "member", UNKNOWN_STRING_VALUE)
+    mutate(valid_resources, "workload-identity-decrypter", "member", UNKNOWN_STRING_VALUE)
     for policy in pack.build_policies():
         assert validate(policy, valid_resources) == [], policy.name
 
@@ -178,7 +177,7 @@ def test_the_sdk_analyzer_runs_the_pack(
 
     changed = mutate(
         valid_resources,
-        "sandbox-cluster-pool",
+        "cluster-pool",
         "nodeConfig.workloadMetadataConfig.mode",
         "GCE_METADATA",
     )
@@ -209,14 +208,28 @@ def test_main_builds_a_mandatory_pack(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [p.name for p in calls[0]["policies"]] == [r.name for r in rules.RULES]
 
 
-def test_pack_directory_loads_rules_as_a_sibling_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Pulumi analyzer runs the directory as a program; `rules` must import from beside it."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delitem(sys.modules, "rules", raising=False)
-    namespace = runpy.run_path(str(REPO / "policy"), run_name="not_main")
-    assert namespace["rules"].__file__ == str(REPO / "policy" / "rules.py")
-    assert [p.name for p in namespace["build_policies"]()] == [r.name for r in rules.RULES]
-    sys.modules.pop("rules", None)
+def test_pack_directory_loads_the_rules_package_from_the_checkout(tmp_path: Path) -> None:
+    """The Pulumi analyzer runs the directory as a program (no package, no repo on sys.path);
+    the pack must still find `policy.rules` (which imports `policy.facts`) in this checkout."""
+    script = (
+        "import runpy, sys\n"
+        f"ns = runpy.run_path({str(REPO / 'policy')!r}, run_name='not_main')\n"
+        "print(ns['rules'].__name__, ns['rules'].__file__)\n"
+        "print(','.join(p.name for p in ns['build_policies']()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, names = done.stdout.splitlines()
+    assert loaded == f"policy.rules {REPO / 'policy' / 'rules' / '__init__.py'}"
+    assert names.split(",")[0] == "gke-confidential-nodes"
+    assert names.split(",") == [r.name for r in rules.RULES]
 
 
 def test_pack_project_files() -> None:

@@ -15,23 +15,24 @@ from policy.rules import RULES, Rule, Severity, Status, Violation, evaluate, sel
 from tests.policy.conftest import (
     CLUSTER_PROJECT,
     KEY_ID,
+    MODEL_PROJECT,
     NODE_SA,
     STACK_URN,
     WORKLOAD_POOL,
     WORKLOAD_SA,
 )
 
-C = 'gcp:container/cluster:Cluster "sandbox-cluster-cluster"'
-P = 'gcp:container/nodePool:NodePool "sandbox-cluster-pool"'
-B = 'gcp:binaryauthorization/policy:Policy "binauthz-policy-policy"'
-D = 'gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember "workload-identity-decrypt"'
-K = 'gcp:kms/cryptoKey:CryptoKey "model-vault-key"'
-ORGP = 'gcp:orgpolicy/policy:Policy "confidential-folder-policy"'
-F = 'gcp:organizations/folder:Folder "confidential-folder-folder"'
-M = 'gcp:storage/bucketObject:BucketObject "model-vault-object"'
-A = 'gcp:binaryauthorization/attestor:Attestor "image-attestor-attestor"'
+C = 'gcp:container/cluster:Cluster "cluster-cluster"'
+P = 'gcp:container/nodePool:NodePool "cluster-pool"'
+B = 'gcp:binaryauthorization/policy:Policy "binauthz-policy"'
+D = 'gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember "workload-identity-decrypter"'
+K = 'gcp:kms/cryptoKey:CryptoKey "model-key"'
+ORGP = 'gcp:orgpolicy/policy:Policy "folder-confidential-only"'
+F = 'gcp:organizations/folder:Folder "folder-folder"'
+M = 'gcp:storage/bucketObject:BucketObject "model-model"'
+A = 'gcp:binaryauthorization/attestor:Attestor "attestor-attestor"'
 DEPLOY = 'kubernetes:apps/v1:Deployment "harness-deployment"'
-CHART = 'kubernetes:helm.sh/v4:Chart "tenant-ns1-gatekeeper"'
+CHART = 'kubernetes:helm.sh/v4:Chart "gatekeeper-chart"'
 BY_DIGEST = "images must be pinned by digest (<repository>@sha256:<64 hex>)"
 SEV = "Confidential GKE Nodes need an AMD SEV machine type (n2d/c2d/c3d, e.g. n2d-standard-2)"
 NEED_WI = "only a Workload-Identity-bound service account (the sandbox namespace's KSA) may decrypt"
@@ -90,35 +91,33 @@ CASES = [
     Case(
         "cluster-confidential-off",
         "gke-confidential-nodes",
-        set_("sandbox-cluster-cluster", "confidentialNodes.enabled", False),
+        set_("cluster-cluster", "confidentialNodes.enabled", False),
         f"{C}: confidentialNodes.enabled is false; Confidential GKE Nodes must be on",
     ),
     Case(
         "pool-confidential-unset",
         "gke-confidential-nodes",
-        delete("sandbox-cluster-pool", "nodeConfig.confidentialNodes"),
+        delete("cluster-pool", "nodeConfig.confidentialNodes"),
         f"{P}: nodeConfig.confidentialNodes.enabled is unset; the node pool must run on "
         "Confidential GKE Nodes",
     ),
     Case(
         "pool-machine-e2",
         "gke-confidential-nodes",
-        set_("sandbox-cluster-pool", "nodeConfig.machineType", "e2-standard-4"),
+        set_("cluster-pool", "nodeConfig.machineType", "e2-standard-4"),
         f'{P}: nodeConfig.machineType is "e2-standard-4"; {SEV}',
     ),
     Case(
         "default-pool-machine-unset",
         "gke-confidential-nodes",
-        delete("sandbox-cluster-cluster", "nodeConfig.machineType"),
+        delete("cluster-cluster", "nodeConfig.machineType"),
         f"{C}: nodeConfig.machineType is unset; {SEV} (the default pool is created before it "
         "is removed; the GKE default e2-medium is not SEV-capable)",
     ),
     Case(
         "pool-tdx",
         "gke-confidential-nodes",
-        set_(
-            "sandbox-cluster-pool", "nodeConfig.confidentialNodes.confidentialInstanceType", "TDX"
-        ),
+        set_("cluster-pool", "nodeConfig.confidentialNodes.confidentialInstanceType", "TDX"),
         f'{P}: nodeConfig.confidentialNodes.confidentialInstanceType is "TDX"; the '
         "confidential technology must be AMD SEV or SEV_SNP",
     ),
@@ -126,22 +125,20 @@ CASES = [
     Case(
         "cluster-shielded-off",
         "gke-shielded-nodes",
-        set_("sandbox-cluster-cluster", "enableShieldedNodes", False),
+        set_("cluster-cluster", "enableShieldedNodes", False),
         f"{C}: enableShieldedNodes is false; Shielded GKE Nodes must be on",
     ),
     Case(
         "pool-secure-boot-off",
         "gke-shielded-nodes",
-        set_("sandbox-cluster-pool", "nodeConfig.shieldedInstanceConfig.enableSecureBoot", False),
+        set_("cluster-pool", "nodeConfig.shieldedInstanceConfig.enableSecureBoot", False),
         f"{P}: nodeConfig.shieldedInstanceConfig.enableSecureBoot is false; nodes must boot "
         "with Secure Boot",
     ),
     Case(
         "pool-integrity-unset",
         "gke-shielded-nodes",
-        delete(
-            "sandbox-cluster-pool", "nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring"
-        ),
+        delete("cluster-pool", "nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring"),
         f"{P}: nodeConfig.shieldedInstanceConfig.enableIntegrityMonitoring is unset; nodes "
         "must have integrity monitoring on",
     ),
@@ -149,7 +146,7 @@ CASES = [
     Case(
         "cluster-wi-unset",
         "gke-workload-identity",
-        delete("sandbox-cluster-cluster", "workloadIdentityConfig"),
+        delete("cluster-cluster", "workloadIdentityConfig"),
         f"{C}: workloadIdentityConfig.workloadPool is unset; Workload Identity must be on with "
         f"the cluster project's pool {WORKLOAD_POOL}",
     ),
@@ -157,7 +154,7 @@ CASES = [
         "cluster-wi-foreign-pool",
         "gke-workload-identity",
         set_(
-            "sandbox-cluster-cluster",
+            "cluster-cluster",
             "workloadIdentityConfig.workloadPool",
             "other-project.svc.id.goog",
         ),
@@ -169,7 +166,7 @@ CASES = [
     Case(
         "pool-gce-metadata",
         "gke-workload-identity",
-        set_("sandbox-cluster-pool", "nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA"),
+        set_("cluster-pool", "nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA"),
         f'{P}: nodeConfig.workloadMetadataConfig.mode is "GCE_METADATA"; pods must get '
         "identities from the GKE metadata server (GKE_METADATA), not the node's",
     ),
@@ -177,14 +174,14 @@ CASES = [
     Case(
         "cluster-binauthz-disabled",
         "gke-binauthz-enforced",
-        set_("sandbox-cluster-cluster", "binaryAuthorization.evaluationMode", "DISABLED"),
+        set_("cluster-cluster", "binaryAuthorization.evaluationMode", "DISABLED"),
         f'{C}: binaryAuthorization.evaluationMode is "DISABLED"; the cluster must enforce the '
         "project's Binary Authorization policy (PROJECT_SINGLETON_POLICY_ENFORCE)",
     ),
     Case(
         "policy-always-allow",
         "gke-binauthz-enforced",
-        set_("binauthz-policy-policy", "defaultAdmissionRule.evaluationMode", "ALWAYS_ALLOW"),
+        set_("binauthz-policy", "defaultAdmissionRule.evaluationMode", "ALWAYS_ALLOW"),
         f'{B}: defaultAdmissionRule.evaluationMode is "ALWAYS_ALLOW"; the default admission '
         "rule must require an attestation",
     ),
@@ -192,7 +189,7 @@ CASES = [
         "policy-dry-run",
         "gke-binauthz-enforced",
         set_(
-            "binauthz-policy-policy",
+            "binauthz-policy",
             "defaultAdmissionRule.enforcementMode",
             "DRYRUN_AUDIT_LOG_ONLY",
         ),
@@ -202,14 +199,14 @@ CASES = [
     Case(
         "policy-no-attestor",
         "gke-binauthz-enforced",
-        set_("binauthz-policy-policy", "defaultAdmissionRule.requireAttestationsBies", []),
+        set_("binauthz-policy", "defaultAdmissionRule.requireAttestationsBies", []),
         f"{B}: defaultAdmissionRule.requireAttestationsBies is []; the default admission rule "
         "must name the image attestor",
     ),
     Case(
         "policy-global-off",
         "gke-binauthz-enforced",
-        set_("binauthz-policy-policy", "globalPolicyEvaluationMode", "DISABLE"),
+        set_("binauthz-policy", "globalPolicyEvaluationMode", "DISABLE"),
         f'{B}: globalPolicyEvaluationMode is "DISABLE"; the Google-maintained global policy '
         "must be evaluated (ENABLE) so that only Google system images are exempt",
     ),
@@ -217,7 +214,7 @@ CASES = [
         "policy-cluster-exempt",
         "gke-binauthz-enforced",
         set_(
-            "binauthz-policy-policy",
+            "binauthz-policy",
             "clusterAdmissionRules",
             [
                 {
@@ -234,7 +231,7 @@ CASES = [
         "policy-cluster-dry-run",
         "gke-binauthz-enforced",
         set_(
-            "binauthz-policy-policy",
+            "binauthz-policy",
             "clusterAdmissionRules",
             [
                 {
@@ -252,7 +249,7 @@ CASES = [
         "policy-cluster-rule-without-attestor",
         "gke-binauthz-enforced",
         set_(
-            "binauthz-policy-policy",
+            "binauthz-policy",
             "clusterAdmissionRules",
             [
                 {
@@ -268,7 +265,7 @@ CASES = [
     Case(
         "policy-wildcard-allowlist",
         "gke-binauthz-enforced",
-        set_("binauthz-policy-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
+        set_("binauthz-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
         f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; an allowlist pattern must '
         "name a registry path, not start with a wildcard that exempts any image",
     ),
@@ -276,14 +273,14 @@ CASES = [
     Case(
         "legacy-abac",
         "gke-no-legacy-auth",
-        set_("sandbox-cluster-cluster", "enableLegacyAbac", True),
+        set_("cluster-cluster", "enableLegacyAbac", True),
         f"{C}: enableLegacyAbac is true; legacy ABAC bypasses RBAC and must stay off",
     ),
     Case(
         "client-certificate",
         "gke-no-legacy-auth",
         set_(
-            "sandbox-cluster-cluster",
+            "cluster-cluster",
             "masterAuth.clientCertificateConfig.issueClientCertificate",
             True,
         ),
@@ -294,23 +291,16 @@ CASES = [
     Case(
         "network-policy-off",
         "gke-network-policy",
-        set_("sandbox-cluster-cluster", "networkPolicy.enabled", False),
-        f"{C}: networkPolicy.enabled is false and datapathProvider is unset; NetworkPolicies "
+        delete("cluster-cluster", "datapathProvider"),
+        f"{C}: networkPolicy.enabled is unset and datapathProvider is unset; NetworkPolicies "
         "must be enforced: use Dataplane V2 (ADVANCED_DATAPATH) or enable network policy",
-    ),
-    Case(
-        "network-policy-addon-off",
-        "gke-network-policy",
-        set_("sandbox-cluster-cluster", "addonsConfig.networkPolicyConfig.disabled", True),
-        f"{C}: addonsConfig.networkPolicyConfig.disabled is true; the network policy add-on "
-        "must be enabled (disabled: false) for networkPolicy.enabled to take effect",
     ),
     # gke-node-sa-least-privilege
     Case(
         "node-sa-default-compute",
         "gke-node-sa-least-privilege",
         set_(
-            "sandbox-cluster-pool",
+            "cluster-pool",
             "nodeConfig.serviceAccount",
             "123456789012-compute@developer.gserviceaccount.com",
         ),
@@ -320,15 +310,15 @@ CASES = [
     Case(
         "node-sa-unset",
         "gke-node-sa-least-privilege",
-        delete("sandbox-cluster-pool", "nodeConfig.serviceAccount"),
+        delete("cluster-pool", "nodeConfig.serviceAccount"),
         f"{P}: nodeConfig.serviceAccount is unset; without it nodes run as the Compute Engine "
         "default service account (Editor)",
     ),
     Case(
         "node-sa-extra-role",
         "gke-node-sa-least-privilege",
-        set_("sandbox-cluster-node-monitoring", "role", "roles/storage.admin"),
-        'gcp:projects/iAMMember:IAMMember "sandbox-cluster-node-monitoring": role '
+        set_("cluster-node-monitoring", "role", "roles/storage.admin"),
+        'gcp:projects/iAMMember:IAMMember "cluster-node-monitoring": role '
         f'"roles/storage.admin" granted to member "serviceAccount:{NODE_SA}", the node service '
         "account; it may only hold roles/artifactregistry.reader, "
         "roles/container.defaultNodeServiceAccount, roles/logging.logWriter, "
@@ -338,35 +328,35 @@ CASES = [
     Case(
         "rotation-unset",
         "kms-key-rotation",
-        delete("model-vault-key", "rotationPeriod"),
+        delete("model-key", "rotationPeriod"),
         f"{K}: rotationPeriod is unset; a symmetric key must rotate at least every 90 days "
         '(e.g. "7776000s")',
     ),
     Case(
         "rotation-yearly",
         "kms-key-rotation",
-        set_("model-vault-key", "rotationPeriod", "31536000s"),
+        set_("model-key", "rotationPeriod", "31536000s"),
         f'{K}: rotationPeriod is "31536000s"; at most 7776000s (90 days) is allowed',
     ),
     Case(
         "rotation-malformed",
         "kms-key-rotation",
-        set_("model-vault-key", "rotationPeriod", "90d"),
+        set_("model-key", "rotationPeriod", "90d"),
         f'{K}: rotationPeriod is "90d"; a symmetric key must rotate at least every 90 days '
         '(e.g. "7776000s")',
     ),
     Case(
         "purpose-default-is-symmetric",
         "kms-key-rotation",
-        delete("image-attestor-signing-key", "purpose"),
-        'gcp:kms/cryptoKey:CryptoKey "image-attestor-signing-key": rotationPeriod is unset; a '
+        delete("attestor-signing-key", "purpose"),
+        'gcp:kms/cryptoKey:CryptoKey "attestor-signing-key": rotationPeriod is unset; a '
         'symmetric key must rotate at least every 90 days (e.g. "7776000s")',
     ),
     # kms-decrypt-only-workload
     Case(
         "decrypt-to-user",
         "kms-decrypt-only-workload",
-        set_("workload-identity-decrypt", "member", "user:bob@example.com"),
+        set_("workload-identity-decrypter", "member", "user:bob@example.com"),
         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
         f'"user:bob@example.com"; {NEED_WI}',
         frozenset({"model-access-paths"}),
@@ -374,20 +364,20 @@ CASES = [
     Case(
         "decrypt-without-wi-binding",
         "kms-decrypt-only-workload",
-        Change("remove", "workload-identity-binding"),
+        Change("remove", "workload-identity-wi-user"),
         DECRYPT_TO_WORKLOAD,
     ),
     Case(
         "wi-binding-is-token-creator",
         "kms-decrypt-only-workload",
-        set_("workload-identity-binding", "role", "roles/iam.serviceAccountTokenCreator"),
+        set_("workload-identity-wi-user", "role", "roles/iam.serviceAccountTokenCreator"),
         DECRYPT_TO_WORKLOAD,
         frozenset({"model-access-paths"}),
     ),
     Case(
         "decrypt-to-node-sa",
         "kms-decrypt-only-workload",
-        set_("workload-identity-decrypt", "member", f"serviceAccount:{NODE_SA}"),
+        set_("workload-identity-decrypter", "member", f"serviceAccount:{NODE_SA}"),
         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
         f'"serviceAccount:{NODE_SA}"; {NODE_SA} has no roles/iam.workloadIdentityUser binding '
         f"to a <pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}",
@@ -397,11 +387,11 @@ CASES = [
         "decrypt-at-project-to-group",
         "kms-decrypt-only-workload",
         add(
-            "tenant-access-bob",
+            "tenant-iam-bob-cluster-viewer-0",
             "gcp:projects/iAMMember:IAMMember",
             "tenant-access-ml-team",
             {
-                "project": "alice-model",
+                "project": MODEL_PROJECT,
                 "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
                 "member": "group:ml-team@example.com",
             },
@@ -415,7 +405,7 @@ CASES = [
         "impersonate-decrypter",
         "kms-decrypt-only-workload",
         add(
-            "workload-identity-binding",
+            "workload-identity-wi-user",
             "gcp:serviceaccount/iAMMember:IAMMember",
             "workload-identity-bob-token",
             {
@@ -433,7 +423,7 @@ CASES = [
         "impersonate-at-project",
         "kms-decrypt-only-workload",
         add(
-            "tenant-access-bob",
+            "tenant-iam-bob-cluster-viewer-0",
             "gcp:projects/iAMMember:IAMMember",
             "tenant-access-sa-user",
             {
@@ -452,7 +442,7 @@ CASES = [
         "second-ksa-bound",
         "kms-decrypt-only-workload",
         add(
-            "workload-identity-binding",
+            "workload-identity-wi-user",
             "gcp:serviceaccount/iAMMember:IAMMember",
             "workload-identity-ns2",
             {
@@ -466,12 +456,13 @@ CASES = [
         f'"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]"; {WORKLOAD_SA} can decrypt and 2 '
         f"Kubernetes service accounts can act as it ({WORKLOAD_POOL}[ns1/tee-sa], "
         f"{WORKLOAD_POOL}[ns2/other-sa]); allow exactly one",
+        frozenset({"model-access-paths"}),  # carol may create pods as ns2/other-sa
     ),
     Case(
         "decrypter-key-exported",
         "kms-decrypt-only-workload",
         add(
-            "workload-identity-binding",
+            "workload-identity-wi-user",
             "gcp:serviceaccount/key:Key",
             "workload-identity-key",
             {"serviceAccountId": WORKLOAD_SA},
@@ -485,7 +476,7 @@ CASES = [
         "tenant-gke-developer",
         "model-access-paths",
         add(
-            "tenant-access-bob",
+            "tenant-iam-bob-cluster-viewer-0",
             "gcp:projects/iAMMember:IAMMember",
             "tenant-access-dev",
             {
@@ -506,30 +497,30 @@ CASES = [
     Case(
         "bucket-acls-on",
         "bucket-no-public-access",
-        set_("model-vault-bucket", "uniformBucketLevelAccess", False),
-        'gcp:storage/bucket:Bucket "model-vault-bucket": uniformBucketLevelAccess is false; '
+        set_("model-bucket", "uniformBucketLevelAccess", False),
+        'gcp:storage/bucket:Bucket "model-bucket": uniformBucketLevelAccess is false; '
         "object ACLs must be disabled (uniform bucket-level access)",
     ),
     Case(
         "bucket-pap-inherited",
         "bucket-no-public-access",
-        set_("model-vault-bucket", "publicAccessPrevention", "inherited"),
-        'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is "inherited"; '
+        set_("model-bucket", "publicAccessPrevention", "inherited"),
+        'gcp:storage/bucket:Bucket "model-bucket": publicAccessPrevention is "inherited"; '
         'public access prevention must be "enforced"',
     ),
     # no-primitive-roles
     Case(
         "tenant-viewer",
         "no-primitive-roles",
-        set_("tenant-access-bob", "role", "roles/viewer"),
-        'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/viewer" granted to '
+        set_("tenant-iam-bob-cluster-viewer-0", "role", "roles/viewer"),
+        'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role "roles/viewer" granted to '
         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
     ),
     Case(
         "tenant-owner",
         "no-primitive-roles",
-        set_("tenant-access-bob", "role", "roles/owner"),
-        'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role "roles/owner" granted to '
+        set_("tenant-iam-bob-cluster-viewer-0", "role", "roles/owner"),
+        'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role "roles/owner" granted to '
         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
         frozenset({"kms-decrypt-only-workload", "model-access-paths"}),
     ),  # owner can decrypt and impersonate
@@ -537,11 +528,11 @@ CASES = [
         "bucket-policy-editor",
         "no-primitive-roles",
         add(
-            "model-vault-bucket",
+            "model-bucket",
             "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
             "model-vault-policy",
             {
-                "bucket": "alice-model-bucket",
+                "bucket": "a-demo-model-sealed",
                 "policyData": json.dumps(
                     {"bindings": [{"role": "roles/editor", "members": ["user:carol@example.com"]}]}
                 ),
@@ -556,7 +547,7 @@ CASES = [
         "unreadable-policy",
         "no-primitive-roles",
         add(
-            "tenant-access-bob",
+            "tenant-iam-bob-cluster-viewer-0",
             "gcp:projects/iAMPolicy:IAMPolicy",
             "tenant-access-policy",
             {"project": CLUSTER_PROJECT, "policyData": "not json"},
@@ -568,8 +559,8 @@ CASES = [
     Case(
         "bucket-reader-all-users",
         "no-public-members",
-        set_("workload-identity-read", "member", "allUsers"),
-        'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-read": role '
+        set_("workload-identity-object-viewer", "member", "allUsers"),
+        'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-object-viewer": role '
         '"roles/storage.objectViewer" granted to member "allUsers"; nothing may be granted to '
         "the public",
         frozenset({"model-access-paths"}),
@@ -578,11 +569,11 @@ CASES = [
         "bucket-acl-all-users",
         "no-public-members",
         add(
-            "model-vault-bucket",
+            "model-bucket",
             "gcp:storage/bucketACL:BucketACL",
             "model-vault-acl",
             {
-                "bucket": "alice-model-bucket",
+                "bucket": "a-demo-model-sealed",
                 "roleEntities": ["OWNER:user-alice@example.com", "READER:allUsers"],
             },
         ),
@@ -593,10 +584,10 @@ CASES = [
         "bucket-access-control-public",
         "no-public-members",
         add(
-            "model-vault-bucket",
+            "model-bucket",
             "gcp:storage/bucketAccessControl:BucketAccessControl",
             "model-vault-access",
-            {"bucket": "alice-model-bucket", "entity": "allAuthenticatedUsers", "role": "READER"},
+            {"bucket": "a-demo-model-sealed", "entity": "allAuthenticatedUsers", "role": "READER"},
         ),
         'gcp:storage/bucketAccessControl:BucketAccessControl "model-vault-access": entity is '
         '"allAuthenticatedUsers"; nothing may be granted to the public',
@@ -605,11 +596,11 @@ CASES = [
         "object-acl-public-read",
         "no-public-members",
         add(
-            "model-vault-bucket",
+            "model-bucket",
             "gcp:storage/objectACL:ObjectACL",
             "model-vault-object-acl",
             {
-                "bucket": "alice-model-bucket",
+                "bucket": "a-demo-model-sealed",
                 "object": "my_model.tar.gz.enc",
                 "predefinedAcl": "publicRead",
             },
@@ -621,21 +612,21 @@ CASES = [
     Case(
         "org-policy-denies-nothing",
         "org-policy-confidential-only",
-        set_("confidential-folder-policy", "spec.rules[0].values.deniedValues", []),
+        set_("folder-confidential-only", "spec.rules[0].values.deniedValues", []),
         f"{ORGP}: spec.rules[*].values.deniedValues is [[]]; an unconditional rule must deny "
         '"compute.googleapis.com"',
     ),
     Case(
         "org-policy-allow-all",
         "org-policy-confidential-only",
-        set_("confidential-folder-policy", "spec.rules[0].allowAll", "TRUE"),
+        set_("folder-confidential-only", "spec.rules[0].allowAll", "TRUE"),
         f'{ORGP}: spec.rules[0].allowAll is "TRUE"; allowAll would admit non-confidential VMs',
     ),
     Case(
         "org-policy-conditional",
         "org-policy-confidential-only",
         set_(
-            "confidential-folder-policy",
+            "folder-confidential-only",
             "spec.rules[0].condition",
             {"expression": "resource.matchTag('123/env', 'prod')"},
         ),
@@ -646,7 +637,7 @@ CASES = [
         "org-policy-other-constraint",
         "org-policy-confidential-only",
         set_(
-            "confidential-folder-policy",
+            "folder-confidential-only",
             "name",
             "folders/confidential-folder-folder_id/policies/compute.vmExternalIpAccess",
         ),
@@ -657,7 +648,7 @@ CASES = [
     Case(
         "org-policy-not-with-folder",
         "org-policy-confidential-only",
-        Change("field", "confidential-folder-policy", "parent", STACK_URN),
+        Change("field", "folder-confidential-only", "parent", STACK_URN),
         f"{F}: no gcp:orgpolicy/policy:Policy for "
         "constraints/compute.restrictNonConfidentialComputing is attached (same Pulumi parent "
         "component as the folder); only Confidential VMs may run in the sandbox folder",
@@ -665,7 +656,7 @@ CASES = [
     Case(
         "org-policy-on-organization",
         "org-policy-confidential-only",
-        set_("confidential-folder-policy", "parent", "organizations/673208786098"),
+        set_("folder-confidential-only", "parent", "organizations/673208786098"),
         f'{ORGP}: parent is "organizations/673208786098"; the policy must be set on the sandbox '
         "folder (folders/<id>)",
     ),
@@ -682,6 +673,17 @@ CASES = [
         f'"us-central1-docker.pkg.dev/bob-harness/harness/harness:v1"; {BY_DIGEST}',
     ),
     Case(
+        "image-digest-without-repository-path",
+        "images-by-digest",
+        set_(
+            "harness-deployment",
+            "spec.template.spec.containers[0].image",
+            "harness@sha256:" + "0" * 64,
+        ),
+        f'{DEPLOY}: spec.template.spec.containers[0].image is "harness@sha256:{"0" * 64}"; '
+        f"{BY_DIGEST}",
+    ),  # policy.facts.IMAGE_BY_DIGEST: a digest names bytes only within a <host>/<path> repository
+    Case(
         "init-container-by-tag",
         "images-by-digest",
         set_(
@@ -694,7 +696,7 @@ CASES = [
     Case(
         "helm-image-without-digest",
         "images-by-digest",
-        delete("tenant-ns1-gatekeeper", "values.image.digest"),
+        set_("gatekeeper-chart", "values.image.repository", "docker.io/openpolicyagent/gatekeeper"),
         f'{CHART}: values.image.repository is "docker.io/openpolicyagent/gatekeeper"; pin it by '
         "digest: <repository>@sha256:<64 hex> or a digest field sha256:<64 hex>",
     ),
@@ -702,7 +704,7 @@ CASES = [
         "helm-second-repository-by-tag",
         "images-by-digest",
         set_(
-            "tenant-ns1-gatekeeper",
+            "gatekeeper-chart",
             "values.image.crdRepository",
             "docker.io/openpolicyagent/gatekeeper-crds",
         ),
@@ -712,20 +714,20 @@ CASES = [
     Case(
         "helm-image-map-without-repository",
         "images-by-digest",
-        set_("tenant-ns1-gatekeeper", "values.image", {"name": "gatekeeper", "tag": "v3.15.0"}),
+        set_("gatekeeper-chart", "values.image", {"name": "gatekeeper", "tag": "v3.15.0"}),
         f'{CHART}: values.image is {{"name": "gatekeeper", "tag": "v3.15.0"}}; set its digest '
         "(sha256:<64 hex>) so the chart pulls the image by digest",
     ),
     Case(
         "helm-bad-digest",
         "images-by-digest",
-        set_("tenant-ns1-gatekeeper", "values.image.digest", "sha256:abc"),
+        set_("gatekeeper-chart", "values.image.digest", "sha256:abc"),
         f'{CHART}: values.image.digest is "sha256:abc"; a digest is sha256:<64 hex>',
     ),
     Case(
         "helm-no-image-values",
         "images-by-digest",
-        set_("tenant-ns1-gatekeeper", "values", {"replicas": 1}),
+        set_("gatekeeper-chart", "values", {"replicas": 1}),
         f"{CHART}: values sets no image; the chart's default images are pinned by tag, "
         f"override them: {BY_DIGEST}",
     ),
@@ -768,14 +770,14 @@ CASES = [
     Case(
         "object-not-sealed",
         "model-object-sealed",
-        delete("model-vault-object", ("metadata", "encryption-key")),
+        delete("model-model", ("metadata", "encryption-key")),
         f'{M}: metadata["encryption-key"] is unset; the object must be sealed: a KMS-wrapped '
         "Tink keyset, base64",
     ),
     Case(
         "object-bad-digest",
         "model-object-sealed",
-        set_("model-vault-object", ("metadata", "plaintext-sha256"), "abc"),
+        set_("model-model", ("metadata", "plaintext-sha256"), "abc"),
         f'{M}: metadata["plaintext-sha256"] is "abc"; expected the 64 lower-case hex SHA-256 '
         "of the plaintext model",
     ),
@@ -783,7 +785,7 @@ CASES = [
     Case(
         "attestor-no-keys",
         "attestor-has-public-key",
-        set_("image-attestor-attestor", "attestationAuthorityNote.publicKeys", []),
+        set_("attestor-attestor", "attestationAuthorityNote.publicKeys", []),
         f"{A}: attestationAuthorityNote.publicKeys is []; without a public key no attestation "
         "can verify",
     ),
@@ -791,18 +793,18 @@ CASES = [
         "attestor-bad-pem",
         "attestor-has-public-key",
         set_(
-            "image-attestor-attestor",
+            "attestor-attestor",
             "attestationAuthorityNote.publicKeys[0].pkixPublicKey.publicKeyPem",
             "not a key",
         ),
         f"{A}: attestationAuthorityNote.publicKeys[0] has asciiArmoredPgpPublicKey unset, "
-        'pkixPublicKey.publicKeyPem "not a key" and signatureAlgorithm "ECDSA_P256_SHA256"; '
+        'pkixPublicKey.publicKeyPem "not a key" and signatureAlgorithm "EC_SIGN_P256_SHA256"; '
         "expected an ASCII-armored PGP key or a PEM public key with its signature algorithm",
     ),
     Case(
         "attestor-no-note",
         "attestor-has-public-key",
-        delete("image-attestor-attestor", "attestationAuthorityNote.noteReference"),
+        delete("attestor-attestor", "attestationAuthorityNote.noteReference"),
         f"{A}: attestationAuthorityNote.noteReference is unset; the attestor must reference "
         "its Container Analysis note",
     ),
@@ -810,14 +812,14 @@ CASES = [
     Case(
         "public-nodes",
         "gke-private-nodes",
-        set_("sandbox-cluster-cluster", "privateClusterConfig.enablePrivateNodes", False),
+        set_("cluster-cluster", "privateClusterConfig.enablePrivateNodes", False),
         f"{C}: privateClusterConfig.enablePrivateNodes is false; nodes must have internal IP "
         "addresses only",
     ),
     Case(
         "pool-opts-out-private",
         "gke-private-nodes",
-        set_("sandbox-cluster-pool", "networkConfig.enablePrivateNodes", False),
+        set_("cluster-pool", "networkConfig.enablePrivateNodes", False),
         f"{P}: networkConfig.enablePrivateNodes is false; a node pool must not opt out of "
         "private nodes",
     ),
@@ -825,14 +827,14 @@ CASES = [
     Case(
         "no-release-channel",
         "gke-release-channel",
-        set_("sandbox-cluster-cluster", "releaseChannel.channel", "UNSPECIFIED"),
+        set_("cluster-cluster", "releaseChannel.channel", "UNSPECIFIED"),
         f'{C}: releaseChannel.channel is "UNSPECIFIED"; the cluster must follow a release '
         "channel (RAPID, REGULAR, STABLE, EXTENDED) to receive security patches",
     ),
     Case(
         "pool-no-auto-upgrade",
         "gke-release-channel",
-        set_("sandbox-cluster-pool", "management.autoUpgrade", False),
+        set_("cluster-pool", "management.autoUpgrade", False),
         f"{P}: management.autoUpgrade is false; nodes on a release channel must auto-upgrade",
     ),
 ]
@@ -916,12 +918,32 @@ def _status(resources: list[dict[str, Any]], name: str) -> rules.RuleResult:
 
 
 def test_dataplane_v2_satisfies_network_policy(
+    valid_resources: list[dict[str, Any]],
+    mutate: Callable[..., Any],
+    delete_marker: object,
+    by_name: Callable[..., Any],
+) -> None:
+    """The dev cluster runs Dataplane V2, which enforces NetworkPolicies without the add-on."""
+    assert "networkPolicy" not in by_name(valid_resources, "cluster-cluster")["inputs"]
+    mutate(valid_resources, "cluster-cluster", "datapathProvider", delete_marker)
+    assert _status(valid_resources, "gke-network-policy").status == Status.FAIL
+    mutate(valid_resources, "cluster-cluster", "datapathProvider", "ADVANCED_DATAPATH")
+    assert _status(valid_resources, "gke-network-policy").status == Status.PASS
+
+
+def test_legacy_datapath_network_policy_needs_the_addon(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], delete_marker: object
 ) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "networkPolicy", delete_marker)
-    mutate(valid_resources, "sandbox-cluster-cluster", "addonsConfig", delete_marker)
-    assert _status(valid_resources, "gke-network-policy").status == Status.FAIL
-    mutate(valid_resources, "sandbox-cluster-cluster", "datapathProvider", "ADVANCED_DATAPATH")
+    """Without Dataplane V2, networkPolicy.enabled only takes effect with the add-on enabled."""
+    mutate(valid_resources, "cluster-cluster", "datapathProvider", delete_marker)
+    mutate(valid_resources, "cluster-cluster", "networkPolicy", {"enabled": True})
+    mutate(valid_resources, "cluster-cluster", "addonsConfig.networkPolicyConfig.disabled", True)
+    result = _status(valid_resources, "gke-network-policy")
+    assert [v.message for v in result.violations] == [
+        f"{C}: addonsConfig.networkPolicyConfig.disabled is true; the network policy add-on "
+        "must be enabled (disabled: false) for networkPolicy.enabled to take effect"
+    ]
+    mutate(valid_resources, "cluster-cluster", "addonsConfig.networkPolicyConfig.disabled", False)
     assert _status(valid_resources, "gke-network-policy").status == Status.PASS
 
 
@@ -932,11 +954,11 @@ def test_direct_workload_identity_principal_may_decrypt(
         "principal://iam.googleapis.com/projects/123456789012/locations/global/"
         f"workloadIdentityPools/{WORKLOAD_POOL}/subject/ns/ns1/sa/tee-sa"
     )
-    mutate(valid_resources, "workload-identity-decrypt", "member", principal)
+    mutate(valid_resources, "workload-identity-decrypter", "member", principal)
     assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.PASS
     mutate(
         valid_resources,
-        "workload-identity-decrypt",
+        "workload-identity-decrypter",
         "member",
         principal.replace(WORKLOAD_POOL, "elsewhere.svc.id.goog"),
     )
@@ -958,7 +980,12 @@ def test_custom_roles_are_judged_by_their_permissions(
     permissions: list[str],
     expected: Status,
 ) -> None:
-    mutate(valid_resources, "tenant-access-bob", "role", f"projects/{CLUSTER_PROJECT}/roles/reader")
+    mutate(
+        valid_resources,
+        "tenant-iam-bob-cluster-viewer-0",
+        "role",
+        f"projects/{CLUSTER_PROJECT}/roles/reader",
+    )
     assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.FAIL, (
         "an undefined custom role might decrypt"
     )
@@ -994,16 +1021,16 @@ def test_custom_roles_are_judged_by_their_permissions(
 def test_which_kms_roles_count_as_decrypt(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], role: str, expected: Status
 ) -> None:
-    mutate(valid_resources, "workload-identity-decrypt", "member", "user:bob@example.com")
-    mutate(valid_resources, "workload-identity-decrypt", "role", role)
+    mutate(valid_resources, "workload-identity-decrypter", "member", "user:bob@example.com")
+    mutate(valid_resources, "workload-identity-decrypter", "role", role)
     assert _status(valid_resources, "kms-decrypt-only-workload").status == expected
 
 
 def test_org_policy_is_matched_to_its_folder_by_pulumi_parent(
     valid_resources: list[dict[str, Any]], by_name: Callable[..., Any]
 ) -> None:
-    folder = by_name(valid_resources, "confidential-folder-folder")
-    policy = by_name(valid_resources, "confidential-folder-policy")
+    folder = by_name(valid_resources, "folder-folder")
+    policy = by_name(valid_resources, "folder-confidential-only")
     policy["parent"] = folder["urn"]  # a child of the folder itself
     assert _status(valid_resources, "org-policy-confidential-only").status == Status.PASS
     folder["parent"] = policy["parent"] = STACK_URN  # siblings under the stack prove nothing
@@ -1015,9 +1042,9 @@ def test_org_policy_is_matched_to_its_folder_by_pulumi_parent(
 def test_unknown_values_are_skipped_not_failed(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
 ) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "confidentialNodes.enabled", rules.UNKNOWN)
-    mutate(valid_resources, "workload-identity-decrypt", "member", rules.UNKNOWN)
-    mutate(valid_resources, "sandbox-cluster-pool", "nodeConfig", rules.UNKNOWN)
+    mutate(valid_resources, "cluster-cluster", "confidentialNodes.enabled", rules.UNKNOWN)
+    mutate(valid_resources, "workload-identity-decrypter", "member", rules.UNKNOWN)
+    mutate(valid_resources, "cluster-pool", "nodeConfig", rules.UNKNOWN)
     results = evaluate(valid_resources)
     assert all(r.status == Status.PASS for r in results), [
         v.message for r in results for v in r.violations
@@ -1027,9 +1054,9 @@ def test_unknown_values_are_skipped_not_failed(
 def test_secret_metadata_values_count_as_present(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
 ) -> None:
-    mutate(valid_resources, "model-vault-object", ("metadata", "encryption-key"), rules.SECRET)
+    mutate(valid_resources, "model-model", ("metadata", "encryption-key"), rules.SECRET)
     assert _status(valid_resources, "model-object-sealed").status == Status.PASS
-    mutate(valid_resources, "model-vault-object", "metadata", rules.SECRET)
+    mutate(valid_resources, "model-model", "metadata", rules.SECRET)
     result = _status(valid_resources, "model-object-sealed")
     assert [v.message for v in result.violations] == [
         f"{M}: metadata is a secret as a whole; mark only values secret so the encryption-key "
@@ -1040,21 +1067,26 @@ def test_secret_metadata_values_count_as_present(
 def test_decrypter_role_on_a_bucket_is_not_a_kms_grant(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any]
 ) -> None:
-    mutate(valid_resources, "workload-identity-read", "role", "roles/cloudkms.cryptoKeyDecrypter")
-    mutate(valid_resources, "workload-identity-read", "member", "user:bob@example.com")
+    mutate(
+        valid_resources,
+        "workload-identity-object-viewer",
+        "role",
+        "roles/cloudkms.cryptoKeyDecrypter",
+    )
+    mutate(valid_resources, "workload-identity-object-viewer", "member", "user:bob@example.com")
     assert _status(valid_resources, "kms-decrypt-only-workload").status == Status.PASS
 
 
 def test_inline_node_pools_are_checked(
     valid_resources: list[dict[str, Any]], mutate: Callable[..., Any], by_name: Callable[..., Any]
 ) -> None:
-    pool = by_name(valid_resources, "sandbox-cluster-pool")["inputs"]
+    pool = by_name(valid_resources, "cluster-pool")["inputs"]
     inline = {"name": "inline", "nodeCount": 1, "nodeConfig": dict(pool["nodeConfig"])}
     inline["nodeConfig"]["shieldedInstanceConfig"] = {
         "enableSecureBoot": False,
         "enableIntegrityMonitoring": True,
     }
-    mutate(valid_resources, "sandbox-cluster-cluster", "nodePools", [inline])
+    mutate(valid_resources, "cluster-cluster", "nodePools", [inline])
     result = _status(valid_resources, "gke-shielded-nodes")
     assert [v.message for v in result.violations] == [
         f"{C}: nodePools[0].nodeConfig.shieldedInstanceConfig.enableSecureBoot is false; nodes "
@@ -1067,17 +1099,17 @@ def test_default_pool_config_is_judged_only_while_the_pool_lives(
 ) -> None:
     mutate(
         valid_resources,
-        "sandbox-cluster-cluster",
+        "cluster-cluster",
         "nodeConfig.workloadMetadataConfig",
         delete_marker,
     )
     assert _status(valid_resources, "gke-workload-identity").status == Status.PASS, (
         "removeDefaultNodePool: the default pool's metadata mode does not matter"
     )
-    mutate(valid_resources, "sandbox-cluster-cluster", "removeDefaultNodePool", delete_marker)
+    mutate(valid_resources, "cluster-cluster", "removeDefaultNodePool", delete_marker)
     assert _status(valid_resources, "gke-workload-identity").status == Status.FAIL
-    mutate(valid_resources, "sandbox-cluster-cluster", "enableAutopilot", True)
-    mutate(valid_resources, "sandbox-cluster-cluster", "nodeConfig", delete_marker)
+    mutate(valid_resources, "cluster-cluster", "enableAutopilot", True)
+    mutate(valid_resources, "cluster-cluster", "nodeConfig", delete_marker)
     assert _status(valid_resources, "gke-workload-identity").status == Status.PASS
     assert _status(valid_resources, "gke-confidential-nodes").status == Status.PASS, (
         "Autopilot has no default pool whose machine type could be wrong"
@@ -1121,9 +1153,9 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
 @pytest.mark.parametrize(
     ("components", "applicable"),
     [
-        (("harness-registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
+        (("registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
         (
-            ("model-vault", "image-attestor"),
+            ("model", "attestor"),
             {
                 "kms-key-rotation",
                 "bucket-no-public-access",
@@ -1150,6 +1182,49 @@ def test_empty_plan_is_not_applicable_everywhere() -> None:
 # ---------------------------------------------------------------------------------------------
 # The rule model
 # ---------------------------------------------------------------------------------------------
+
+
+def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
+    """Rule names are the public contract (reports, --rule, the CrossGuard pack)."""
+    assert [(rule.name, str(rule.severity)) for rule in RULES] == [
+        ("gke-confidential-nodes", "critical"),
+        ("gke-shielded-nodes", "high"),
+        ("gke-workload-identity", "critical"),
+        ("gke-binauthz-enforced", "critical"),
+        ("gke-no-legacy-auth", "high"),
+        ("gke-network-policy", "high"),
+        ("gke-node-sa-least-privilege", "high"),
+        ("kms-key-rotation", "medium"),
+        ("kms-decrypt-only-workload", "critical"),
+        ("bucket-no-public-access", "critical"),
+        ("no-primitive-roles", "high"),
+        ("no-public-members", "critical"),
+        ("org-policy-confidential-only", "critical"),
+        ("images-by-digest", "high"),
+        ("model-object-sealed", "critical"),
+        ("attestor-has-public-key", "high"),
+        ("gke-private-nodes", "medium"),
+        ("gke-release-channel", "low"),
+        ("model-access-paths", "critical"),
+    ]
+
+
+def test_images_by_digest_judges_every_pod_creating_kind() -> None:
+    rule = next(rule for rule in RULES if rule.name == "images-by-digest")
+    for token in (
+        "kubernetes:core/v1:Pod",
+        "kubernetes:core/v1:ReplicationController",
+        "kubernetes:apps/v1:ReplicaSet",
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:apps/v1:DaemonSet",
+        "kubernetes:batch/v1:Job",
+        "kubernetes:batch/v1:CronJob",
+        "kubernetes:helm.sh/v4:Chart",
+        "kubernetes:yaml/v2:ConfigGroup",
+    ):
+        assert rule.applies(token), token
+    assert not rule.applies("kubernetes:core/v1:Service")
 
 
 def test_rule_names_are_unique_kebab_case_with_texts() -> None:
@@ -1244,7 +1319,7 @@ def test_a_new_rule_only_needs_a_check(valid_resources: list[dict[str, Any]]) ->
     assert [(v.rule, v.message) for v in result.violations] == [
         (
             "no-bob",
-            'gcp:projects/iAMMember:IAMMember "tenant-access-bob": role '
+            'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role '
             '"roles/container.clusterViewer" granted to member "user:bob@example.com"',
         )
     ]
@@ -1289,3 +1364,27 @@ def test_members_and_service_accounts_are_parsed() -> None:
         == WORKLOAD_SA
     )
     assert rules.service_account_email(KEY_ID) is None
+
+
+def test_a_property_row_judges_every_resource_it_selects() -> None:
+    """A table rule is rows plus a catalogue entry; each row names path, value and requirement."""
+    from policy.rules.engine import is_true
+    from policy.rules.table import Prop, of, properties
+
+    row = Prop("demo", of("x:y:Z"), "spec.on", is_true, "it must be on")
+    resources = [
+        {
+            "urn": "u1",
+            "type": "x:y:Z",
+            "name": "a",
+            "parent": None,
+            "inputs": {"spec": {"on": True}},
+        },
+        {"urn": "u2", "type": "x:y:Z", "name": "b", "parent": None, "inputs": {"spec": {"on": 1}}},
+        {"urn": "u3", "type": "x:y:Other", "name": "c", "parent": None, "inputs": {}},
+    ]
+    assert [(v.urn, v.message) for v in row.check(resources)] == [
+        ("u2", 'x:y:Z "b": spec.on is 1; it must be on')
+    ]
+    with pytest.raises(ValueError, match="no property rows for rule 'nope'"):
+        properties("nope")

@@ -35,10 +35,8 @@ def test_valid_plan_passes_with_text_report(
     assert lines[0] == f"plan {path}: stack dev, part all, {len(valid_resources)} resources"
     for rule in RULES:
         assert any(line.split()[:3] == ["PASS", rule.name, str(rule.severity)] for line in lines)
-    assert f"  {len(RULES)} passed, 0 failed, 0 not applicable" in lines
-    assert lines[-1] == (
-        f"summary: PASS, 1 plan(s), {len(RULES)} passed, 0 failed, 0 not applicable"
-    )
+    assert "  19 passed, 0 failed, 0 not applicable" in lines
+    assert lines[-1] == ("summary: PASS, 1 plan(s), 19 passed, 0 failed, 0 not applicable")
     assert "\033[" not in out, "no colour when stdout is not a terminal"
 
 
@@ -49,7 +47,7 @@ def test_broken_property_fails_naming_rule_resource_and_remediation(
     mutate: Callable[..., Any],
     by_name: Callable[..., Any],
 ) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "confidentialNodes.enabled", False)
+    mutate(valid_resources, "cluster-cluster", "confidentialNodes.enabled", False)
     path = write_plan(valid_resources)
     code, out, _ = run_review(capsys, str(path))
     assert code == 1
@@ -58,15 +56,18 @@ def test_broken_property_fails_naming_rule_resource_and_remediation(
         i for i, line in enumerate(lines) if line.split()[:2] == ["FAIL", "gke-confidential-nodes"]
     )
     assert lines[index].split()[2] == "critical"
-    assert lines[index + 1].strip() == by_name(valid_resources, "sandbox-cluster-cluster")["urn"]
+    assert lines[index + 1].strip() == by_name(valid_resources, "cluster-cluster")["urn"]
     assert lines[index + 2].strip() == (
-        'gcp:container/cluster:Cluster "sandbox-cluster-cluster": confidentialNodes.enabled is '
+        'gcp:container/cluster:Cluster "cluster-cluster": confidentialNodes.enabled is '
         "false; Confidential GKE Nodes must be on"
     )
-    rule = next(r for r in RULES if r.name == "gke-confidential-nodes")
-    assert lines[index + 3].strip() == f"remediation: {rule.remediation}"
+    assert lines[index + 3].strip() == (
+        "remediation: Set confidentialNodes.enabled=true on the cluster and "
+        "nodeConfig.confidentialNodes.enabled=true on every node pool, with an n2d/c2d/c3d "
+        "machine type (also on the cluster's nodeConfig, which sizes the default pool)."
+    )
     assert lines[-1] == (
-        f"summary: FAIL, 1 plan(s), {len(RULES) - 1} passed, 1 failed, "
+        "summary: FAIL, 1 plan(s), 18 passed, 1 failed, "
         "0 not applicable: gke-confidential-nodes (dev)"
     )
 
@@ -79,7 +80,7 @@ def test_json_format(
     by_name: Callable[..., Any],
 ) -> None:
     good = write_plan(valid_resources[:1], stack="harness", part="harness")
-    mutate(valid_resources, "model-vault-bucket", "publicAccessPrevention", "inherited")
+    mutate(valid_resources, "model-bucket", "publicAccessPrevention", "inherited")
     bad = write_plan(valid_resources)
     code, out, _ = run_review(capsys, str(good), str(bad), "--format", "json")
     assert code == 1
@@ -87,9 +88,9 @@ def test_json_format(
     assert doc["ok"] is False
     assert doc["summary"] == {
         "plans": 2,
-        "pass": len(RULES) - 1,
+        "pass": 18,
         "fail": 1,
-        "not-applicable": len(RULES),
+        "not-applicable": 19,
     }
     first, second = doc["plans"]
     assert (first["file"], first["stack"], first["part"], first["resources"], first["status"]) == (
@@ -105,8 +106,8 @@ def test_json_format(
     assert bucket["remediation"] and bucket["description"]
     assert bucket["violations"] == [
         {
-            "urn": by_name(valid_resources, "model-vault-bucket")["urn"],
-            "message": 'gcp:storage/bucket:Bucket "model-vault-bucket": publicAccessPrevention is '
+            "urn": by_name(valid_resources, "model-bucket")["urn"],
+            "message": 'gcp:storage/bucket:Bucket "model-bucket": publicAccessPrevention is '
             '"inherited"; public access prevention must be "enforced"',
         }
     ]
@@ -128,7 +129,7 @@ def test_rule_filter(
     write_plan: WritePlan,
     mutate: Callable[..., Any],
 ) -> None:
-    mutate(valid_resources, "sandbox-cluster-cluster", "enableLegacyAbac", True)
+    mutate(valid_resources, "cluster-cluster", "enableLegacyAbac", True)
     path = write_plan(valid_resources)
     code, out, _ = run_review(
         capsys,
@@ -262,3 +263,47 @@ def test_cli_entry_point_runs_as_a_module(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_replication_controller_by_tag_fails_the_review(
+    capsys: pytest.CaptureFixture[str],
+    valid_resources: list[dict[str, Any]],
+    write_plan: WritePlan,
+    by_name: Callable[..., Any],
+) -> None:
+    """Every pod-creating kind is judged, ReplicationController included (it used to pass)."""
+    sibling = by_name(valid_resources, "harness-deployment")
+    urn = sibling["urn"].replace(
+        "kubernetes:apps/v1:Deployment::harness-deployment",
+        "kubernetes:core/v1:ReplicationController::harness-rc",
+    )
+    valid_resources.append(
+        {
+            "urn": urn,
+            "type": "kubernetes:core/v1:ReplicationController",
+            "name": "harness-rc",
+            "parent": sibling["parent"],
+            "inputs": {
+                "apiVersion": "v1",
+                "kind": "ReplicationController",
+                "metadata": {"name": "legacy", "namespace": "ns1"},
+                "spec": {
+                    "template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}
+                },
+            },
+        }
+    )
+    code, out, _ = run_review(capsys, str(write_plan(valid_resources)))
+    assert code == 1
+    lines = out.splitlines()
+    index = next(
+        i for i, line in enumerate(lines) if line.split()[:2] == ["FAIL", "images-by-digest"]
+    )
+    assert lines[index + 1].strip() == urn
+    assert lines[index + 2].strip() == (
+        'kubernetes:core/v1:ReplicationController "harness-rc": '
+        'spec.template.spec.containers[0].image is "nginx:1.27"; images must be pinned by '
+        "digest (<repository>@sha256:<64 hex>)"
+    )
+    assert lines[-1].startswith("summary: FAIL, 1 plan(s), ")
+    assert lines[-1].endswith(": images-by-digest (dev)")

@@ -1,4 +1,4 @@
-"""Kubernetes RBAC matching rules, one rule per test (see infra/rbac.py's docstring)."""
+"""Kubernetes RBAC matching rules, one rule per test (see policy/rbac/__init__.py's docstring)."""
 
 from __future__ import annotations
 
@@ -547,6 +547,31 @@ def test_tenant_role_grants_none_of_the_dangerous_abilities(
             r"RoleBinding ns1/b: roleRef must name a Role or ClusterRole",
         ),
         ([POD_READER, POD_READER], r"Role ns1/pod-reader is defined twice"),
+        (
+            [{**POD_READER, "metadata": True}],
+            r"Role <name\?>: metadata is bool, expected a map",
+        ),
+        (
+            [{**POD_READER, "metadata": {"name": "r", "namespace": ["ns1"]}}],
+            r"Role \['ns1'\]/r: a Role needs metadata.namespace \(a string\)",
+        ),
+        (
+            [{**POD_READER, "metadata": {"name": "r", "namespace": "ns1", "labels": "x"}}],
+            r"Role ns1/r: metadata.labels is str, expected a map",
+        ),
+        (
+            [{**role_binding("b", "ns1", "Role", "x", user("u")), "subjects": True}],
+            r"RoleBinding ns1/b: subjects is bool, expected a list",
+        ),
+        (
+            [
+                {
+                    **role_binding("b", "ns1", "Role", "x", user("u")),
+                    "roleRef": {"kind": "Role", "name": ["x"]},
+                }
+            ],
+            r"RoleBinding ns1/b: roleRef must name a Role or ClusterRole",
+        ),
         (
             [
                 cluster_role(

@@ -1,0 +1,85 @@
+"""Data checks: the model key rotates, and the model object in the bucket is sealed (the
+bucket's own settings are rows of `table.py`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+
+from harness.contract import META_KEYSET, META_SHA256
+from policy.facts import MAX_KEY_ROTATION_SECONDS
+
+from .engine import Violation, nonempty_str, violation
+from .plan import SECRET, Resource, inputs_of, is_unknown, of_type, show
+from .tokens import BUCKET_OBJECT, CRYPTO_KEY
+
+_SECONDS = re.compile(r"(\d+)(?:\.\d+)?s")  # a protobuf Duration as JSON: "7776000s"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def check_kms_rotation(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Rotation bounds how much ciphertext one key version protects."""
+    rule = "kms-key-rotation"
+    limit = MAX_KEY_ROTATION_SECONDS
+    days = limit // (24 * 3600)
+    for key in of_type(resources, CRYPTO_KEY):
+        ins = inputs_of(key)
+        purpose = ins.get("purpose")
+        if is_unknown(purpose) or purpose not in (None, "ENCRYPT_DECRYPT"):
+            continue  # only symmetric keys rotate automatically; signing keys are exempt
+        period = ins.get("rotationPeriod")
+        if is_unknown(period):
+            continue
+        match = _SECONDS.fullmatch(period) if isinstance(period, str) else None
+        if not match:
+            yield violation(
+                rule,
+                key,
+                f"rotationPeriod is {show(period)}; a symmetric key must "
+                f'rotate at least every {days} days (e.g. "{limit}s")',
+            )
+        elif int(match[1]) > limit:
+            yield violation(
+                rule,
+                key,
+                f"rotationPeriod is {show(period)}; at most {limit}s ({days} days) is allowed",
+            )
+
+
+def _sealed_metadata_problems(metadata: Mapping[str, object]) -> Iterator[str]:
+    key = metadata.get(META_KEYSET)
+    if not (is_unknown(key) or nonempty_str(key)):
+        yield (
+            f'metadata["{META_KEYSET}"] is {show(key)}; the object '
+            "must be sealed: a KMS-wrapped Tink keyset, base64"
+        )
+    digest = metadata.get(META_SHA256)
+    if not (
+        is_unknown(digest)
+        or digest == SECRET
+        or (isinstance(digest, str) and _SHA256_HEX.fullmatch(digest))
+    ):
+        yield (
+            f'metadata["{META_SHA256}"] is {show(digest)}; expected '
+            "the 64 lower-case hex SHA-256 of the plaintext model"
+        )
+
+
+def check_model_object_sealed(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """A model object without its wrapped keyset is plaintext (or undecryptable)."""
+    rule = "model-object-sealed"
+    for obj in of_type(resources, BUCKET_OBJECT):
+        metadata = inputs_of(obj).get("metadata")
+        if is_unknown(metadata):
+            continue
+        if metadata == SECRET:
+            yield violation(
+                rule,
+                obj,
+                "metadata is a secret as a whole; mark only values secret "
+                f"so the {META_KEYSET} entry can be verified",
+            )
+            continue
+        meta = metadata if isinstance(metadata, Mapping) else {}
+        for problem in _sealed_metadata_problems(meta):
+            yield violation(rule, obj, problem)
