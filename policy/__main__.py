@@ -102,14 +102,22 @@ def to_plain(value: Any) -> Any:
 
 
 def resource_dict(resource: PolicyResource) -> dict[str, Any]:
-    """One engine resource in the plan shape (`urn`, `type`, `name`, `parent`, `inputs`)."""
+    """One engine resource in the plan shape (`urn`, `type`, `name`, `parent`, `inputs`,
+    `dependencies`, `protect`), so the pack's rules see what the offline review sees: the plan
+    records the union of a request's dependencies and property dependencies, sorted."""
     parent = getattr(resource, "parent", None)
+    waits_for = {d.urn for d in getattr(resource, "dependencies", None) or []}
+    for deps in (getattr(resource, "property_dependencies", None) or {}).values():
+        waits_for.update(d.urn for d in deps)
+    opts = getattr(resource, "opts", None)
     return {
         "urn": resource.urn,
         "type": resource.resource_type,
         "name": resource.name,
         "parent": parent.urn if parent is not None else None,
         "inputs": to_plain(resource.props) if resource.props is not None else {},
+        "dependencies": sorted(waits_for),
+        "protect": bool(getattr(opts, "protect", False)),
     }
 
 

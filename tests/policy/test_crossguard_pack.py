@@ -37,14 +37,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def engine_resources(resources: list[dict[str, Any]]) -> list[PolicyResource]:
     """Plan dicts as the SDK hands them to a stack policy (proxied props, linked parents)."""
-    options = PolicyResourceOptions(False, [], None, [], None, [], None)  # type: ignore[arg-type]
     by_urn = {
         r["urn"]: PolicyResource(
             r["type"],
             unknown_checking_proxy(r["inputs"]),
             r["urn"],
             r["name"],
-            options,
+            PolicyResourceOptions(r.get("protect", False), [], None, [], None, [], None),  # type: ignore[arg-type]
             None,
             None,
             [],
@@ -55,6 +54,7 @@ def engine_resources(resources: list[dict[str, Any]]) -> list[PolicyResource]:
     for r in resources:
         if r["parent"] in by_urn:
             by_urn[r["urn"]].parent = by_urn[r["parent"]]
+        by_urn[r["urn"]].dependencies = [by_urn[d] for d in r.get("dependencies", [])]
     return list(by_urn.values())
 
 
