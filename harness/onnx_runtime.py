@@ -36,6 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.inference_protocol import specs_from_ort
+from harness.model_card import CARD_FILE, ModelCard, ModelCardError, check_signature, parse_card
+
 MODEL_FILE = "model.onnx"
 # The model proto itself is copied once (InferenceSession takes `bytes`); weights belong in
 # external data files. Above this size the seal tool should have externalized them.
@@ -357,3 +360,49 @@ def build_session(
         misaligned=tuple(misaligned),
         keepalive=[opts, buffers],
     )
+
+
+# --------------------------------------------------------------------------- served model
+class ServedModel:
+    """A session plus its card: the `ServableModel` of `harness.inference_protocol`."""
+
+    def __init__(self, model: OnnxModel, card: ModelCard) -> None:
+        self.onnx = model
+        self.card = card
+        self.name = card.name
+        self.version = card.version
+        self.inputs = specs_from_ort(model.session.get_inputs())
+        self.outputs = specs_from_ort(model.session.get_outputs())
+        check_signature(card, [t.name for t in self.inputs], [t.name for t in self.outputs])
+
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]:
+        return self.onnx.run(feeds, outputs)
+
+    def score_reviews(self, reviews: Sequence[str]) -> list[list[float]]:
+        """Seed 003's `/predict`: one `[score]` per review, through the card's `seed_api`."""
+        api = self.card.seed_api
+        if api is None:
+            raise OnnxModelError(
+                f"model {self.name!r} has no seed_api in its card; use /v2 instead"
+            )
+        spec = next(t for t in self.inputs if t.name == api.input)
+        texts = np.array(list(reviews), dtype=object)
+        if len(spec.shape) == 2:
+            texts = texts.reshape(-1, 1)
+        out = np.asarray(self.run({api.input: texts}, [api.output])[0])
+        column = out.reshape(len(reviews), -1)[:, api.index]
+        return [[float(v)] for v in column]
+
+
+def load_model_dir(files: Mapping[str, memoryview], *, workers: int = 1) -> ServedModel:
+    """Card + session from the archive's files (paths relative to the model directory)."""
+    if CARD_FILE not in files:
+        raise OnnxModelError(f"the model archive has no {CARD_FILE} at its top level")
+    try:
+        card = parse_card(files[CARD_FILE])
+        return ServedModel(
+            build_session(files, model_path=card.model_file, threads=intra_op_threads(workers)),
+            card,
+        )
+    except ModelCardError as exc:
+        raise OnnxModelError(str(exc)) from None

@@ -131,6 +131,11 @@ def to_onnx(pipe: Any) -> Any:
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info(OUTPUT, 1, [None, 1]))
     model.doc_string = "gke-sandbox demo sentiment model: text -> P(positive)"
+    # skl2onnx collects opsets in a set, so their order changes with PYTHONHASHSEED; sorted,
+    # the same training run serializes to the same bytes in every process.
+    opsets = sorted((o.domain, o.version) for o in model.opset_import)
+    del model.opset_import[:]
+    model.opset_import.extend(helper.make_opsetid(domain, version) for domain, version in opsets)
     return model
 
 
