@@ -99,6 +99,10 @@ class RequestOutput(_Strict):
 
 class InferenceRequest(_Strict):
     id: str | None = Field(default=None, max_length=256)
+    # Not in the spec's $inference_request, but kserve's InferenceRESTClient sends them
+    # (InferRequest.to_rest, kserve 0.21); accepted and checked against the URL.
+    model_name: str | None = Field(default=None, max_length=256)
+    model_version: str | None = Field(default=None, max_length=256)
     parameters: dict[str, Any] | None = None
     inputs: list[RequestInput] = Field(min_length=1, max_length=64)
     outputs: list[RequestOutput] | None = Field(default=None, max_length=64)
@@ -376,6 +380,16 @@ def infer(
     """Run one inference request (parsed JSON) and return the response object."""
     found = _find(model, name, version)
     request = parse_request(body)
+    for key, given, expected in (
+        ("model_name", request.model_name, found.name),
+        ("model_version", request.model_version, found.version),
+    ):
+        if given is not None and given != expected:
+            raise InferenceError(
+                422,
+                "bad_request",
+                f"{key}: {given[:80]!r} in the body, but the URL names {expected!r}",
+            )
     specs = {t.name: t for t in found.inputs}
     feeds: dict[str, np.ndarray] = {}
     budget = limits.max_elements

@@ -78,6 +78,13 @@ def test_infer_equals_onnxruntime_in_process(mlp: tuple[ServedModel, Path, Any])
     assert np.array_equal(got, expected)  # bit for bit: JSON carries float32 exactly
 
 
+def test_model_name_in_the_body_is_accepted_when_it_matches(
+    mlp: tuple[ServedModel, Path, Any],
+) -> None:
+    body = dict(_request(), model_name="tiny-mlp", model_version="3")
+    assert infer(mlp[0], "tiny-mlp", body) == infer(mlp[0], "tiny-mlp", _request())
+
+
 def test_flat_and_nested_data_are_the_same(mlp: tuple[ServedModel, Path, Any]) -> None:
     flat = [v for row in X for v in row]
     assert infer(mlp[0], "tiny-mlp", _request(flat)) == infer(mlp[0], "tiny-mlp", _request())
@@ -125,6 +132,16 @@ class _refused:
             r"inputs\.0\.shape\.0: Input should be a valid integer",
         ),
         (dict(_request(), extra=1), 422, r"extra: Extra inputs are not permitted"),
+        (
+            dict(_request(), model_name="other"),
+            422,
+            r"model_name: 'other' in the body, but the URL names 'tiny-mlp'",
+        ),
+        (
+            dict(_request(), model_version="4"),
+            422,
+            r"model_version: '4' in the body, but the URL names '3'",
+        ),
         ([], 422, r"body: Input should be a valid dictionary"),
         (
             {"inputs": [_request()["inputs"][0], _request()["inputs"][0]]},
