@@ -76,3 +76,80 @@ def externalize(
     model_path = out_dir / MODEL_FILE
     model_path.write_bytes(model.SerializeToString(deterministic=True))
     return model_path, (data_path if moved else None)
+
+
+def _graph_names(model: onnx.ModelProto) -> tuple[list[str], list[str]]:
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i.name for i in model.graph.input if i.name not in initializers]
+    return inputs, [o.name for o in model.graph.output]
+
+
+def prepare(
+    source: Path,
+    out_dir: Path,
+    *,
+    name: str | None = None,
+    version: str = "1",
+    threshold: int = DEFAULT_THRESHOLD,
+) -> Path:
+    """Turn a `.onnx` file or a model directory into what the harness loads (`out_dir`).
+
+    A directory must hold `model.onnx` (external data beside it is read) and may hold a
+    `model.json`; a lone `.onnx` file gets a card naming its real inputs and outputs (name:
+    the file stem, or `name`). Weights are re-laid out by `externalize`; the card is checked
+    against the graph. Raises ValueError naming the file and the problem.
+    """
+    from harness.model_card import (
+        CARD_FILE,
+        CARD_FORMAT,
+        ModelCardError,
+        check_signature,
+        dump_card,
+        parse_card,
+    )
+
+    if source.is_dir():
+        model_path, card_path = source / MODEL_FILE, source / CARD_FILE
+        if not model_path.is_file():
+            raise ValueError(f"{source}: no {MODEL_FILE} in the model directory")
+    elif source.is_file() and source.suffix == ".onnx":
+        model_path, card_path = source, None
+    else:
+        raise ValueError(f"{source}: expected a .onnx file or a model directory")
+    try:
+        model = onnx.load(str(model_path))  # reads external data relative to the file
+        onnx.checker.check_model(model)
+    except Exception as exc:  # onnx raises DecodeError, ValidationError, OSError...
+        raise ValueError(
+            f"{model_path}: not a valid ONNX model ({type(exc).__name__}: {exc})"
+        ) from None
+    inputs, outputs = _graph_names(model)
+    try:
+        if card_path is not None and card_path.is_file():
+            raw = card_path.read_bytes()
+            card = parse_card(raw)
+            if card.model_file != MODEL_FILE:
+                raise ValueError(
+                    f"{card_path}: model_file must be {MODEL_FILE!r} for a packed model"
+                )
+        else:
+            stem = name or model_path.stem
+            raw = dump_card(
+                {
+                    "format": CARD_FORMAT,
+                    "name": stem,
+                    "version": version,
+                    "inputs": inputs,
+                    "outputs": outputs,
+                }
+            )
+            card = parse_card(raw)
+        check_signature(card, inputs, outputs)
+    except ModelCardError as exc:
+        raise ValueError(str(exc)) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (out_dir / MODEL_FILE, out_dir / DATA_FILE, out_dir / CARD_FILE):
+        stale.unlink(missing_ok=True)
+    externalize(model, out_dir, threshold=threshold)
+    (out_dir / CARD_FILE).write_bytes(raw)
+    return out_dir
