@@ -360,6 +360,29 @@ def _encode_output(name: str, array: np.ndarray, spec: TensorSpec | None) -> Res
     return ResponseOutput(name=name, shape=list(array.shape), datatype=datatype, data=data)
 
 
+def _feeds(
+    model: ServableModel, request: InferenceRequest, limits: Limits
+) -> dict[str, np.ndarray]:
+    """Every model input decoded from the request, exactly once, within the element budget."""
+    specs = {t.name: t for t in model.inputs}
+    feeds: dict[str, np.ndarray] = {}
+    budget = limits.max_elements
+    for item in request.inputs:
+        spec = specs.get(item.name)
+        if spec is None:
+            raise InferenceError(
+                422, "unknown_input", f"input {item.name[:80]!r} is not one of {sorted(specs)}"
+            )
+        if item.name in feeds:
+            raise InferenceError(422, "duplicate_input", f"input {item.name!r} is given twice")
+        feeds[item.name] = _decode_input(spec, item, limits, budget)
+        budget -= feeds[item.name].size
+    missing = sorted(set(specs) - set(feeds))
+    if missing:
+        raise InferenceError(422, "missing_input", f"inputs {missing} are missing")
+    return feeds
+
+
 def parse_request(body: Any) -> InferenceRequest:
     """The request body (already parsed JSON) as an `InferenceRequest`, or a 422 naming the field."""
     try:
@@ -390,22 +413,7 @@ def infer(
                 "bad_request",
                 f"{key}: {given[:80]!r} in the body, but the URL names {expected!r}",
             )
-    specs = {t.name: t for t in found.inputs}
-    feeds: dict[str, np.ndarray] = {}
-    budget = limits.max_elements
-    for item in request.inputs:
-        spec = specs.get(item.name)
-        if spec is None:
-            raise InferenceError(
-                422, "unknown_input", f"input {item.name[:80]!r} is not one of {sorted(specs)}"
-            )
-        if item.name in feeds:
-            raise InferenceError(422, "duplicate_input", f"input {item.name!r} is given twice")
-        feeds[item.name] = _decode_input(spec, item, limits, budget)
-        budget -= feeds[item.name].size
-    missing = sorted(set(specs) - set(feeds))
-    if missing:
-        raise InferenceError(422, "missing_input", f"inputs {missing} are missing")
+    feeds = _feeds(found, request, limits)
     out_specs = {t.name: t for t in found.outputs}
     wanted = [o.name for o in request.outputs] if request.outputs else list(out_specs)
     unknown = [w for w in wanted if w not in out_specs]

@@ -298,6 +298,23 @@ def _check_extent(tensor: ExternalTensor, data: memoryview) -> bool:
     return (address + tensor.offset) % 64 == 0
 
 
+def _external_files(
+    model_view: memoryview, model_path: str, files: Mapping[str, memoryview]
+) -> tuple[dict[str, memoryview], list[str], int]:
+    """(location -> view, misaligned tensor names, external bytes) for the graph's initializers."""
+    base = posixpath.dirname(model_path)
+    used: dict[str, memoryview] = {}
+    misaligned: list[str] = []
+    external_bytes = 0
+    for tensor in external_tensors(model_view):
+        path = _resolve(base, tensor, files)
+        if not _check_extent(tensor, files[path]):
+            misaligned.append(tensor.name)
+        used[tensor.location] = files[path]
+        external_bytes += max(tensor.length, 0)
+    return used, misaligned, external_bytes
+
+
 def build_session(
     files: Mapping[str, memoryview],
     *,
@@ -325,16 +342,7 @@ def build_session(
             "`python -m infra seal`, which moves weights to an external data file "
             f"(limit {MAX_EMBEDDED_MODEL_BYTES} bytes for the graph itself)"
         )
-    base = posixpath.dirname(model_path)
-    used: dict[str, memoryview] = {}
-    misaligned: list[str] = []
-    external_bytes = 0
-    for tensor in external_tensors(model_view):
-        path = _resolve(base, tensor, files)
-        if not _check_extent(tensor, files[path]):
-            misaligned.append(tensor.name)
-        used[tensor.location] = files[path]
-        external_bytes += max(tensor.length, 0)
+    used, misaligned, external_bytes = _external_files(model_view, model_path, files)
     opts = session_options(threads)
     if used:
         opts.add_session_config_entry("session.use_external_initializer_file_buffers_directly", "1")

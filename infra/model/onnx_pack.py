@@ -84,23 +84,17 @@ def _graph_names(model: onnx.ModelProto) -> tuple[list[str], list[str]]:
     return inputs, [o.name for o in model.graph.output]
 
 
-def prepare(
-    source: Path,
-    out_dir: Path,
+def _card_bytes(
+    model_path: Path,
+    card_path: Path | None,
+    inputs: list[str],
+    outputs: list[str],
     *,
-    name: str | None = None,
-    version: str = "1",
-    threshold: int = DEFAULT_THRESHOLD,
-) -> Path:
-    """Turn a `.onnx` file or a model directory into what the harness loads (`out_dir`).
-
-    A directory must hold `model.onnx` (external data beside it is read) and may hold a
-    `model.json`; a lone `.onnx` file gets a card naming its real inputs and outputs (name:
-    the file stem, or `name`). Weights are re-laid out by `externalize`; the card is checked
-    against the graph. Raises ValueError naming the file and the problem.
-    """
+    name: str | None,
+    version: str,
+) -> bytes:
+    """The given card, or one naming the graph's real inputs and outputs; checked against it."""
     from harness.model_card import (
-        CARD_FILE,
         CARD_FORMAT,
         ModelCardError,
         check_signature,
@@ -108,22 +102,6 @@ def prepare(
         parse_card,
     )
 
-    if source.is_dir():
-        model_path, card_path = source / MODEL_FILE, source / CARD_FILE
-        if not model_path.is_file():
-            raise ValueError(f"{source}: no {MODEL_FILE} in the model directory")
-    elif source.is_file() and source.suffix == ".onnx":
-        model_path, card_path = source, None
-    else:
-        raise ValueError(f"{source}: expected a .onnx file or a model directory")
-    try:
-        model = onnx.load(str(model_path))  # reads external data relative to the file
-        onnx.checker.check_model(model)
-    except Exception as exc:  # onnx raises DecodeError, ValidationError, OSError...
-        raise ValueError(
-            f"{model_path}: not a valid ONNX model ({type(exc).__name__}: {exc})"
-        ) from None
-    inputs, outputs = _graph_names(model)
     try:
         if card_path is not None and card_path.is_file():
             raw = card_path.read_bytes()
@@ -147,6 +125,43 @@ def prepare(
         check_signature(card, inputs, outputs)
     except ModelCardError as exc:
         raise ValueError(str(exc)) from None
+    return raw
+
+
+def prepare(
+    source: Path,
+    out_dir: Path,
+    *,
+    name: str | None = None,
+    version: str = "1",
+    threshold: int = DEFAULT_THRESHOLD,
+) -> Path:
+    """Turn a `.onnx` file or a model directory into what the harness loads (`out_dir`).
+
+    A directory must hold `model.onnx` (external data beside it is read) and may hold a
+    `model.json`; a lone `.onnx` file gets a card naming its real inputs and outputs (name:
+    the file stem, or `name`). Weights are re-laid out by `externalize`; the card is checked
+    against the graph. Raises ValueError naming the file and the problem.
+    """
+    from harness.model_card import CARD_FILE
+
+    if source.is_dir():
+        model_path, card_path = source / MODEL_FILE, source / CARD_FILE
+        if not model_path.is_file():
+            raise ValueError(f"{source}: no {MODEL_FILE} in the model directory")
+    elif source.is_file() and source.suffix == ".onnx":
+        model_path, card_path = source, None
+    else:
+        raise ValueError(f"{source}: expected a .onnx file or a model directory")
+    try:
+        model = onnx.load(str(model_path))  # reads external data relative to the file
+        onnx.checker.check_model(model)
+    except Exception as exc:  # onnx raises DecodeError, ValidationError, OSError...
+        raise ValueError(
+            f"{model_path}: not a valid ONNX model ({type(exc).__name__}: {exc})"
+        ) from None
+    inputs, outputs = _graph_names(model)
+    raw = _card_bytes(model_path, card_path, inputs, outputs, name=name, version=version)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (out_dir / MODEL_FILE, out_dir / DATA_FILE, out_dir / CARD_FILE):
         stale.unlink(missing_ok=True)
