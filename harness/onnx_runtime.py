@@ -393,6 +393,8 @@ class ServedModel:
             raise OnnxModelError(
                 f"model {self.name!r} has no seed_api in its card; use /v2 instead"
             )
+        if not reviews:
+            return []
         spec = next(t for t in self.inputs if t.name == api.input)
         texts = np.array(list(reviews), dtype=object)
         if len(spec.shape) == 2:

@@ -88,6 +88,7 @@ def test_both_apis_give_the_same_scores(demo: tuple[Path, object]) -> None:
     body = {"inputs": [{"name": "text", "shape": [3], "datatype": "BYTES", "data": reviews}]}
     v2 = infer(served, "sentiment-en", body)["outputs"][0]
     assert v2["shape"] == [3, 1]
+    assert served.score_reviews([]) == []
     assert np.array_equal(
         np.array(v2["data"], dtype=np.float32),
         np.array(served.score_reviews(reviews), dtype=np.float32).ravel(),
