@@ -1,0 +1,447 @@
+"""Open Inference Protocol (KServe V2) over REST: schema and pure handlers, no web framework.
+
+Spec: https://github.com/kserve/open-inference-protocol (`inference_rest.md`), also served by
+Triton and MLServer. Only JSON tensors (no binary tensor extension). The handlers take a
+`ServableModel` (its real input/output signature plus `run`) and return plain dicts or
+raise `InferenceError` carrying the HTTP status, so any app can mount them:
+
+| endpoint | handler |
+|---|---|
+| `GET /v2/health/live` | `server_live()` |
+| `GET /v2/health/ready` | `server_ready(model)` |
+| `GET /v2/models/{name}[/versions/{v}]` | `model_metadata(model, name, v)` |
+| `GET /v2/models/{name}[/versions/{v}]/ready` | `model_ready(model, name, v)` |
+| `POST /v2/models/{name}[/versions/{v}]/infer` | `infer(model, name, body, limits, v)` |
+
+Errors: 404 unknown model or version, 413 too many elements or too long a string, 422 a
+request the model cannot take (schema, unknown or missing input, datatype, shape, values
+out of range), 503 not loaded. Their JSON body, per the spec, is `{"error": "<message>"}`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# OIP datatype -> numpy dtype (BYTES: numpy object array of str, which onnxruntime takes
+# for tensor(string)). Source: the spec's "Tensor Data Types" table.
+DATATYPES: dict[str, str] = {
+    "BOOL": "?",
+    "UINT8": "u1",
+    "UINT16": "<u2",
+    "UINT32": "<u4",
+    "UINT64": "<u8",
+    "INT8": "i1",
+    "INT16": "<i2",
+    "INT32": "<i4",
+    "INT64": "<i8",
+    "FP16": "<f2",
+    "FP32": "<f4",
+    "FP64": "<f8",
+    "BYTES": "O",
+}
+# onnxruntime's NodeArg.type strings -> OIP datatype.
+ORT_TYPES: dict[str, str] = {
+    "tensor(bool)": "BOOL",
+    "tensor(uint8)": "UINT8",
+    "tensor(uint16)": "UINT16",
+    "tensor(uint32)": "UINT32",
+    "tensor(uint64)": "UINT64",
+    "tensor(int8)": "INT8",
+    "tensor(int16)": "INT16",
+    "tensor(int32)": "INT32",
+    "tensor(int64)": "INT64",
+    "tensor(float16)": "FP16",
+    "tensor(float)": "FP32",
+    "tensor(double)": "FP64",
+    "tensor(string)": "BYTES",
+}
+PLATFORM = "onnxruntime_onnx"  # Triton's platform name for ONNX models
+
+
+class InferenceError(Exception):
+    """A request the server refuses; `status` is the HTTP status, the message says why."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = ""  # for the server log only (may name graph internals)
+
+    def body(self) -> dict[str, str]:
+        """The spec's error object."""
+        return {"error": self.message}
+
+
+# --------------------------------------------------------------------------- schema
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RequestInput(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[Any]
+
+
+class RequestOutput(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    parameters: dict[str, Any] | None = None
+
+
+class InferenceRequest(_Strict):
+    id: str | None = Field(default=None, max_length=256)
+    # Not in the spec's $inference_request, but kserve's InferenceRESTClient sends them
+    # (InferRequest.to_rest, kserve 0.21); accepted and checked against the URL.
+    model_name: str | None = Field(default=None, max_length=256)
+    model_version: str | None = Field(default=None, max_length=256)
+    parameters: dict[str, Any] | None = None
+    inputs: list[RequestInput] = Field(min_length=1, max_length=64)
+    outputs: list[RequestOutput] | None = Field(default=None, max_length=64)
+
+
+class ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[Any]
+
+
+class InferenceResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    outputs: list[ResponseOutput]
+
+
+class MetadataTensor(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class MetadataModelResponse(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[MetadataTensor]
+    outputs: list[MetadataTensor]
+
+
+# --------------------------------------------------------------------------- model
+@dataclass(frozen=True)
+class TensorSpec:
+    """One graph input or output: OIP datatype and shape (-1 = any size)."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+
+class ServableModel(Protocol):
+    name: str
+    version: str
+    inputs: Sequence[TensorSpec]
+    outputs: Sequence[TensorSpec]
+
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str]) -> list[np.ndarray]: ...
+
+
+def specs_from_ort(args: Sequence[Any]) -> tuple[TensorSpec, ...]:
+    """TensorSpecs from onnxruntime NodeArgs (`.name`, `.type`, `.shape`), duck-typed.
+
+    Symbolic or unknown dimensions (`"N"`, `None`) become -1, as the spec writes them.
+    """
+    specs = []
+    for arg in args:
+        datatype = ORT_TYPES.get(arg.type)
+        if datatype is None:
+            raise ValueError(
+                f"tensor {arg.name!r}: type {arg.type} has no Open Inference Protocol datatype"
+            )
+        shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in (arg.shape or ()))
+        specs.append(TensorSpec(arg.name, datatype, shape))
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request bounds on top of the body-size limit the app already enforces."""
+
+    max_elements: int = 1 << 20
+    max_string_chars: int = 10_000
+
+
+# --------------------------------------------------------------------------- handlers
+def server_live() -> dict[str, bool]:
+    return {"live": True}
+
+
+def server_ready(model: ServableModel | None) -> dict[str, bool]:
+    if model is None:
+        raise InferenceError(503, "not_ready", "the model is not loaded yet")
+    return {"ready": True}
+
+
+def _find(model: ServableModel | None, name: str, version: str | None) -> ServableModel:
+    if model is None:
+        raise InferenceError(503, "not_ready", "the model is not loaded yet")
+    if name != model.name:
+        raise InferenceError(
+            404, "unknown_model", f"no model named {name[:80]!r}; this server serves {model.name!r}"
+        )
+    if version is not None and version != model.version:
+        raise InferenceError(
+            404,
+            "unknown_version",
+            f"model {name!r} has no version {version[:80]!r}; it has {model.version!r}",
+        )
+    return model
+
+
+def model_metadata(
+    model: ServableModel | None, name: str, version: str | None = None
+) -> dict[str, Any]:
+    """The model's metadata from its real graph signature."""
+    found = _find(model, name, version)
+    return MetadataModelResponse(
+        name=found.name,
+        versions=[found.version],
+        platform=PLATFORM,
+        inputs=[
+            MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape))
+            for t in found.inputs
+        ],
+        outputs=[
+            MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape))
+            for t in found.outputs
+        ],
+    ).model_dump()
+
+
+def model_ready(
+    model: ServableModel | None, name: str, version: str | None = None
+) -> dict[str, Any]:
+    found = _find(model, name, version)
+    return {"name": found.name, "ready": True}
+
+
+def _flatten(data: list[Any], where: str, limit: int) -> list[Any]:
+    """Row-major flattening of nested lists (the spec allows either form)."""
+    out: list[Any] = []
+    stack: list[Any] = [iter(data)]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, list):
+            if len(stack) > 32:
+                raise InferenceError(422, "bad_data", f"{where}: data nested deeper than 32 levels")
+            stack.append(iter(item))
+        else:
+            out.append(item)
+            if len(out) > limit:
+                raise InferenceError(413, "too_large", f"{where}: more than {limit} elements")
+    return out
+
+
+_END = object()
+
+
+def _check_values(values: list[Any], datatype: str, where: str, limits: Limits) -> np.ndarray:
+    """Elements of the declared datatype, in range, as a numpy array (no silent casts)."""
+    if datatype == "BYTES":
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise InferenceError(
+                    422,
+                    "bad_data",
+                    f"{where}: data[{i}] is {type(value).__name__}, BYTES needs strings",
+                )
+            if len(value) > limits.max_string_chars:
+                raise InferenceError(
+                    413,
+                    "too_large",
+                    f"{where}: data[{i}] has {len(value)} characters, limit {limits.max_string_chars}",
+                )
+        return np.array(values, dtype=object)
+    dtype = np.dtype(DATATYPES[datatype])
+    if datatype == "BOOL":
+        ok: Callable[[Any], bool] = lambda v: isinstance(v, bool)  # noqa: E731
+        wanted = "true/false"
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        ok = lambda v: isinstance(v, int) and not isinstance(v, bool) and info.min <= v <= info.max  # noqa: E731
+        wanted = f"integers in [{info.min}, {info.max}]"
+    else:
+        ok = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+        wanted = "finite numbers"
+    for i, value in enumerate(values):
+        if not ok(value):
+            raise InferenceError(
+                422,
+                "bad_data",
+                f"{where}: data[{i}] = {value!r:.40} is not valid {datatype} ({wanted})",
+            )
+    with np.errstate(over="raise"):
+        try:
+            return np.array(values, dtype=dtype)
+        except FloatingPointError:
+            raise InferenceError(
+                422, "bad_data", f"{where}: a value overflows {datatype}"
+            ) from None
+
+
+def _decode_input(spec: TensorSpec, item: RequestInput, limits: Limits, budget: int) -> np.ndarray:
+    where = f"input {item.name!r}"
+    if item.datatype != spec.datatype:
+        raise InferenceError(
+            422,
+            "bad_datatype",
+            f"{where}: datatype {item.datatype[:20]!r}, the model expects {spec.datatype}",
+        )
+    if any(d < 0 for d in item.shape):
+        raise InferenceError(
+            422, "bad_shape", f"{where}: shape {item.shape} has a negative dimension"
+        )
+    if len(item.shape) != len(spec.shape) or any(
+        want >= 0 and got != want for got, want in zip(item.shape, spec.shape, strict=True)
+    ):
+        raise InferenceError(
+            422,
+            "bad_shape",
+            f"{where}: shape {item.shape} does not fit the model's {list(spec.shape)} (-1 = any)",
+        )
+    count = math.prod(item.shape)
+    if count > budget:
+        raise InferenceError(
+            413,
+            "too_large",
+            f"{where}: {count} elements, over the request limit of {limits.max_elements}",
+        )
+    values = _flatten(item.data, where, budget)
+    if len(values) != count:
+        raise InferenceError(
+            422,
+            "bad_shape",
+            f"{where}: shape {item.shape} needs {count} elements, data has {len(values)}",
+        )
+    return _check_values(values, spec.datatype, where, limits).reshape(item.shape)
+
+
+def _encode_output(name: str, array: np.ndarray, spec: TensorSpec | None) -> ResponseOutput:
+    array = np.asarray(array)
+    if array.dtype.kind in "OUS":
+        datatype = "BYTES"
+        data = [
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in array.ravel()
+        ]
+    else:
+        datatype = next((k for k, v in DATATYPES.items() if np.dtype(v) == array.dtype), None) or (
+            spec.datatype if spec else "FP64"
+        )
+        if array.dtype.kind == "f" and not bool(np.isfinite(array).all()):
+            raise InferenceError(
+                422,
+                "non_finite_output",
+                f"output {name!r} contains NaN or infinity, which JSON cannot carry",
+            )
+        data = array.ravel().tolist()
+    return ResponseOutput(name=name, shape=list(array.shape), datatype=datatype, data=data)
+
+
+def _feeds(
+    model: ServableModel, request: InferenceRequest, limits: Limits
+) -> dict[str, np.ndarray]:
+    """Every model input decoded from the request, exactly once, within the element budget."""
+    specs = {t.name: t for t in model.inputs}
+    feeds: dict[str, np.ndarray] = {}
+    budget = limits.max_elements
+    for item in request.inputs:
+        spec = specs.get(item.name)
+        if spec is None:
+            raise InferenceError(
+                422, "unknown_input", f"input {item.name[:80]!r} is not one of {sorted(specs)}"
+            )
+        if item.name in feeds:
+            raise InferenceError(422, "duplicate_input", f"input {item.name!r} is given twice")
+        feeds[item.name] = _decode_input(spec, item, limits, budget)
+        budget -= feeds[item.name].size
+    missing = sorted(set(specs) - set(feeds))
+    if missing:
+        raise InferenceError(422, "missing_input", f"inputs {missing} are missing")
+    return feeds
+
+
+def parse_request(body: Any) -> InferenceRequest:
+    """The request body (already parsed JSON) as an `InferenceRequest`, or a 422 naming the field."""
+    try:
+        return InferenceRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InferenceError(422, "bad_request", f"{where}: {first['msg']}") from None
+
+
+def infer(
+    model: ServableModel | None,
+    name: str,
+    body: Any,
+    limits: Limits = Limits(),
+    version: str | None = None,
+) -> dict[str, Any]:
+    """Run one inference request (parsed JSON) and return the response object."""
+    found = _find(model, name, version)
+    request = parse_request(body)
+    for key, given, expected in (
+        ("model_name", request.model_name, found.name),
+        ("model_version", request.model_version, found.version),
+    ):
+        if given is not None and given != expected:
+            raise InferenceError(
+                422,
+                "bad_request",
+                f"{key}: {given[:80]!r} in the body, but the URL names {expected!r}",
+            )
+    feeds = _feeds(found, request, limits)
+    out_specs = {t.name: t for t in found.outputs}
+    wanted = [o.name for o in request.outputs] if request.outputs else list(out_specs)
+    unknown = [w for w in wanted if w not in out_specs]
+    if unknown:
+        raise InferenceError(
+            422, "unknown_output", f"outputs {unknown} are not among {sorted(out_specs)}"
+        )
+    try:
+        results = found.run(feeds, wanted)
+    except InferenceError:
+        raise
+    except (
+        Exception
+    ) as exc:  # the runtime refused these values (e.g. a shape the graph cannot take)
+        # The runtime's own message names graph nodes: logged by the caller, not returned.
+        error = InferenceError(
+            422,
+            "model_refused",
+            "the model could not run on this input (a shape or value its graph cannot take)",
+        )
+        error.detail = f"{type(exc).__name__}: {exc}"
+        raise error from None
+    response = InferenceResponse(
+        model_name=found.name,
+        model_version=found.version,
+        id=request.id,
+        outputs=[
+            _encode_output(n, r, out_specs.get(n)) for n, r in zip(wanted, results, strict=True)
+        ],
+    )
+    return response.model_dump(exclude_none=True)

@@ -1,0 +1,155 @@
+"""A real Open Inference Protocol client (kserve's `InferenceRESTClient`) against the v2
+handlers over HTTP on 127.0.0.1, for a numeric MLP and the text demo model.
+
+kserve 0.21.0 cannot share the main environment (it needs protobuf >= 6; pulumi-policy pins
+5.29), so it lives in its own venv: `$KSERVE_PYTHON` if set, else `build/venv-kserve`,
+created on first use from `kserve-client-requirements.txt` (PyPI, about a minute).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import uvicorn
+from onnx_testapp import create_app
+from onnx_testlib import in_memory, write_mlp_dir
+
+from harness.onnx_runtime import load_model_dir, session_options
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+TOKEN = "kserve-test-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def kserve_python() -> str:
+    configured = os.environ.get("KSERVE_PYTHON")
+    if configured:
+        return configured
+    env_dir = ROOT / "build" / "venv-kserve"
+    python = env_dir / "bin" / "python"
+    probe = [str(python), "-c", "import kserve"]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
+        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "-r",
+                str(HERE / "kserve-client-requirements.txt"),
+            ],
+            check=True,
+        )
+    return str(python)
+
+
+def _serve(model: Any) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(model, TOKEN), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "test server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def _client(
+    python: str, url: str, model: str, name: str, datatype: str, data: Any
+) -> dict[str, Any]:
+    shape = list(np.array(data, dtype=object).shape)
+    done = subprocess.run(
+        [
+            python,
+            str(HERE / "kserve_client_check.py"),
+            url,
+            TOKEN,
+            model,
+            name,
+            datatype,
+            json.dumps(shape),
+            json.dumps(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_kserve_client_against_a_numeric_mlp(kserve_python: str, tmp_path: Path) -> None:
+    directory = write_mlp_dir(tmp_path / "mlp")
+    _buf, files = in_memory(directory)
+    served = load_model_dir(files)
+    x = [[0.1 * i for i in range(8)], [-0.3 * i for i in range(8)], [1.0] * 8]
+    reference = ort.InferenceSession(str(directory / "model.onnx"), sess_options=session_options(1))
+    expected = reference.run(None, {"x": np.array(x, dtype=np.float32)})[0]
+    for url in _serve(served):
+        got = _client(kserve_python, url, "tiny-mlp", "x", "FP32", x)
+    assert (got["live"], got["ready"], got["model_ready"], got["id"]) == (True, True, True, "k1")
+    assert got["outputs"]["y"]["shape"] == [3, 3] and got["outputs"]["y"]["datatype"] == "FP32"
+    assert np.array_equal(np.array(got["outputs"]["y"]["data"], dtype=np.float32), expected.ravel())
+    assert got["unknown_model_status"] == 404
+
+
+def test_kserve_client_sends_text_to_the_demo_model(kserve_python: str, tmp_path: Path) -> None:
+    from infra.model.onnx_demo import build
+
+    build(tmp_path / "demo", samples=1500)
+    files = {p.name: memoryview(p.read_bytes()) for p in (tmp_path / "demo").iterdir()}
+    served = load_model_dir(files)
+    reviews = ["The movie was great!", "The movie was okay.", "The movie was terrible..."]
+    for url in _serve(served):
+        got = _client(kserve_python, url, "sentiment-en", "text", "BYTES", reviews)
+    scores = got["outputs"]["score"]["data"]
+    assert got["outputs"]["score"]["shape"] == [3, 1]
+    assert np.array_equal(
+        np.array(scores, dtype=np.float32),
+        np.array(served.score_reviews(reviews), dtype=np.float32).ravel(),
+    )
+
+
+def test_wrong_token_is_refused_to_the_client(kserve_python: str, tmp_path: Path) -> None:
+    _buf, files = in_memory(write_mlp_dir(tmp_path / "mlp"))
+    for url in _serve(load_model_dir(files)):
+        done = subprocess.run(
+            [
+                kserve_python,
+                str(HERE / "kserve_client_check.py"),
+                url,
+                "wrong-token-000000000",
+                "tiny-mlp",
+                "x",
+                "FP32",
+                "[1, 8]",
+                json.dumps([[0.0] * 8]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode != 0 and "401" in done.stderr
