@@ -19,6 +19,7 @@ import logging
 import os
 import resource
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -106,45 +107,38 @@ def main(env: Mapping[str, str] | None = None) -> int:
             EXIT_CONFIG,
         )
 
-    import uvicorn
-
     from harness import gcp
     from harness.app import Limits, ModelState, create_app
+    from harness.httpserver import HTTP_IMPL, limit_server_logs, listen, server_for
     from harness.loader import ModelRefused, load_sealed_model
     from harness.ratelimit import RateLimiter
 
     state = ModelState()
-    app = create_app(
-        state=state,
-        tokens=tokens,
-        limiter=RateLimiter(config.rate_limit),
-        limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
-    )
+    limiter = RateLimiter(config.rate_limit)  # before any fork: its table is shared
 
-    def tls_context(cfg: uvicorn.Config, default: Any) -> ssl.SSLContext:
-        context = default()
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.bind,
-            port=config.port,
-            ssl_certfile=str(config.tls_cert),
-            ssl_keyfile=str(config.tls_key),
-            ssl_context_factory=tls_context,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            lifespan="off",
-            timeout_graceful_shutdown=10,
-            http="h11",
+    def make_app() -> Any:
+        return create_app(
+            state=state,
+            tokens=tokens,
+            limiter=limiter,
+            limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
+            trusted_proxies=config.trusted_proxies,
         )
-    )
+
+    try:
+        sock = listen(config.bind, config.port)
+    except OSError as exc:
+        return _fail(
+            f"HTTPS server failed to start on {config.bind}:{config.port}: {exc.strerror}",
+            EXIT_SERVER,
+        )
+    limit_server_logs()
+    server = server_for(make_app(), config)
+    stopping = threading.Event()
 
     def load() -> None:
         started = time.perf_counter()
+        kms = gcp.kms_client(config.kms_emulator)
         try:
             loaded = load_sealed_model(
                 model_uri=config.model_uri,
@@ -152,7 +146,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
                 kms_key_name=config.kms_key_name,
                 pinned_sha256=config.model_sha256,
                 storage=gcp.storage_client(config.storage_emulator),
-                kms=gcp.kms_client(config.kms_emulator),
+                kms=kms,
             )
         except ModelRefused as exc:
             state.set_failed(str(exc))
@@ -163,7 +157,11 @@ def main(env: Mapping[str, str] | None = None) -> int:
             log.info(
                 "ready: serving %s after %.2fs", config.model_uri, time.perf_counter() - started
             )
+            if config.workers > 1:  # hand the socket over to the forked workers
+                server.should_exit = True
             return
+        finally:
+            kms.transport.close()  # no gRPC threads left when the workers are forked
         log.error("model refused, not serving: %s", state.failure)
         server.should_exit = True
 
@@ -172,6 +170,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
         # shutdown, re-raises the signal to the previous handler: this one, so the
         # process still exits with its own code (0, or 3 if the model was refused)
         # instead of dying of SIGTERM.
+        stopping.set()
         server.should_exit = True
 
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -184,11 +183,21 @@ def main(env: Mapping[str, str] | None = None) -> int:
         config.port,
     )
     threading.Thread(target=load, name="model-loader", daemon=True).start()
+    # while loading, one server answers the probes; with several workers it stops once the
+    # model is verified (on a duplicate of the socket, so the socket itself stays open)
+    shared = (
+        [socket.fromfd(sock.fileno(), sock.family, sock.type)] if config.workers > 1 else [sock]
+    )
     try:
-        server.run()
-    except SystemExit:  # uvicorn exits (with its own codes, 3 among them) when it cannot bind
-        return _fail(f"HTTPS server failed to start on {config.bind}:{config.port}", EXIT_SERVER)
+        server.run(sockets=shared)
+    except SystemExit:  # uvicorn exits with its own codes when it cannot serve
+        return _fail(f"HTTPS server failed on {config.bind}:{config.port}", EXIT_SERVER)
     if state.failure:
         print(f"error: model refused: {state.failure}", file=sys.stderr, flush=True)
         return EXIT_REFUSED
-    return 0
+    if stopping.is_set() or config.workers == 1 or state.loaded is None:
+        return 0
+    from harness.workers import run_workers
+
+    log.info("model loaded once; forking %d workers (%s parser)", config.workers, HTTP_IMPL)
+    return run_workers(config.workers, lambda: server_for(make_app(), config), sock)

@@ -178,6 +178,9 @@ def test_harness_dependencies_are_all_in_the_image():
         "prometheus_client": "prometheus-client",
         "anyio": "anyio",
         "grpc": "grpcio",
+        "pydantic": "pydantic",
+        "httptools": "httptools",
+        "uvloop": "uvloop",
     }
     import sys
 
