@@ -22,7 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-SEED_BODY = {"reviews": ["The movie was great!", "The movie was okay.", "The movie was terrible..."]}
+SEED_BODY = {
+    "reviews": ["The movie was great!", "The movie was okay.", "The movie was terrible..."]
+}
 _WRK_LUA = """wrk.method = "POST"
 wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
