@@ -16,7 +16,7 @@ from harness.auth import TokenStore
 from harness.gate import Gate, Limits
 from harness.metrics import Metrics
 from harness.ratelimit import RateLimiter
-from harness.routes import build_routes
+from harness.routes import Predictor, build_routes
 from harness.schema import SEED_EXAMPLE
 from harness.state import ModelState
 
@@ -36,9 +36,10 @@ def create_app(
     """Build the app behind its gate; the caller owns loading the model into `state`."""
     metrics = metrics or Metrics()
     threads = infer_threads or max(1, min(4, os.cpu_count() or 1))
-    routes = build_routes(state, limits, metrics, threads)
+    predictor = Predictor(state, limits, metrics, threads)
     return Gate(
-        routes,
+        build_routes(state, predictor),
+        fast_predict=predictor.asgi,
         tokens=tokens,
         limiter=limiter,
         limits=limits,

@@ -113,13 +113,12 @@ def featurize(texts: Sequence[str], n_features: int) -> tuple[np.ndarray, np.nda
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function."""
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    """Numerically stable logistic function: 1/(1+e^-z) = (1 + tanh(z/2)) / 2.
+
+    tanh never overflows, and it is three array operations instead of six masked ones:
+    it matters on the per-request path, where the arrays are a few elements long.
+    """
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 @dataclass(frozen=True)

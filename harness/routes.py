@@ -69,7 +69,7 @@ def _not_json(content_type: str | None) -> str | None:
     return f"Content-Type {media!r} is not application/json"
 
 
-def build_routes(state: ModelState, limits: Limits, metrics: Metrics, threads: int) -> FastAPI:
+def build_routes(state: ModelState, predictor: Predictor) -> FastAPI:
     """The FastAPI application (without the gate)."""
     app = FastAPI(
         title="Sealed model harness",
@@ -85,10 +85,10 @@ def build_routes(state: ModelState, limits: Limits, metrics: Metrics, threads: i
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.model_state = state
-    app.state.metrics = metrics
+    app.state.metrics = predictor.metrics
     _add_error_handlers(app)
     _add_probe_and_page_routes(app, state)
-    _add_model_routes(app, state, limits, metrics, threads)
+    _add_model_routes(app, state, predictor)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -135,11 +135,60 @@ def _add_probe_and_page_routes(app: FastAPI, state: ModelState) -> None:
         return Response(UI_CSS, media_type="text/css")
 
 
-def _add_model_routes(
-    app: FastAPI, state: ModelState, limits: Limits, metrics: Metrics, threads: int
-) -> None:
-    request_model = predict_request_model(limits)
-    pool: list[anyio.CapacityLimiter] = []  # created on first use, inside the event loop
+class Predictor:
+    """`/predict` itself: media type, body -> reviews, scores; (status, JSON bytes, headers).
+
+    The gate calls it directly for `POST /predict` (no router, no Request object: this is
+    the hot path); the FastAPI route calls the same object, so both answer alike.
+    """
+
+    def __init__(self, state: ModelState, limits: Limits, metrics: Metrics, threads: int) -> None:
+        self.state = state
+        self.limits = limits
+        self.metrics = metrics
+        self.threads = threads
+        self.request_model = predict_request_model(limits)
+        self._pool: anyio.CapacityLimiter | None = None  # created inside the event loop
+
+    async def __call__(self, body: bytes, content_type: str | None) -> tuple[int, bytes, Any]:
+        problem = _not_json(content_type)
+        if problem:
+            return 415, error_bytes("unsupported_media_type", problem), None
+        reviews = parse_reviews(self.request_model, body, self.limits)
+        if isinstance(reviews, Invalid):
+            return reviews.status, error_bytes(reviews.code, reviews.message), None
+        loaded = self.state.loaded
+        if loaded is None:
+            return 503, _NOT_READY, {"retry-after": "1"}
+        if sum(map(len, reviews)) <= INLINE_CHARS:
+            scores = loaded.model.predict(reviews)
+        else:
+            if self._pool is None:
+                self._pool = anyio.CapacityLimiter(self.threads)
+            scores = await anyio.to_thread.run_sync(
+                loaded.model.predict, reviews, limiter=self._pool
+            )
+        self.metrics.reviews.inc(len(reviews))
+        payload = [[round(float(s), 7) if math.isfinite(s) else 0.5] for s in scores]
+        return 200, json.dumps(payload, separators=(",", ":")).encode(), None
+
+    async def asgi(self, scope: dict[str, Any], body: bytes, send: Any) -> None:
+        """Answer straight on the ASGI connection (the gate's fast path)."""
+        content_type = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        status, data, extra = await self(body, content_type)
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
+        if extra:
+            headers += [(k.encode(), v.encode()) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+
+def _add_model_routes(app: FastAPI, state: ModelState, predictor: Predictor) -> None:
+    metrics = predictor.metrics
 
     @app.get(
         "/check",
@@ -159,33 +208,19 @@ def _add_model_routes(
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": request_model.model_json_schema()}},
+                "content": {
+                    "application/json": {"schema": predictor.request_model.model_json_schema()}
+                },
             }
         },
         responses=_PREDICT_RESPONSES,
     )
     async def predict(request: Request) -> Response:
-        problem = _not_json(request.headers.get("content-type"))
-        if problem:
-            return error_response(415, "unsupported_media_type", problem)
         body = request.scope.get(BODY_KEY)
-        reviews = parse_reviews(
-            request_model, await request.body() if body is None else body, limits
+        status, data, extra = await predictor(
+            await request.body() if body is None else body, request.headers.get("content-type")
         )
-        if isinstance(reviews, Invalid):
-            return error_response(reviews.status, reviews.code, reviews.message)
-        loaded = state.loaded
-        if loaded is None:
-            return _json(_NOT_READY, 503, {"retry-after": "1"})
-        if sum(map(len, reviews)) <= INLINE_CHARS:
-            scores = loaded.model.predict(reviews)
-        else:
-            if not pool:
-                pool.append(anyio.CapacityLimiter(threads))
-            scores = await anyio.to_thread.run_sync(loaded.model.predict, reviews, limiter=pool[0])
-        metrics.reviews.inc(len(reviews))
-        payload = [[round(float(s), 7) if math.isfinite(s) else 0.5] for s in scores]
-        return _json(json.dumps(payload, separators=(",", ":")).encode())
+        return _json(data, status, extra)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     async def prometheus_metrics() -> Response:
