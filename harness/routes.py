@@ -161,7 +161,7 @@ class Predictor:
         if loaded is None:
             return 503, _NOT_READY, {"retry-after": "1"}
         if sum(map(len, reviews)) <= INLINE_CHARS:
-            scores = loaded.model.predict(reviews)
+            scores = loaded.model.predict_small(reviews)
         else:
             if self._pool is None:
                 self._pool = anyio.CapacityLimiter(self.threads)
