@@ -8,6 +8,7 @@ known is refused too, so a typo cannot silently fall back to a default.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_MAX_REVIEW_CHARS: f"longest review in characters (default {DEFAULT_MAX_REVIEW_CHARS})",
     c.ENV_LOG_LEVEL: "debug, info, warning or error (default info)",
     c.ENV_TRUSTED_PROXIES: "CIDRs whose X-Forwarded-For is believed, comma-separated (default none)",
-    c.ENV_WORKERS: f"serving processes sharing the one decrypted model (default 1, <= {MAX_WORKERS})",
+    c.ENV_WORKERS: f"serving processes sharing the one decrypted model (default cores, <= {MAX_WORKERS})",
     c.ENV_MAX_CONNECTIONS: f"open connections per process (default {DEFAULT_MAX_CONNECTIONS})",
     c.ENV_HEADER_TIMEOUT: f"seconds to receive a request's headers (default {DEFAULT_HEADER_TIMEOUT})",
     c.ENV_BODY_TIMEOUT: f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT})",
@@ -119,8 +120,7 @@ def _serving(env: Mapping[str, str]) -> dict[str, object]:
     """The serving knobs added for hostile clients and throughput (issue 12)."""
     return {
         "trusted_proxies": trusted_proxies(env.get(c.ENV_TRUSTED_PROXIES)),
-        # default 1: with several workers some TLS handshakes stall (seen under wrk); see README
-        "workers": _int(env, c.ENV_WORKERS, 1, 1, MAX_WORKERS),
+        "workers": _int(env, c.ENV_WORKERS, min(MAX_WORKERS, os.cpu_count() or 1), 1, MAX_WORKERS),
         "max_connections": _int(env, c.ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, 1, 100_000),
         "header_timeout": float(_int(env, c.ENV_HEADER_TIMEOUT, DEFAULT_HEADER_TIMEOUT, 1, 600)),
         "body_timeout": float(_int(env, c.ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT, 1, 3600)),

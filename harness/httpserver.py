@@ -94,7 +94,7 @@ class GuardedProtocol(_BaseProtocol):  # type: ignore[misc,valid-type]
         super().connection_made(transport)
         if len(self.server_state.connections) > self.max_connections:
             log.warning("connection cap %d reached; closing a new one", self.max_connections)
-            transport.close()
+            transport.abort()  # not close(): a TLS close waits up to 30 s for the peer
             return
         self._arm("head", self.header_timeout)
 
@@ -135,7 +135,7 @@ class GuardedProtocol(_BaseProtocol):  # type: ignore[misc,valid-type]
     def _expire(self) -> None:
         self._deadline, self._phase = None, ""
         if not self.transport.is_closing():
-            self.transport.close()
+            self.transport.abort()  # a silent or slow client gets no graceful TLS close
 
 
 def guarded_protocol(header_timeout: float, body_timeout: float, max_connections: int) -> type:

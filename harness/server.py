@@ -116,9 +116,13 @@ def main(env: Mapping[str, str] | None = None) -> int:
     state = ModelState()
     limiter = RateLimiter(config.rate_limit)  # before any fork: its table is shared
 
-    def make_app() -> Any:
+    # with several workers, the loading server never reports ready: only a worker does, so
+    # nothing is routed to the pod before the workers exist
+    loading_state = state if config.workers == 1 else ModelState()
+
+    def make_app(app_state: ModelState = state) -> Any:
         return create_app(
-            state=state,
+            state=app_state,
             tokens=tokens,
             limiter=limiter,
             limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
@@ -133,7 +137,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
             EXIT_SERVER,
         )
     limit_server_logs()
-    server = server_for(make_app(), config)
+    server = server_for(make_app(loading_state), config)
     stopping = threading.Event()
 
     def load() -> None:
@@ -150,8 +154,10 @@ def main(env: Mapping[str, str] | None = None) -> int:
             )
         except ModelRefused as exc:
             state.set_failed(str(exc))
+            loading_state.set_failed(str(exc))
         except Exception as exc:  # an unexpected bug must still stop the harness
             state.set_failed(f"unexpected {type(exc).__name__} while loading: {exc}")
+            loading_state.set_failed(str(state.failure))
         else:
             state.set_loaded(loaded)
             log.info(
@@ -197,7 +203,14 @@ def main(env: Mapping[str, str] | None = None) -> int:
         return EXIT_REFUSED
     if stopping.is_set() or config.workers == 1 or state.loaded is None:
         return 0
+    import gc
+
     from harness.workers import run_workers
+
+    # connections the loading server accepted but had not finished the TLS handshake of are
+    # not in uvicorn's connection set, so its shutdown leaves them open: collect them now,
+    # or every worker would inherit a socket that nobody answers
+    gc.collect()
 
     log.info("model loaded once; forking %d workers (%s parser)", config.workers, HTTP_IMPL)
     return run_workers(config.workers, lambda: server_for(make_app(), config), sock)
