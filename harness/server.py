@@ -13,6 +13,7 @@ Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 server failure (e.g. port in us
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -169,6 +170,8 @@ def main(env: Mapping[str, str] | None = None) -> int:
         finally:
             kms.transport.close()  # no gRPC threads left when the workers are forked
         log.error("model refused, not serving: %s", state.failure)
+        with contextlib.suppress(OSError):  # stop listening now (every fd of the socket)
+            sock.shutdown(socket.SHUT_RDWR)
         server.should_exit = True
 
     def request_exit(_signum: int, _frame: Any) -> None:
@@ -198,6 +201,8 @@ def main(env: Mapping[str, str] | None = None) -> int:
         server.run(sockets=shared)
     except SystemExit:  # uvicorn exits with its own codes when it cannot serve
         return _fail(f"HTTPS server failed on {config.bind}:{config.port}", EXIT_SERVER)
+    if state.failure or stopping.is_set() or config.workers == 1 or state.loaded is None:
+        sock.close()  # stop queueing connections nobody will answer
     if state.failure:
         print(f"error: model refused: {state.failure}", file=sys.stderr, flush=True)
         return EXIT_REFUSED

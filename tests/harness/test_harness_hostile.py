@@ -8,7 +8,9 @@ ends by checking that the server still serves.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import socket
 import ssl
 import time
@@ -293,3 +295,27 @@ def test_no_third_party_script_and_the_openapi_json_stays(api):
         assert response.status_code == 200
         assert "cdn." not in response.text and "<script>" not in response.text
     assert "/predict" in client.get("/openapi.json").json()["paths"]
+
+
+# workers: one decryption, then fork -------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_workers_share_one_decryption_and_are_replaced(start):
+    served = start(HARNESS_WORKERS="2")
+    parent = served.proc.proc.pid
+    assert wait_for(lambda: len(_children(parent)) == 2, timeout=10), served.proc.output()
+    first = _children(parent)
+    os.kill(first[0], signal.SIGKILL)
+    assert wait_for(
+        lambda: len(_children(parent)) == 2 and first[0] not in _children(parent), timeout=15
+    )
+    for _ in range(6):  # new connections reach both the old and the new worker
+        served.still_serves()
+    log = served.proc.output()
+    assert log.count("keyset unwrapped") == 1, log  # KMS was asked once: no second decryption
+    assert "forking a replacement from the loaded model" in log
