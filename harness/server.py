@@ -108,40 +108,58 @@ def main(env: Mapping[str, str] | None = None) -> int:
             EXIT_CONFIG,
         )
 
-    from harness import gcp
-    from harness.app import Limits, ModelState, create_app
-    from harness.httpserver import HTTP_IMPL, limit_server_logs, listen, server_for
-    from harness.loader import ModelRefused, load_sealed_model
-    from harness.ratelimit import RateLimiter
-
-    state = ModelState()
-    limiter = RateLimiter(config.rate_limit)  # before any fork: its table is shared
-
-    # with several workers, the loading server never reports ready: only a worker does, so
-    # nothing is routed to the pod before the workers exist
-    loading_state = state if config.workers == 1 else ModelState()
-
-    def make_app(app_state: ModelState = state) -> Any:
-        return create_app(
-            state=app_state,
-            tokens=tokens,
-            limiter=limiter,
-            limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
-            trusted_proxies=config.trusted_proxies,
-        )
-
     try:
+        from harness.httpserver import listen
+
         sock = listen(config.bind, config.port)
     except OSError as exc:
         return _fail(
             f"HTTPS server failed to start on {config.bind}:{config.port}: {exc.strerror}",
             EXIT_SERVER,
         )
-    limit_server_logs()
-    server = server_for(make_app(loading_state), config)
-    stopping = threading.Event()
+    return _Run(config, tokens, sock).serve()
 
-    def load() -> None:
+
+class _Run:
+    """One run: the loading server (probes answered while the model loads), then serving.
+
+    With one worker the loading server simply keeps serving. With several, it stops once
+    the model is verified and the workers are forked on the same socket; it never reports
+    ready itself, so nothing is routed to the pod before a worker answers.
+    """
+
+    def __init__(self, config: Any, tokens: Any, sock: socket.socket) -> None:
+        from harness.app import ModelState
+        from harness.httpserver import limit_server_logs, server_for
+        from harness.ratelimit import RateLimiter
+
+        self.config = config
+        self.tokens = tokens
+        self.sock = sock
+        self.state = ModelState()
+        self.loading_state = self.state if config.workers == 1 else ModelState()
+        self.limiter = RateLimiter(config.rate_limit)  # before any fork: its table is shared
+        self.stopping = threading.Event()
+        limit_server_logs()
+        self.server = server_for(self.make_app(self.loading_state), config)
+
+    def make_app(self, app_state: Any = None) -> Any:
+        from harness.app import Limits, create_app
+
+        config = self.config
+        return create_app(
+            state=app_state or self.state,
+            tokens=self.tokens,
+            limiter=self.limiter,
+            limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
+            trusted_proxies=config.trusted_proxies,
+        )
+
+    def load(self) -> None:
+        from harness import gcp
+        from harness.loader import ModelRefused, load_sealed_model
+
+        config, state = self.config, self.state
         started = time.perf_counter()
         kms = gcp.kms_client(config.kms_emulator)
         try:
@@ -155,67 +173,68 @@ def main(env: Mapping[str, str] | None = None) -> int:
             )
         except ModelRefused as exc:
             state.set_failed(str(exc))
-            loading_state.set_failed(str(exc))
         except Exception as exc:  # an unexpected bug must still stop the harness
             state.set_failed(f"unexpected {type(exc).__name__} while loading: {exc}")
-            loading_state.set_failed(str(state.failure))
         else:
             state.set_loaded(loaded)
             log.info(
                 "ready: serving %s after %.2fs", config.model_uri, time.perf_counter() - started
             )
             if config.workers > 1:  # hand the socket over to the forked workers
-                server.should_exit = True
+                self.server.should_exit = True
             return
         finally:
             kms.transport.close()  # no gRPC threads left when the workers are forked
+        self.loading_state.set_failed(str(state.failure))
         log.error("model refused, not serving: %s", state.failure)
         with contextlib.suppress(OSError):  # stop listening now (every fd of the socket)
-            sock.shutdown(socket.SHUT_RDWR)
-        server.should_exit = True
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.server.should_exit = True
 
-    def request_exit(_signum: int, _frame: Any) -> None:
+    def request_exit(self, _signum: int, _frame: Any) -> None:
         # uvicorn installs the same behaviour while serving and, after a graceful
         # shutdown, re-raises the signal to the previous handler: this one, so the
         # process still exits with its own code (0, or 3 if the model was refused)
         # instead of dying of SIGTERM.
-        stopping.set()
-        server.should_exit = True
+        self.stopping.set()
+        self.server.should_exit = True
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, request_exit)
-    log.info(
-        "harness starting: model %s, key %s, https on %s:%d",
-        config.model_uri,
-        config.kms_key_uri,
-        config.bind,
-        config.port,
-    )
-    threading.Thread(target=load, name="model-loader", daemon=True).start()
-    # while loading, one server answers the probes; with several workers it stops once the
-    # model is verified (on a duplicate of the socket, so the socket itself stays open)
-    shared = (
-        [socket.fromfd(sock.fileno(), sock.family, sock.type)] if config.workers > 1 else [sock]
-    )
-    try:
-        server.run(sockets=shared)
-    except SystemExit:  # uvicorn exits with its own codes when it cannot serve
-        return _fail(f"HTTPS server failed on {config.bind}:{config.port}", EXIT_SERVER)
-    if state.failure or stopping.is_set() or config.workers == 1 or state.loaded is None:
-        sock.close()  # stop queueing connections nobody will answer
-    if state.failure:
-        print(f"error: model refused: {state.failure}", file=sys.stderr, flush=True)
-        return EXIT_REFUSED
-    if stopping.is_set() or config.workers == 1 or state.loaded is None:
-        return 0
-    import gc
+    def serve(self) -> int:
+        config, sock = self.config, self.sock
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.request_exit)
+        log.info(
+            "harness starting: model %s, key %s, https on %s:%d",
+            config.model_uri,
+            config.kms_key_uri,
+            config.bind,
+            config.port,
+        )
+        threading.Thread(target=self.load, name="model-loader", daemon=True).start()
+        # with several workers the loading server gets a duplicate of the socket: its
+        # shutdown closes the duplicate and the socket itself stays open for the workers
+        fork = config.workers > 1
+        shared = [socket.fromfd(sock.fileno(), sock.family, sock.type)] if fork else [sock]
+        try:
+            self.server.run(sockets=shared)
+        except SystemExit:  # uvicorn exits with its own codes when it cannot serve
+            return _fail(f"HTTPS server failed on {config.bind}:{config.port}", EXIT_SERVER)
+        if self.state.failure:
+            sock.close()
+            print(f"error: model refused: {self.state.failure}", file=sys.stderr, flush=True)
+            return EXIT_REFUSED
+        if not fork or self.stopping.is_set() or self.state.loaded is None:
+            sock.close()
+            return 0
+        return self.fork_workers()
 
-    from harness.workers import run_workers
+    def fork_workers(self) -> int:
+        import gc
 
-    # connections the loading server accepted but had not finished the TLS handshake of are
-    # not in uvicorn's connection set, so its shutdown leaves them open: collect them now,
-    # or every worker would inherit a socket that nobody answers
-    gc.collect()
+        from harness.httpserver import HTTP_IMPL, server_for
+        from harness.workers import run_workers
 
-    log.info("model loaded once; forking %d workers (%s parser)", config.workers, HTTP_IMPL)
-    return run_workers(config.workers, lambda: server_for(make_app(), config), sock)
+        gc.collect()  # what the loading server's closed loop left is freed before forking
+        workers = self.config.workers
+        log.info("model loaded once; forking %d workers (%s parser)", workers, HTTP_IMPL)
+        return run_workers(workers, lambda: server_for(self.make_app(), self.config), self.sock)
