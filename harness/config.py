@@ -127,15 +127,8 @@ def _serving(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
-def from_env(env: Mapping[str, str]) -> HarnessConfig:
-    """Build the configuration; raises `ConfigError` naming the first bad variable."""
-    unknown = sorted(
-        k for k in env if k.startswith("HARNESS_") and k not in KNOWN_HARNESS_VARIABLES
-    )
-    if unknown:
-        raise ConfigError(
-            f"unknown variable {unknown[0]}; known HARNESS_* variables: {', '.join(KNOWN_HARNESS_VARIABLES)}"
-        )
+def _model_and_key(env: Mapping[str, str]) -> tuple[GcsUri, str, str]:
+    """`MODEL_URI` and `KMS_KEY_URI`: both required, both parsed."""
     model_raw = env.get(c.ENV_MODEL_URI, "")
     if not model_raw:
         raise ConfigError(
@@ -154,6 +147,19 @@ def from_env(env: Mapping[str, str]) -> HarnessConfig:
         key_name = parse_kms_key_uri(key_raw)
     except SealedFormatError as exc:
         raise ConfigError(f"KMS_KEY_URI: {exc}") from None
+    return model_uri, key_raw, key_name
+
+
+def from_env(env: Mapping[str, str]) -> HarnessConfig:
+    """Build the configuration; raises `ConfigError` naming the first bad variable."""
+    unknown = sorted(
+        k for k in env if k.startswith("HARNESS_") and k not in KNOWN_HARNESS_VARIABLES
+    )
+    if unknown:
+        raise ConfigError(
+            f"unknown variable {unknown[0]}; known HARNESS_* variables: {', '.join(KNOWN_HARNESS_VARIABLES)}"
+        )
+    model_uri, key_raw, key_name = _model_and_key(env)
     pin_raw = env.get(c.ENV_MODEL_SHA256, "").strip()
     if pin_raw and not _SHA256.fullmatch(pin_raw):
         raise ConfigError(
