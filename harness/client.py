@@ -61,10 +61,12 @@ class HarnessClient:
         self._token = token
         self.timeout = timeout
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any, dict[str, str]]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any, dict[str, str]]:
         """(status, decoded JSON or text, headers); never raises for HTTP error statuses."""
         data = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if self._token:

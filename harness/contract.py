@@ -38,6 +38,13 @@ ENV_MAX_BODY_BYTES = "HARNESS_MAX_BODY_BYTES"
 ENV_MAX_BATCH = "HARNESS_MAX_BATCH"
 ENV_MAX_REVIEW_CHARS = "HARNESS_MAX_REVIEW_CHARS"
 ENV_LOG_LEVEL = "HARNESS_LOG_LEVEL"
+ENV_TRUSTED_PROXIES = "HARNESS_TRUSTED_PROXIES"
+"""Comma-separated CIDRs whose X-Forwarded-For hops are believed (default: none)."""
+ENV_WORKERS = "HARNESS_WORKERS"
+"""Serving processes forked after the one decryption (default: the number of cores)."""
+ENV_MAX_CONNECTIONS = "HARNESS_MAX_CONNECTIONS"
+ENV_HEADER_TIMEOUT = "HARNESS_HEADER_TIMEOUT"
+ENV_BODY_TIMEOUT = "HARNESS_BODY_TIMEOUT"
 DEPLOYED_ENV: tuple[str, ...] = (
     ENV_KMS_KEY_URI,
     ENV_MODEL_SHA256,
@@ -52,6 +59,9 @@ DEPLOYED_ENV: tuple[str, ...] = (
 # --------------------------------------------------------------------------- HTTP
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
+PROBE_PATHS: tuple[str, ...] = (LIVENESS_PATH, READINESS_PATH)
+"""Answered without a token and never rate limited (the kubelet has neither)."""
+OPENAPI_PATH = "/openapi.json"
 
 # --------------------------------------------------------------------------- Kubernetes
 POD_LABELS: dict[str, str] = {

@@ -31,16 +31,19 @@ from typing import IO, Any
 import tink
 from tink import aead, streaming_aead
 
-SEALED_FORMAT = "gke-sandbox/tink-streaming-aead/v1"
-
-META_KEYSET = "encryption-key"
-META_FORMAT = "sealed-format"
-META_SHA256 = "plaintext-sha256"
-META_SIZE = "plaintext-size"
-META_SEALED_FOR = "sealed-for"
-META_KMS_KEY = "kms-key"
-META_KMS_KEY_VERSION = "kms-key-version"
-META_SEALED_AT = "sealed-at"
+# the metadata keys and format are the image's interface (harness/contract.py); re-exported
+# here because the sealer (infra/seal.py) and its tests read them from this module
+from harness.contract import (
+    META_FORMAT,
+    META_KEYSET,
+    META_KMS_KEY,
+    META_KMS_KEY_VERSION,
+    META_SEALED_AT,
+    META_SEALED_FOR,
+    META_SHA256,
+    META_SIZE,
+    SEALED_FORMAT,
+)
 
 KMS_URI_PREFIX = "gcp-kms://"
 _KMS_KEY_NAME = re.compile(

@@ -13,12 +13,14 @@ Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 server failure (e.g. port in us
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import resource
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -106,45 +108,60 @@ def main(env: Mapping[str, str] | None = None) -> int:
             EXIT_CONFIG,
         )
 
-    import uvicorn
+    try:
+        from harness.httpserver import listen
 
-    from harness import gcp
-    from harness.app import Limits, ModelState, create_app
-    from harness.loader import ModelRefused, load_sealed_model
-    from harness.ratelimit import RateLimiter
-
-    state = ModelState()
-    app = create_app(
-        state=state,
-        tokens=tokens,
-        limiter=RateLimiter(config.rate_limit),
-        limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
-    )
-
-    def tls_context(cfg: uvicorn.Config, default: Any) -> ssl.SSLContext:
-        context = default()
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return context
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=config.bind,
-            port=config.port,
-            ssl_certfile=str(config.tls_cert),
-            ssl_keyfile=str(config.tls_key),
-            ssl_context_factory=tls_context,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            lifespan="off",
-            timeout_graceful_shutdown=10,
-            http="h11",
+        sock = listen(config.bind, config.port)
+    except OSError as exc:
+        return _fail(
+            f"HTTPS server failed to start on {config.bind}:{config.port}: {exc.strerror}",
+            EXIT_SERVER,
         )
-    )
+    return _Run(config, tokens, sock).serve()
 
-    def load() -> None:
+
+class _Run:
+    """One run: the loading server (probes answered while the model loads), then serving.
+
+    With one worker the loading server simply keeps serving. With several, it stops once
+    the model is verified and the workers are forked on the same socket; it never reports
+    ready itself, so nothing is routed to the pod before a worker answers.
+    """
+
+    def __init__(self, config: Any, tokens: Any, sock: socket.socket) -> None:
+        from harness.app import ModelState
+        from harness.httpserver import limit_server_logs, server_for
+        from harness.ratelimit import RateLimiter
+
+        self.config = config
+        self.tokens = tokens
+        self.sock = sock
+        self.state = ModelState()
+        self.loading_state = self.state if config.workers == 1 else ModelState()
+        self.limiter = RateLimiter(config.rate_limit)  # before any fork: its table is shared
+        self.stopping = threading.Event()
+        limit_server_logs()
+        self.server = server_for(self.make_app(self.loading_state), config)
+
+    def make_app(self, app_state: Any = None) -> Any:
+        from harness.app import Limits, create_app
+
+        config = self.config
+        return create_app(
+            state=app_state or self.state,
+            tokens=self.tokens,
+            limiter=self.limiter,
+            limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
+            trusted_proxies=config.trusted_proxies,
+        )
+
+    def load(self) -> None:
+        from harness import gcp
+        from harness.loader import ModelRefused, load_sealed_model
+
+        config, state = self.config, self.state
         started = time.perf_counter()
+        kms = gcp.kms_client(config.kms_emulator)
         try:
             loaded = load_sealed_model(
                 model_uri=config.model_uri,
@@ -152,7 +169,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
                 kms_key_name=config.kms_key_name,
                 pinned_sha256=config.model_sha256,
                 storage=gcp.storage_client(config.storage_emulator),
-                kms=gcp.kms_client(config.kms_emulator),
+                kms=kms,
             )
         except ModelRefused as exc:
             state.set_failed(str(exc))
@@ -163,32 +180,61 @@ def main(env: Mapping[str, str] | None = None) -> int:
             log.info(
                 "ready: serving %s after %.2fs", config.model_uri, time.perf_counter() - started
             )
+            if config.workers > 1:  # hand the socket over to the forked workers
+                self.server.should_exit = True
             return
+        finally:
+            kms.transport.close()  # no gRPC threads left when the workers are forked
+        self.loading_state.set_failed(str(state.failure))
         log.error("model refused, not serving: %s", state.failure)
-        server.should_exit = True
+        with contextlib.suppress(OSError):  # stop listening now (every fd of the socket)
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.server.should_exit = True
 
-    def request_exit(_signum: int, _frame: Any) -> None:
+    def request_exit(self, _signum: int, _frame: Any) -> None:
         # uvicorn installs the same behaviour while serving and, after a graceful
         # shutdown, re-raises the signal to the previous handler: this one, so the
         # process still exits with its own code (0, or 3 if the model was refused)
         # instead of dying of SIGTERM.
-        server.should_exit = True
+        self.stopping.set()
+        self.server.should_exit = True
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, request_exit)
-    log.info(
-        "harness starting: model %s, key %s, https on %s:%d",
-        config.model_uri,
-        config.kms_key_uri,
-        config.bind,
-        config.port,
-    )
-    threading.Thread(target=load, name="model-loader", daemon=True).start()
-    try:
-        server.run()
-    except SystemExit:  # uvicorn exits (with its own codes, 3 among them) when it cannot bind
-        return _fail(f"HTTPS server failed to start on {config.bind}:{config.port}", EXIT_SERVER)
-    if state.failure:
-        print(f"error: model refused: {state.failure}", file=sys.stderr, flush=True)
-        return EXIT_REFUSED
-    return 0
+    def serve(self) -> int:
+        config, sock = self.config, self.sock
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.request_exit)
+        log.info(
+            "harness starting: model %s, key %s, https on %s:%d",
+            config.model_uri,
+            config.kms_key_uri,
+            config.bind,
+            config.port,
+        )
+        threading.Thread(target=self.load, name="model-loader", daemon=True).start()
+        # with several workers the loading server gets a duplicate of the socket: its
+        # shutdown closes the duplicate and the socket itself stays open for the workers
+        fork = config.workers > 1
+        shared = [socket.fromfd(sock.fileno(), sock.family, sock.type)] if fork else [sock]
+        try:
+            self.server.run(sockets=shared)
+        except SystemExit:  # uvicorn exits with its own codes when it cannot serve
+            return _fail(f"HTTPS server failed on {config.bind}:{config.port}", EXIT_SERVER)
+        if self.state.failure:
+            sock.close()
+            print(f"error: model refused: {self.state.failure}", file=sys.stderr, flush=True)
+            return EXIT_REFUSED
+        if not fork or self.stopping.is_set() or self.state.loaded is None:
+            sock.close()
+            return 0
+        return self.fork_workers()
+
+    def fork_workers(self) -> int:
+        import gc
+
+        from harness.httpserver import HTTP_IMPL, server_for
+        from harness.workers import run_workers
+
+        gc.collect()  # what the loading server's closed loop left is freed before forking
+        workers = self.config.workers
+        log.info("model loaded once; forking %d workers (%s parser)", workers, HTTP_IMPL)
+        return run_workers(workers, lambda: server_for(self.make_app(), self.config), self.sock)

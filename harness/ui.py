@@ -41,7 +41,7 @@ The movie was terrible...</textarea>
 <button id="predict">Predict()</button>
 <pre id="predict-out"></pre>
 </section>
-<p><a href="/docs">API documentation</a></p>
+<p><a href="/openapi.json">API description (OpenAPI)</a></p>
 </body>
 </html>
 """

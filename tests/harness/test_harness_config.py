@@ -158,9 +158,13 @@ def test_bucket_bursts_then_refills_continuously():
 def test_disabled_limiter_and_bounded_memory():
     assert RateLimiter(0).acquire("x") == 0.0 and not RateLimiter(0).enabled
     clock = Clock()
-    limiter = RateLimiter(1, clock=clock, max_clients=3)
-    for client in "abcd":
+    limiter = RateLimiter(1, clock=clock, max_clients=3)  # a table of 3 buckets
+    for client in "abc":
+        clock.now += 1
         assert limiter.acquire(client) == 0.0
-    assert len(limiter._buckets) == 3  # "a", least recently seen, was evicted
+    assert limiter.acquire("a") > 0  # "a" is limited while it holds a bucket
+    clock.now += 1
+    assert limiter.acquire("d") == 0.0  # evicts the least recently seen: "b"
+    assert limiter.acquire("c") > 0 and limiter.acquire("b") == 0.0
     with pytest.raises(ValueError):
         RateLimiter(-1)

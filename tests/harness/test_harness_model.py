@@ -170,3 +170,15 @@ def test_weights_size_and_values_are_checked(tmp_path):
     weights[8:12] = np.float32(np.inf).tobytes()
     with pytest.raises(ModelFormatError, match="NaN or infinite"):
         load_model(header, weights)
+
+
+def test_predict_small_gives_the_same_scores_as_predict(loaded_model):
+    model = loaded_model.model
+    eval_file = Path(modelbuild.__file__).parent / "data" / "eval_reviews.tsv"
+    texts = [line.split("\t")[-1] for line in eval_file.read_text().splitlines()[1:]]
+    texts += ["", "!!!", "not bad at all, but boring", *SEED_REVIEWS]
+    batch = model.predict(texts)
+    one_by_one = [model.predict_small([text])[0] for text in texts]
+    assert np.max(np.abs(batch - np.array(model.predict_small(texts)))) < 1e-12
+    assert np.round(batch, 7).tolist() == np.round(one_by_one, 7).tolist()
+    assert model.predict_small(SEED_REVIEWS)[0] > 0.8 > 0.2 > model.predict_small(SEED_REVIEWS)[2]
