@@ -184,7 +184,7 @@ def build(out_dir: Path, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_
     build_info = {
         "generator_seed": seed,
         "train_samples": samples,
-        "data": ["infra/data/sentiment_lexicon.json"],
+        "data": ["infra/model/data/sentiment_lexicon.json"],
         "pipeline": "TfidfVectorizer(1-2 grams) -> LogisticRegression, skl2onnx",
     }
     (out_dir / "model.json").write_bytes(dump_card(model_card(build_info)))

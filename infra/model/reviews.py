@@ -1,9 +1,9 @@
 """The demo model's data: synthetic reviews from the shipped lexicon, and the hand-written eval set.
 
-Nothing is downloaded. Reviews are composed from `infra/data/sentiment_lexicon.json` by a
+Nothing is downloaded. Reviews are composed from `infra/model/data/sentiment_lexicon.json` by a
 seeded generator (stdlib Mersenne Twister: same seed, same reviews on every platform), each
 with a soft score in [0, 1] (1 = positive): clauses, negation ("not great"), intensifiers,
-"but" contrasts where the second clause weighs more. `infra/data/eval_reviews.tsv` holds
+"but" contrasts where the second clause weighs more. `infra/model/data/eval_reviews.tsv` holds
 hand-written reviews that are never trained on. Moved from `infra/modelbuild.py` (the
 home-made model format goes; this generator is what the ONNX demo model trains on).
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 LEXICON = DATA_DIR / "sentiment_lexicon.json"
 EVAL_SET = DATA_DIR / "eval_reviews.tsv"
 SEED_REVIEWS: tuple[str, str, str] = (

@@ -192,6 +192,7 @@ def test_harness_dependencies_are_all_in_the_image():
         "starlette": "starlette",
         "uvicorn": "uvicorn",
         "prometheus_client": "prometheus-client",
+        "onnxruntime": "onnxruntime",
         "anyio": "anyio",
         "grpc": "grpcio",
         "pydantic": "pydantic",
