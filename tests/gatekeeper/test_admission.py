@@ -11,8 +11,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from infra import admission
-from infra import gatekeeper as gk
+from components import gatekeeper_policy as gk
+from policy import admission
 from tests.gatekeeper.conftest import (
     DIGEST,
     HARNESS_IMAGE,

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from infra import gatekeeper as gk
-from infra.admission import RegoModules
+from components import gatekeeper_policy as gk
+from policy.admission import RegoModules
 from tests.gatekeeper.conftest import DIGEST, KSA, REPO, tenant
 
 Obj = dict[str, Any]

@@ -15,8 +15,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from infra import admission
 from infra.plan import plan_document
+from policy import admission
 from policy.access import kubernetes_objects
 from policy.rbac import Access, RbacPolicy, UserInfo
 from tests.gatekeeper.conftest import WORKLOAD_KINDS, wrap

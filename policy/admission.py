@@ -4,7 +4,7 @@
 request: pick the Constraints whose `spec.match` covers the object, build Gatekeeper's input
 (`input.review` like an AdmissionReview request, `input.parameters` from the Constraint) and
 evaluate the template's Rego `violation` set with the embedded engine (regopy). The templates and
-constraints are the very manifests the stack deploys (`infra.gatekeeper`).
+constraints are the very manifests the stack deploys (`components.gatekeeper_policy`).
 
 Match semantics follow Gatekeeper's documented matchers: kinds (apiGroups x kinds, "*" wildcard,
 empty = all), scope, namespaces / excludedNamespaces (prefix or suffix "*" glob; a Namespace
