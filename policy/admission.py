@@ -3,7 +3,7 @@
 `evaluate(obj, templates, constraints)` does what Gatekeeper's validating webhook does for one
 request: pick the Constraints whose `spec.match` covers the object, build Gatekeeper's input
 (`input.review` like an AdmissionReview request, `input.parameters` from the Constraint) and
-evaluate the template's Rego `violation` set with the embedded engine (regopy). The templates and
+evaluate the template's Rego `violation` set with OPA, in process. The templates and
 constraints are the very manifests the stack deploys (`components.gatekeeper_policy`).
 
 Match semantics follow Gatekeeper's documented matchers: kinds (apiGroups x kinds, "*" wildcard,
@@ -49,107 +49,58 @@ class Denial:
 
 
 class RegoModules:
-    """A set of Rego modules compiled once into a bundle, then evaluated at named entrypoints.
+    """A set of Rego modules loaded into one OPA engine, then evaluated at named entrypoints.
 
-    Compiling is the expensive step (tens of milliseconds), so it happens once; each evaluation
-    only sets the input and runs the compiled plan (a few milliseconds). Entrypoints are rule
-    paths with "/" separators, e.g. "sandboxseccomp/violation". Engine errors become
-    `AdmissionError` naming the module, line and column.
+    The engine is OPA itself (the Go library Gatekeeper embeds, from the
+    `opa-golib-python-bindings` wheel), so `not` over an undefined value, sets and built-ins
+    behave as on the cluster. Modules are parsed when added and compiled once, on the first
+    evaluation (done here, so a type error surfaces at construction); later evaluations reuse
+    the prepared query. Entrypoints are rule paths with "/" separators,
+    e.g. "sandboxseccomp/violation". Engine errors become `AdmissionError` naming file and line.
     """
 
     def __init__(self, modules: Mapping[str, str], entrypoints: Sequence[str]) -> None:
-        from regopy import Interpreter, LogLevel, RegoError
+        from opa_bindings.engine import OpaEngine, OpaError
 
         if not entrypoints:
             raise AdmissionError("RegoModules needs at least one entrypoint to compile")
-        self._interp = Interpreter()
-        # errors are raised as AdmissionError; keep the engine from also printing them to stdout
-        self._interp.log_level = LogLevel.NONE
-        self._modules = dict(modules)
+        self._engine = OpaEngine()
+        self._error = OpaError
         self.entrypoints = tuple(entrypoints)
-        for name, source in modules.items():
-            try:
-                self._interp.add_module(name, source)
-            except RegoError as exc:
-                raise AdmissionError(
-                    f"Rego does not compile: {describe_engine_error(str(exc), self._modules)}"
-                ) from exc
         try:
-            self._bundle = self._interp.build(None, list(self.entrypoints))
-        except RegoError as exc:
-            raise AdmissionError(
-                f"Rego does not compile: {describe_engine_error(str(exc), self._modules)}"
-            ) from exc
-        if not self._bundle.ok():
-            raise AdmissionError(f"Rego does not compile: {self._engine_error()}")
-
-    def _engine_error(self) -> str:
-        from regopy.rego_shared import rego_get_error
-
-        try:
-            raw = str(rego_get_error(self._interp._impl))
-        except Exception:  # the engine's own error channel failed; report what we know
-            return "unknown engine error"
-        return describe_engine_error(raw, self._modules)
+            for name, source in modules.items():
+                self._engine.add_policy(name, source)
+            # Compiling happens on the first query: force it so errors name the modules now.
+            self._engine.eval_query("true")
+        except OpaError as exc:
+            raise AdmissionError(f"Rego does not compile: {describe_engine_error(exc)}") from exc
 
     def evaluate(self, entrypoint: str, input_doc: Any = None) -> tuple[bool, Any]:
         """(defined, value) of the rule at `entrypoint` for `input_doc`."""
-        from regopy import RegoError
-        from regopy.rego_shared import (
-            rego_bundle_query_entrypoint,
-            rego_output_ok,
-            rego_output_string,
-        )
-
         if entrypoint not in self.entrypoints:
             raise AdmissionError(
                 f"{entrypoint!r} was not compiled; known entrypoints: {list(self.entrypoints)}"
             )
+        query = "data." + entrypoint.replace("/", ".")
         try:
-            self._interp.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
-            impl = rego_bundle_query_entrypoint(self._interp._impl, self._bundle._impl, entrypoint)
-        except RegoError as exc:
-            raise AdmissionError(
-                f"Rego evaluation of {entrypoint} failed: {describe_engine_error(str(exc), self._modules)}"
-            ) from exc
-        # Read the raw output: regopy's Output object crashes when asked to print an error.
-        if not rego_output_ok(impl):
-            raise AdmissionError(f"Rego evaluation of {entrypoint} failed: {self._engine_error()}")
-        text = rego_output_string(impl)
-        if text == "undefined":
-            return False, None
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise AdmissionError(
-                f"Rego evaluation of {entrypoint} returned output that is not JSON: {exc}"
-            ) from exc
-        expressions = parsed.get("expressions") if isinstance(parsed, dict) else None
-        if not isinstance(expressions, list) or len(expressions) != 1:
-            raise AdmissionError(
-                f"Rego evaluation of {entrypoint} returned an unexpected shape: {text[:200]}"
+            rows = self._engine.eval_query(
+                f"x := {query}", input_doc if input_doc is not None else {}
             )
-        return True, expressions[0]
+        except self._error as exc:
+            raise AdmissionError(
+                f"Rego evaluation of {entrypoint} failed: {describe_engine_error(exc)}"
+            ) from exc
+        if not rows:
+            return False, None
+        if len(rows) != 1 or "x" not in rows[0]:
+            raise AdmissionError(f"Rego evaluation of {entrypoint} returned {rows!r:.200}")
+        return True, rows[0]["x"]
 
 
-_ENGINE_ERROR_RE = re.compile(r"\(error \d+:([^|\s]*)\|(\d+)\|\d+\s*\(errormsg \d+:([^)\n]*)\)")
-
-
-def describe_engine_error(raw: str, modules: Mapping[str, str]) -> str:
-    """Turn the engine's S-expression error dump into "file:line:col: message; ..." lines."""
-    found = []
-    for file, offset, message in _ENGINE_ERROR_RE.findall(raw):
-        where = file or "<query>"
-        source = modules.get(file)
-        if source is not None:
-            pos = int(offset)
-            line = source.count("\n", 0, pos) + 1
-            col = pos - (source.rfind("\n", 0, pos) + 1) + 1
-            where = f"{file}:{line}:{col}"
-        found.append(f"{where}: {message.strip()}")
-    if found:
-        return "; ".join(dict.fromkeys(found))
-    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+def describe_engine_error(exc: Exception) -> str:
+    """OPA's error text ("file:line: rego_type_error: ...") on one line, at most 500 characters."""
+    message = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     return " ".join(lines)[:500] if lines else "unknown engine error"
 
 

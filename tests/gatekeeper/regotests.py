@@ -1,4 +1,4 @@
-"""Discover and run the Rego unit tests (`test_*` rules) of policy/gatekeeper through regopy.
+"""Discover and run the Rego unit tests (`test_*` rules) of policy/gatekeeper on OPA.
 
 Each suite is one template's src.rego + src_test.rego plus the shared library and its test-only
 fixtures, compiled once into a bundle whose entrypoints are the test rules. A test passes only if

@@ -160,8 +160,8 @@ def test_rego_always_denied_env_matches_python() -> None:
 
 
 def test_no_multi_argument_sprintf_in_rego() -> None:
-    """The embedded engine quotes built-in-produced strings in multi-argument sprintf; messages
-    use concat() instead so that offline results equal Gatekeeper's."""
+    """House style: messages are built with concat(), one way everywhere (multi-argument sprintf
+    quoted built-in-produced strings in the engine these tests once ran on)."""
     for path in gk.POLICY_ROOT.rglob("*.rego"):
         for call in re.findall(r"sprintf\((\"[^\"]*\"), \[", path.read_text()):
             assert call == '"%v"', f"{path}: sprintf({call}, ...) — build messages with concat()"

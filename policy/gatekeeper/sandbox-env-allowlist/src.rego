@@ -66,7 +66,7 @@ violation contains {"msg": msg} if {
 # Service of the namespace: names the tenant chooses, invisible at admission, outside the allowlist.
 violation contains {"msg": msg} if {
 	some p in sandbox.workload_pod_specs
-	not p.spec.enableServiceLinks == false
+	object.get(p.spec, "enableServiceLinks", null) != false
 	msg := concat("", [sandbox.object_ref, ": pods running as workload service account ", input.parameters.serviceAccountName, " must set enableServiceLinks: false (the kubelet would inject variables named after the namespace's Services)"])
 }
 
