@@ -227,3 +227,26 @@ def test_every_manifest_is_valid_kubernetes(shipped, stack):
     assert unvalidated <= CRD_KINDS | {k for k in unvalidated if k.startswith("Sandbox")}, (
         unvalidated
     )
+
+
+@pytest.mark.parametrize("stack", ["dev", "sandbox"])
+def test_stack_constraints_pass_the_template_samples(shipped, stack: str) -> None:
+    """The constraints each stack renders for ns1 give the verdicts the Gatekeeper samples expect."""
+    from tests.gatekeeper import gator
+
+    objects = manifests(shipped, stack)
+    templates = {
+        t["spec"]["crd"]["spec"]["names"]["kind"]: t
+        for t in objects
+        if t["kind"] == "ConstraintTemplate"
+    }
+    rendered = {
+        c["kind"]: (templates[c["kind"]], c)
+        for c in objects
+        if c["apiVersion"].startswith("constraints.gatekeeper.sh/")
+        and c["spec"]["match"].get("namespaces") == ["ns1"]
+    }
+    assert len(rendered) == 14
+    for path in gator.suite_paths():
+        results = gator.run_suite(path, rendered=rendered)
+        assert [(r.case, r.failures) for r in results if not r.ok] == [], path.parent.name
