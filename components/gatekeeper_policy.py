@@ -490,6 +490,8 @@ CONSTRAINT_SPECS: tuple[ConstraintSpec, ...] = (
     _pod("sandbox-read-only-root"),
     _pod("sandbox-run-as-non-root"),
     _pod("sandbox-seccomp"),
+    _pod("sandbox-security-profiles"),
+    _pod("sandbox-volume-kinds"),
     ConstraintSpec(
         "sandbox-service-types",
         SERVICE_MATCH_KINDS,

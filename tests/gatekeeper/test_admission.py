@@ -436,6 +436,12 @@ PER_TEMPLATE: dict[str, Callable[[Obj], None]] = {
     ),
     "ns1-run-as-non-root": lambda s: s["containers"][0]["securityContext"].update(runAsUser=0),
     "ns1-seccomp": lambda s: s["securityContext"].update(seccompProfile={"type": "Unconfined"}),
+    "ns1-security-profiles": lambda s: s["securityContext"].update(
+        sysctls=[{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]
+    ),
+    "ns1-volume-kinds": lambda s: s["volumes"].append(
+        {"name": "share", "nfs": {"server": "10.0.0.2", "path": "/"}}
+    ),
 }
 
 

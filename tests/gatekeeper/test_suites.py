@@ -17,7 +17,7 @@ SUITES = gator.suite_paths()
 
 def test_every_template_has_a_suite_and_samples() -> None:
     dirs = [s.path for s in gk.template_sources()]
-    assert len(dirs) == 14
+    assert len(dirs) == 16
     for d in dirs:
         assert (d / "suite.yaml").is_file(), d
         samples = [p for p in (d / "samples").iterdir() if p.is_dir()]

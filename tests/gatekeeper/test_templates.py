@@ -129,6 +129,8 @@ def test_workload_constraints_exist_only_with_a_workload_service_account() -> No
         "SandboxReadOnlyRoot",
         "SandboxRunAsNonRoot",
         "SandboxSeccomp",
+        "SandboxSecurityProfiles",
+        "SandboxVolumeKinds",
         "SandboxServiceTypes",
         "SandboxSecretTypes",
     }

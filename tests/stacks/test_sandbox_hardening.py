@@ -246,7 +246,23 @@ def test_stack_constraints_pass_the_template_samples(shipped, stack: str) -> Non
         if c["apiVersion"].startswith("constraints.gatekeeper.sh/")
         and c["spec"]["match"].get("namespaces") == ["ns1"]
     }
-    assert len(rendered) == 14
+    assert len(rendered) == 16
     for path in gator.suite_paths():
         results = gator.run_suite(path, rendered=rendered)
         assert [(r.case, r.failures) for r in results if not r.ok] == [], path.parent.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "sandbox"])
+def test_limit_range_bounds_cpu_and_memory_of_every_container(shipped, stack: str) -> None:
+    """The community's container-limits policy is met by the LimitRange, not by Gatekeeper: the
+    LimitRanger plugin gives every container of a tenant pod default limits and refuses any
+    container above `max`, so no container runs unbounded (the README's conformance table)."""
+    objects = manifests(shipped, stack)
+    ranges = [
+        o for o in objects if o["kind"] == "LimitRange" and o["metadata"]["namespace"] == "ns1"
+    ]
+    assert len(ranges) == 1
+    container = [lim for lim in ranges[0]["spec"]["limits"] if lim["type"] == "Container"]
+    assert len(container) == 1
+    for field in ("default", "max"):
+        assert set(container[0][field]) >= {"cpu", "memory"}, field

@@ -44,20 +44,24 @@ review_name := n if {
 # "Deployment ns1/harness": how every message names the object.
 object_ref := concat("", [review_kind, " ", review_namespace, "/", review_name])
 
-# Every pod spec the reviewed object would run, with the path it sits at.
-pod_specs contains {"spec": spec, "path": "spec"} if {
+# Every pod spec the reviewed object would run, with the path it sits at and the pod's metadata
+# (annotations carry settings such as the AppArmor beta annotation).
+pod_specs contains {"spec": spec, "path": "spec", "metadata": meta} if {
 	review_kind == "Pod"
 	spec := input.review.object.spec
+	meta := object.get(input.review.object, "metadata", {})
 }
 
-pod_specs contains {"spec": spec, "path": "spec.template.spec"} if {
+pod_specs contains {"spec": spec, "path": "spec.template.spec", "metadata": meta} if {
 	review_kind in template_kinds
 	spec := input.review.object.spec.template.spec
+	meta := object.get(input.review.object.spec.template, "metadata", {})
 }
 
-pod_specs contains {"spec": spec, "path": "spec.jobTemplate.spec.template.spec"} if {
+pod_specs contains {"spec": spec, "path": "spec.jobTemplate.spec.template.spec", "metadata": meta} if {
 	review_kind == "CronJob"
 	spec := input.review.object.spec.jobTemplate.spec.template.spec
+	meta := object.get(input.review.object.spec.jobTemplate.spec.template, "metadata", {})
 }
 
 # Every container of every pod spec, one rule per container list.
