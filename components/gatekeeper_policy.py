@@ -7,9 +7,11 @@ truth: the stack deploys exactly what `constraint_templates()` and `constraints(
 offline admission (`policy.admission`) evaluates the very same Rego. Nothing here talks to a cluster.
 
 Layout of a template directory:
-    template.yaml   the ConstraintTemplate manifest without Rego (metadata, CRD kind, parameter schema)
-    src.rego        the template's Rego; `import data.lib.<x>` pulls modules from `lib/` in as `libs`
-    src_test.rego   Rego unit tests (`test_*` rules), run offline by tests/gatekeeper
+    template.src.yaml  the ConstraintTemplate manifest without Rego (metadata, CRD kind, parameters)
+    src.rego           the template's Rego; `import data.lib.<x>` pulls modules from `lib/` as `libs`
+    src_test.rego      Rego unit tests (`test_*` rules), run offline by tests/gatekeeper
+    template.yaml      generated: the full manifest (`write_rendered_templates()`), what `gator
+                       verify` and `kubectl apply` read; a test keeps it equal to the assembly
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from policy import facts
 
 POLICY_ROOT = Path(__file__).resolve().parent.parent / "policy" / "gatekeeper"
 LIB_DIRNAME = "lib"
+SOURCE_FILE = "template.src.yaml"
+RENDERED_FILE = "template.yaml"
 TEMPLATE_API_VERSION = "templates.gatekeeper.sh/v1"
 CONSTRAINT_API_VERSION = "constraints.gatekeeper.sh/v1beta1"
 ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"
@@ -65,40 +69,13 @@ SERVICE_TYPES: tuple[str, ...] = ("ClusterIP", "ExternalName", "LoadBalancer", "
 DEFAULT_SERVICE_TYPES: tuple[str, ...] = ("ClusterIP",)
 
 # Every volume source of core/v1 Volume. hostPath and gitRepo touch the node and are never allowed.
-KNOWN_VOLUME_KINDS: frozenset[str] = frozenset(
-    {
-        "awsElasticBlockStore",
-        "azureDisk",
-        "azureFile",
-        "cephfs",
-        "cinder",
-        "configMap",
-        "csi",
-        "downwardAPI",
-        "emptyDir",
-        "ephemeral",
-        "fc",
-        "flexVolume",
-        "flocker",
-        "gcePersistentDisk",
-        "gitRepo",
-        "glusterfs",
-        "hostPath",
-        "image",
-        "iscsi",
-        "nfs",
-        "persistentVolumeClaim",
-        "photonPersistentDisk",
-        "portworxVolume",
-        "projected",
-        "quobyte",
-        "rbd",
-        "scaleIO",
-        "secret",
-        "storageos",
-        "vsphereVolume",
-    }
+_VOLUME_SOURCES = (
+    "awsElasticBlockStore azureDisk azureFile cephfs cinder configMap csi downwardAPI "
+    "emptyDir ephemeral fc flexVolume flocker gcePersistentDisk gitRepo glusterfs "
+    "hostPath image iscsi nfs persistentVolumeClaim photonPersistentDisk "
+    "portworxVolume projected quobyte rbd scaleIO secret storageos vsphereVolume "
 )
+KNOWN_VOLUME_KINDS: frozenset[str] = frozenset(_VOLUME_SOURCES.split())
 FORBIDDEN_VOLUME_KINDS: frozenset[str] = frozenset({"gitRepo", "hostPath"})
 
 # Pods and every workload kind that creates pods (policy.facts); the templates read each pod template.
@@ -185,8 +162,8 @@ def _required(mapping: Any, keys: Sequence[str], origin: str) -> Any:
 
 
 def _load_template(directory: Path, libs: Mapping[str, str]) -> TemplateSource:
-    origin = str(directory / "template.yaml")
-    manifest = _load_yaml(directory / "template.yaml")
+    origin = str(directory / SOURCE_FILE)
+    manifest = _load_yaml(directory / SOURCE_FILE)
     if not isinstance(manifest, dict):
         raise TemplateError(f"{origin}: expected a mapping, got {type(manifest).__name__}")
     if (
@@ -215,7 +192,7 @@ def _load_template(directory: Path, libs: Mapping[str, str]) -> TemplateSource:
         )
     if "rego" in targets[0] or "libs" in targets[0] or "code" in targets[0]:
         raise TemplateError(
-            f"{origin}: keep Rego out of template.yaml; src.rego is its only source"
+            f"{origin}: keep Rego out of {SOURCE_FILE}; src.rego is its only source"
         )
     rego_path = directory / "src.rego"
     test_path = directory / "src_test.rego"
@@ -243,12 +220,12 @@ def _load_template(directory: Path, libs: Mapping[str, str]) -> TemplateSource:
 
 
 def template_sources(root: Path = POLICY_ROOT) -> list[TemplateSource]:
-    """Every template directory under `root` (those holding a template.yaml), sorted by name."""
+    """Every template directory under `root` (those holding a template.src.yaml), sorted by name."""
     libs = lib_modules(root)
     sources = [
         _load_template(path, libs)
         for path in sorted(root.iterdir())
-        if path.is_dir() and (path / "template.yaml").is_file()
+        if path.is_dir() and (path / SOURCE_FILE).is_file()
     ]
     seen: dict[str, str] = {}
     for src in sources:
@@ -273,6 +250,55 @@ def constraint_templates(root: Path = POLICY_ROOT) -> list[dict[str, Any]]:
             target["libs"] = [libs[p] for p in src.lib_packages]
         manifests.append(manifest)
     return sorted(manifests, key=lambda m: m["metadata"]["name"])
+
+
+_GENERATED_NOTE = (
+    "# Generated from template.src.yaml, src.rego and lib/ by\n"
+    "# components.gatekeeper_policy.write_rendered_templates(); edit those, not this file.\n"
+)
+
+
+def _literal(text: str, indent: int) -> str:
+    """`text` as a YAML literal block (PyYAML will not emit one for text holding tabs)."""
+    chomp = "+" if text.endswith("\n\n") else ("" if text.endswith("\n") else "-")
+    pad = " " * indent
+    lines = [pad + line if line.strip("\n") else "" for line in text.splitlines()]
+    return f"|{chomp}\n" + "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def rendered_template_text(manifest: Mapping[str, Any]) -> str:
+    """A ConstraintTemplate manifest as YAML with its Rego as readable literal blocks."""
+    import copy
+
+    import yaml
+
+    shown = copy.deepcopy(dict(manifest))
+    target = shown["spec"]["targets"][0]
+    blocks = {"__REGO__": target["rego"]}
+    target["rego"] = "__REGO__"
+    for i, lib in enumerate(target.get("libs", [])):
+        blocks[f"__LIB{i}__"] = lib
+        target["libs"][i] = f"__LIB{i}__"
+    out = []
+    for line in yaml.safe_dump(shown, sort_keys=False, width=100).splitlines():
+        stripped = line.strip()
+        for key, text in blocks.items():
+            if stripped in (f"rego: {key}", f"- {key}"):
+                indent = len(line) - len(line.lstrip()) + 2
+                line = line.replace(key, _literal(text, indent).rstrip("\n"))
+        out.append(line)
+    return _GENERATED_NOTE + "\n".join(out) + "\n"
+
+
+def write_rendered_templates(root: Path = POLICY_ROOT) -> list[Path]:
+    """Write each directory's template.yaml from its sources; returns the files written."""
+    by_name = {m["metadata"]["name"]: m for m in constraint_templates(root)}
+    written = []
+    for src in template_sources(root):
+        path = src.path / RENDERED_FILE
+        path.write_text(rendered_template_text(by_name[src.kind.lower()]), encoding="utf-8")
+        written.append(path)
+    return written
 
 
 # --- per-tenant constraints ------------------------------------------------------------------

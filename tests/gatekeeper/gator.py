@@ -6,9 +6,9 @@ file and `assertions[]`. An assertion's `violations` is "yes" (at least one matc
 the default), "no" (none) or an integer (exactly that many); `message`, when set, is a regular
 expression searched in each violation's message and restricts which violations match.
 
-The template file is the one in the directory; its Rego lives in `src.rego` (+ `lib/`), so the
-runner fills the target with the Rego that `components.gatekeeper_policy` assembles for the
-cluster: the same bytes the stack deploys. Everything is evaluated by `policy.admission` on OPA.
+The template file is the directory's generated `template.yaml` (Rego inline, the manifest the
+stack deploys; a test keeps it equal to the assembly from `src.rego` and `lib/`), read as is.
+Everything is evaluated by `policy.admission` on OPA.
 """
 
 from __future__ import annotations
@@ -65,17 +65,12 @@ def _check_keys(where: str, mapping: Any, allowed: set[str]) -> None:
 
 
 def _template(path: Path) -> dict[str, Any]:
-    """The template file with its Rego filled in from the directory (as the stack deploys it)."""
+    """The template file as gator reads it: a full ConstraintTemplate with its Rego inline."""
     manifest = _load(path)
-    name = (manifest.get("metadata") or {}).get("name")
-    root = path.parent.parent
-    for built in gk.constraint_templates(root):
-        if built["metadata"]["name"] == name:
-            target = manifest["spec"]["targets"][0]
-            if "rego" not in target:
-                target.update(built["spec"]["targets"][0])
-            return manifest
-    raise SuiteError(f"{path}: no template named {name!r} under {root}")
+    targets = (manifest.get("spec") or {}).get("targets") or [{}]
+    if not isinstance(targets[0].get("rego"), str):
+        raise SuiteError(f"{path}: spec.targets[0].rego is missing; gator needs the Rego inline")
+    return manifest
 
 
 def assertion_failure(assertion: dict[str, Any], messages: list[str]) -> str | None:
@@ -143,4 +138,4 @@ def run_suite(
 
 def suite_paths(root: Path = gk.POLICY_ROOT) -> list[Path]:
     """The suite.yaml of every template directory under `root`."""
-    return sorted(p / "suite.yaml" for p in root.iterdir() if (p / "template.yaml").is_file())
+    return sorted(p / "suite.yaml" for p in root.iterdir() if (p / gk.SOURCE_FILE).is_file())
