@@ -322,6 +322,32 @@ def build_review(
     return review
 
 
+def _violations(
+    template: Mapping[str, Any], constraint: Mapping[str, Any], review: Any, action: str
+) -> list[Denial]:
+    """The template's `violation` set for one matched constraint, as Denials."""
+    kind, name = constraint["kind"], constraint["metadata"]["name"]
+    validate_parameters(constraint, template)
+    engine, package = _compiled(template)
+    input_doc = {
+        "review": review,
+        "parameters": (constraint.get("spec") or {}).get("parameters", {}),
+    }
+    defined, violations = engine.evaluate(package.replace(".", "/") + "/violation", input_doc)
+    if not defined:
+        return []
+    if not isinstance(violations, list):
+        raise AdmissionError(
+            f"ConstraintTemplate {kind}: 'violation' must be a set of objects, got {type(violations).__name__}"
+        )
+    out = []
+    for v in violations:
+        if not isinstance(v, Mapping) or not isinstance(v.get("msg"), str):
+            raise AdmissionError(f"ConstraintTemplate {kind}: violation {v!r} has no string 'msg'")
+        out.append(Denial(constraint=name, kind=kind, message=v["msg"], enforcement_action=action))
+    return out
+
+
 def evaluate(
     obj: Mapping[str, Any],
     templates: Sequence[Mapping[str, Any]],
@@ -374,28 +400,7 @@ def evaluate(
             continue
         if not constraint_matches(constraint, obj, namespace=ns, namespace_labels=namespace_labels):
             continue
-        template = by_kind[kind]
-        validate_parameters(constraint, template)
-        engine, package = _compiled(template)
-        input_doc = {
-            "review": review,
-            "parameters": (constraint.get("spec") or {}).get("parameters", {}),
-        }
-        defined, violations = engine.evaluate(package.replace(".", "/") + "/violation", input_doc)
-        if not defined:
-            continue
-        if not isinstance(violations, list):
-            raise AdmissionError(
-                f"ConstraintTemplate {kind}: 'violation' must be a set of objects, got {type(violations).__name__}"
-            )
-        for v in violations:
-            if not isinstance(v, Mapping) or not isinstance(v.get("msg"), str):
-                raise AdmissionError(
-                    f"ConstraintTemplate {kind}: violation {v!r} has no string 'msg'"
-                )
-            denials.append(
-                Denial(constraint=name, kind=kind, message=v["msg"], enforcement_action=action)
-            )
+        denials += _violations(by_kind[kind], constraint, review, action)
     return sorted(denials, key=lambda d: (d.kind, d.constraint, d.message))
 
 
