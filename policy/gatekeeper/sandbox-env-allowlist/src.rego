@@ -2,7 +2,7 @@
 # friends, LD_PRELOAD, GCONV_PATH, a PATH pointing at a mounted file, or CA-bundle and proxy
 # variables that redirect whom the harness trusts. Pods running as the workload KSA may only set
 # exact names from the allowlist, may not use envFrom (it imports names unknown at admission), and
-# the names below are refused even when an allowlist lists them (infra.gatekeeper mirrors them in
+# the names below are refused even when an allowlist lists them (components.gatekeeper_policy mirrors them in
 # ALWAYS_DENIED_ENV_PREFIXES / ALWAYS_DENIED_ENV_NAMES). Prefixes compare case-insensitively.
 # Such pods must also turn off service links, the kubelet's own environment injection.
 package sandboxenvallowlist
