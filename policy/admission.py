@@ -407,3 +407,16 @@ def evaluate(
 def admitted(denials: Iterable[Denial]) -> bool:
     """True when none of the denials blocks the request."""
     return not any(d.enforcement_action in BLOCKING_ACTIONS for d in denials)
+
+
+def gatekeeper_rules(
+    objects: Iterable[Mapping[str, Any]],
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(ConstraintTemplates, Constraints) among a stack's rendered objects (build/manifests or
+    the plan's Kubernetes objects), ready for `evaluate`."""
+    objects = list(objects)
+    templates = [o for o in objects if o.get("kind") == "ConstraintTemplate"]
+    constraints = [
+        o for o in objects if str(o.get("apiVersion", "")).startswith("constraints.gatekeeper.sh/")
+    ]
+    return templates, constraints

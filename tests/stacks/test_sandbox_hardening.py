@@ -266,3 +266,17 @@ def test_limit_range_bounds_cpu_and_memory_of_every_container(shipped, stack: st
     assert len(container) == 1
     for field in ("default", "max"):
         assert set(container[0][field]) >= {"cpu", "memory"}, field
+
+
+def test_every_pod_creating_object_of_the_dev_plan_is_admitted(shipped) -> None:
+    """What the review helper will run: the plan's own rules over the plan's own workloads."""
+    from policy import facts
+
+    objects = manifests(shipped, "dev")
+    templates, constraints = admission.gatekeeper_rules(objects)
+    assert len(templates) == 16
+    assert len(constraints) == 2 * 16 - 5  # ns2 has no workload KSA: none of the 5 KSA-only rules
+    workloads = [o for o in objects if o["kind"] in facts.POD_SPEC_PATHS]
+    assert workloads
+    for obj in workloads:
+        assert admission.evaluate(obj, templates, constraints) == [], obj["metadata"]["name"]
