@@ -2,17 +2,23 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-opa.txt | cksum | cut -d' ' -f1)
 
 .PHONY: help venv plan review access demo serve test lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-opa.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# OPA, the engine Gatekeeper embeds, for policy.admission and every Rego test. Its metadata says
+	@# Python >= 3.14 but the ctypes engine (opa_bindings.engine.OpaEngine) only loads a Go shared
+	@# library and runs on 3.11, and it has no dependencies: hence --ignore-requires-python and
+	@# --no-deps, with the wheel pinned by hash so nothing else can slip in under those flags.
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python \
+		--require-hashes -r requirements-opa.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP) ## create .venv with the pinned requirements

@@ -7,7 +7,6 @@ not chart output, so every rule shows up in the plan for review.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child
+from policy import facts
 
-IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$")
 NAMESPACE = "gatekeeper-system"
 
 
@@ -44,7 +43,7 @@ class Gatekeeper(pulumi.ComponentResource):
         self, name: str, args: GatekeeperArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         for label, image in (("image", args.image), ("crd_image", args.crd_image)):
-            if not IMAGE_BY_DIGEST.match(image):
+            if not facts.IMAGE_BY_DIGEST.match(image):
                 # Binary Authorization admits Gatekeeper by digest; a tag would be refused or drift.
                 raise ValueError(f"Gatekeeper {label} {image!r} must be pinned by digest")
         template_kinds = {t["spec"]["crd"]["spec"]["names"]["kind"] for t in args.templates}

@@ -6,24 +6,23 @@ from typing import Any
 
 import pulumi
 
+from components import gatekeeper_policy
 from components.gatekeeper import Gatekeeper, GatekeeperArgs
 from components.tenant_sandbox import TenantQuota, TenantSandbox, TenantSandboxArgs
-from infra import gatekeeper as rules
 from infra import kubeconfig, providers
 from infra.config import StackConfig
 from stacks import outputs as out
 from stacks.links import Links
 
 
-def admission_for(config: StackConfig) -> list[rules.TenantAdmission]:
+def admission_for(config: StackConfig) -> list[gatekeeper_policy.TenantAdmission]:
     """Each tenant's admission settings; only the workload tenant runs as the model-reading KSA."""
     sandbox = config.sandbox
     assert sandbox is not None
-    repos = tuple(r.rstrip("/") for r in sandbox.allowed_repositories)
     return [
-        rules.TenantAdmission(
+        gatekeeper_policy.TenantAdmission(
             namespace=tenant.namespace,
-            allowed_repos=repos,
+            allowed_repos=sandbox.allowed_repositories,
             workload_service_account=tenant.workload_service_account,
             approved_digests=sandbox.approved_digests if tenant.hosts_workload else (),
             allowed_service_types=sandbox.allowed_service_types,
@@ -67,8 +66,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             image=sandbox.gatekeeper.image,
             crd_image=sandbox.gatekeeper.crd_image,
             chart_repository=sandbox.gatekeeper.chart_repository,
-            templates=rules.constraint_templates(),
-            constraints=[c for tenant in admission for c in rules.constraints(tenant)],
+            templates=gatekeeper_policy.constraint_templates(),
+            constraints=[c for tenant in admission for c in gatekeeper_policy.constraints(tenant)],
         ),
         opts=on_cluster,
     )
@@ -107,6 +106,6 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
         out.TENANT_NAMESPACES: namespaces,
         out.TENANT_KUBECONFIGS: kubeconfigs,
         out.GATEKEEPER_CONSTRAINTS: sorted(
-            c["metadata"]["name"] for t in admission for c in rules.constraints(t)
+            c["metadata"]["name"] for t in admission for c in gatekeeper_policy.constraints(t)
         ),
     }

@@ -31,6 +31,7 @@ COMPONENT_PARTS: dict[str, set[str]] = {
     "tenant_iam": {"cluster"},
     "tenant_sandbox": {"sandbox"},
     "gatekeeper": {"sandbox"},
+    "gatekeeper_policy": {"sandbox"},
     "harness_workload": {"workload"},
 }
 EVERYTHING = (
@@ -40,6 +41,7 @@ EVERYTHING = (
     "stacks/outputs.py",
     "components/_common.py",
     "requirements.txt",
+    "requirements-opa.txt",
     "Pulumi.yaml",
     "__main__.py",
 )

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from components import gatekeeper_policy as rules
 from components.gatekeeper import NAMESPACE, Gatekeeper, GatekeeperArgs
-from infra import gatekeeper as rules
 
 COMPONENT = "gke-sandbox:gatekeeper:Gatekeeper"
 CHART = "kubernetes:helm.sh/v4:Chart"

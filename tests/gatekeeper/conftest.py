@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra import gatekeeper as gk
+from components import gatekeeper_policy as gk
 
 NAMESPACE = "ns1"
 KSA = "tee-sa"

@@ -1,4 +1,4 @@
-"""Discover and run the Rego unit tests (`test_*` rules) of policy/gatekeeper through regopy.
+"""Discover and run the Rego unit tests (`test_*` rules) of policy/gatekeeper on OPA.
 
 Each suite is one template's src.rego + src_test.rego plus the shared library and its test-only
 fixtures, compiled once into a bundle whose entrypoints are the test rules. A test passes only if
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from infra import gatekeeper as gk
-from infra.admission import RegoModules
+from components import gatekeeper_policy as gk
+from policy.admission import RegoModules
 
 _TEST_RULE_RE = re.compile(r"^(test_[A-Za-z0-9_]*)\s+if\s*\{", re.MULTILINE)
 _ANY_TEST_HEAD_RE = re.compile(r"^(test_[A-Za-z0-9_]*)\b", re.MULTILINE)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.admission import AdmissionError, constraint_matches, label_selector_matches
+from policy.admission import AdmissionError, constraint_matches, label_selector_matches
 
 Obj = dict[str, Any]
 

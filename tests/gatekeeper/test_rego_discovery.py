@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import gatekeeper as gk
+from components import gatekeeper_policy as gk
 from tests.gatekeeper import regotests
 
 

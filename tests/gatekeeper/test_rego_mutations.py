@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from infra import gatekeeper as gk
-from infra.admission import RegoModules
+from components import gatekeeper_policy as gk
+from policy.admission import RegoModules
 from tests.gatekeeper import regotests
 
 VIOLATION_HEAD = re.compile(r"^violation contains .* if \{\n", re.MULTILINE)

@@ -23,7 +23,7 @@ def test_rego(suite: str, test: str) -> None:
 
 def test_every_template_has_rego_tests() -> None:
     names = set(SUITES)
-    from infra import gatekeeper as gk
+    from components import gatekeeper_policy as gk
 
     assert {src.directory for src in gk.template_sources()} | {gk.LIB_DIRNAME} == names
     assert all(len(s.tests) >= 5 for s in SUITES.values()), {

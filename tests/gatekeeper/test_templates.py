@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from infra import gatekeeper as gk
-from infra.admission import RegoModules
+from components import gatekeeper_policy as gk
+from policy.admission import RegoModules
 from tests.gatekeeper.conftest import DIGEST, KSA, REPO, tenant
 
 Obj = dict[str, Any]
@@ -43,7 +43,7 @@ def test_templates_are_deterministic() -> None:
 
 def test_template_yaml_holds_no_rego() -> None:
     for src in gk.template_sources():
-        text = (src.path / "template.yaml").read_text()
+        text = (src.path / gk.SOURCE_FILE).read_text()
         assert "rego:" not in text and "package " not in text, src.path
 
 
@@ -129,6 +129,8 @@ def test_workload_constraints_exist_only_with_a_workload_service_account() -> No
         "SandboxReadOnlyRoot",
         "SandboxRunAsNonRoot",
         "SandboxSeccomp",
+        "SandboxSecurityProfiles",
+        "SandboxVolumeKinds",
         "SandboxServiceTypes",
         "SandboxSecretTypes",
     }
@@ -160,8 +162,8 @@ def test_rego_always_denied_env_matches_python() -> None:
 
 
 def test_no_multi_argument_sprintf_in_rego() -> None:
-    """The embedded engine quotes built-in-produced strings in multi-argument sprintf; messages
-    use concat() instead so that offline results equal Gatekeeper's."""
+    """House style: messages are built with concat(), one way everywhere (multi-argument sprintf
+    quoted built-in-produced strings in the engine these tests once ran on)."""
     for path in gk.POLICY_ROOT.rglob("*.rego"):
         for call in re.findall(r"sprintf\((\"[^\"]*\"), \[", path.read_text()):
             assert call == '"%v"', f"{path}: sprintf({call}, ...) — build messages with concat()"
@@ -254,20 +256,20 @@ def _policy_copy(tmp_path: Path) -> Path:
 
 def test_template_name_must_be_the_lowercased_kind(tmp_path: Path) -> None:
     root = _policy_copy(tmp_path)
-    path = root / "sandbox-seccomp" / "template.yaml"
+    path = root / "sandbox-seccomp" / gk.SOURCE_FILE
     path.write_text(path.read_text().replace("name: sandboxseccomp", "name: seccomp"))
     with pytest.raises(
         gk.TemplateError,
-        match=r"sandbox-seccomp/template.yaml: metadata.name must be the lowercased kind 'sandboxseccomp', got 'seccomp'",
+        match=r"sandbox-seccomp/template.src.yaml: metadata.name must be the lowercased kind 'sandboxseccomp', got 'seccomp'",
     ):
         gk.constraint_templates(root)
 
 
 def test_rego_in_template_yaml_is_refused(tmp_path: Path) -> None:
     root = _policy_copy(tmp_path)
-    path = root / "sandbox-seccomp" / "template.yaml"
+    path = root / "sandbox-seccomp" / gk.SOURCE_FILE
     path.write_text(path.read_text() + "      rego: |\n        package x\n")
-    with pytest.raises(gk.TemplateError, match=r"keep Rego out of template\.yaml"):
+    with pytest.raises(gk.TemplateError, match=r"keep Rego out of template\.src\.yaml"):
         gk.constraint_templates(root)
 
 
@@ -293,3 +295,17 @@ def test_duplicate_kind_is_refused(tmp_path: Path) -> None:
     shutil.copytree(root / "sandbox-seccomp", root / "sandbox-seccomp-copy")
     with pytest.raises(gk.TemplateError, match="already used by sandbox-seccomp"):
         gk.constraint_templates(root)
+
+
+def test_rendered_template_yaml_is_the_assembled_manifest() -> None:
+    """template.yaml (what gator verify and kubectl read) equals what the stack deploys; after
+    editing a source run components.gatekeeper_policy.write_rendered_templates()."""
+    import yaml
+
+    by_name = {m["metadata"]["name"]: m for m in gk.constraint_templates()}
+    for src in gk.template_sources():
+        text = (src.path / gk.RENDERED_FILE).read_text()
+        manifest = by_name[src.kind.lower()]
+        assert yaml.safe_load(text) == manifest, src.directory
+        assert text == gk.rendered_template_text(manifest), src.directory
+        assert "rego: |" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra import admission
+from policy import admission
 from stacks import outputs as out
 from tests.conftest import stack_config
 

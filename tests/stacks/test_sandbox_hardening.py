@@ -15,8 +15,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from infra import admission
 from infra.plan.writer import plan_document
+from policy import admission
 from policy.access import kubernetes_objects
 from policy.rbac import Access, RbacPolicy, UserInfo
 from tests.gatekeeper.conftest import WORKLOAD_KINDS, wrap
@@ -227,3 +227,56 @@ def test_every_manifest_is_valid_kubernetes(shipped, stack):
     assert unvalidated <= CRD_KINDS | {k for k in unvalidated if k.startswith("Sandbox")}, (
         unvalidated
     )
+
+
+@pytest.mark.parametrize("stack", ["dev", "sandbox"])
+def test_stack_constraints_pass_the_template_samples(shipped, stack: str) -> None:
+    """The constraints each stack renders for ns1 give the verdicts the Gatekeeper samples expect."""
+    from tests.gatekeeper import gator
+
+    objects = manifests(shipped, stack)
+    templates = {
+        t["spec"]["crd"]["spec"]["names"]["kind"]: t
+        for t in objects
+        if t["kind"] == "ConstraintTemplate"
+    }
+    rendered = {
+        c["kind"]: (templates[c["kind"]], c)
+        for c in objects
+        if c["apiVersion"].startswith("constraints.gatekeeper.sh/")
+        and c["spec"]["match"].get("namespaces") == ["ns1"]
+    }
+    assert len(rendered) == 16
+    for path in gator.suite_paths():
+        results = gator.run_suite(path, rendered=rendered)
+        assert [(r.case, r.failures) for r in results if not r.ok] == [], path.parent.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "sandbox"])
+def test_limit_range_bounds_cpu_and_memory_of_every_container(shipped, stack: str) -> None:
+    """The community's container-limits policy is met by the LimitRange, not by Gatekeeper: the
+    LimitRanger plugin gives every container of a tenant pod default limits and refuses any
+    container above `max`, so no container runs unbounded (the README's conformance table)."""
+    objects = manifests(shipped, stack)
+    ranges = [
+        o for o in objects if o["kind"] == "LimitRange" and o["metadata"]["namespace"] == "ns1"
+    ]
+    assert len(ranges) == 1
+    container = [lim for lim in ranges[0]["spec"]["limits"] if lim["type"] == "Container"]
+    assert len(container) == 1
+    for field in ("default", "max"):
+        assert set(container[0][field]) >= {"cpu", "memory"}, field
+
+
+def test_every_pod_creating_object_of_the_dev_plan_is_admitted(shipped) -> None:
+    """What the review helper will run: the plan's own rules over the plan's own workloads."""
+    from policy import facts
+
+    objects = manifests(shipped, "dev")
+    templates, constraints = admission.gatekeeper_rules(objects)
+    assert len(templates) == 16
+    assert len(constraints) == 2 * 16 - 5  # ns2 has no workload KSA: none of the 5 KSA-only rules
+    workloads = [o for o in objects if o["kind"] in facts.POD_SPEC_PATHS]
+    assert workloads
+    for obj in workloads:
+        assert admission.evaluate(obj, templates, constraints) == [], obj["metadata"]["name"]

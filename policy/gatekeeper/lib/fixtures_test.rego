@@ -1,10 +1,8 @@
 # Test-only fixtures shared by every template's src_test.rego (never shipped to a cluster: files
 # ending in _test.rego are not part of any ConstraintTemplate).
 #
-# Engine note: tests pass objects as *function arguments* and bind them to locals before `with`.
-# The embedded engine mis-evaluates `with input as {...}` (whole-input replacement) and a rule
-# reference used directly as a `with` value; `with input.review as <local>` is correct in both the
-# embedded engine and OPA, and keeps Gatekeeper's input.review / input.parameters shape.
+# Tests pass objects as *function arguments* and bind them to locals before
+# `with input.review as <local>`, which keeps Gatekeeper's input.review / input.parameters shape.
 package lib.fixtures
 
 import future.keywords.contains
@@ -126,7 +124,7 @@ review(obj) := {
 }
 
 # JSON-patch helpers: one change per test case. Paths are arrays of segments (["containers", 0,
-# "image"]); the embedded engine drops string paths passed through function arguments.
+# "image"]).
 set_path(doc, path, value) := json.patch(doc, [{"op": "add", "path": path, "value": value}])
 
 remove_path(doc, path) := json.patch(doc, [{"op": "remove", "path": path}])

@@ -5,9 +5,7 @@
 # keeps a missed kind or list from silently opening a hole in one template.
 #
 # Syntax: `contains`/`if` keywords with their future.keywords imports, which OPA v0 (Gatekeeper's
-# default) and OPA v1 both accept and which evaluate as sets in the embedded engine used offline.
-# Messages are built with concat(), never multi-argument sprintf(): the embedded engine quotes
-# strings produced by other built-ins when sprintf formats more than one argument.
+# default) and OPA v1 both accept. Messages are built with concat().
 package lib.sandbox
 
 import future.keywords.contains
@@ -46,20 +44,24 @@ review_name := n if {
 # "Deployment ns1/harness": how every message names the object.
 object_ref := concat("", [review_kind, " ", review_namespace, "/", review_name])
 
-# Every pod spec the reviewed object would run, with the path it sits at.
-pod_specs contains {"spec": spec, "path": "spec"} if {
+# Every pod spec the reviewed object would run, with the path it sits at and the pod's metadata
+# (annotations carry settings such as the AppArmor beta annotation).
+pod_specs contains {"spec": spec, "path": "spec", "metadata": meta} if {
 	review_kind == "Pod"
 	spec := input.review.object.spec
+	meta := object.get(input.review.object, "metadata", {})
 }
 
-pod_specs contains {"spec": spec, "path": "spec.template.spec"} if {
+pod_specs contains {"spec": spec, "path": "spec.template.spec", "metadata": meta} if {
 	review_kind in template_kinds
 	spec := input.review.object.spec.template.spec
+	meta := object.get(input.review.object.spec.template, "metadata", {})
 }
 
-pod_specs contains {"spec": spec, "path": "spec.jobTemplate.spec.template.spec"} if {
+pod_specs contains {"spec": spec, "path": "spec.jobTemplate.spec.template.spec", "metadata": meta} if {
 	review_kind == "CronJob"
 	spec := input.review.object.spec.jobTemplate.spec.template.spec
+	meta := object.get(input.review.object.spec.jobTemplate.spec.template, "metadata", {})
 }
 
 # Every container of every pod spec, one rule per container list.
@@ -177,6 +179,14 @@ effective_security(x, field) := v if {
 	v := x.spec.securityContext[field]
 	v != null
 }
+
+# The effective value, or `fallback` when neither level sets it. Use this (never
+# `not effective_security(...) == v`) in a negation: OPA evaluates a function call nested in a `not`
+# before the negation, so an undefined value makes the whole rule fail instead of fire (OPA
+# issues #1877, #4743). Binding the value with an `else` default keeps "missing" a violation.
+effective_security_or(x, field, fallback) := v if {
+	v := effective_security(x, field)
+} else := fallback
 
 # Any JSON value as message text (strings unquoted).
 text(v) := v if {

@@ -37,6 +37,15 @@ test_every_workload_kind_yields_its_pod_spec if {
 	found == {[k, path] | path := expected_path[k]}
 }
 
+test_every_workload_kind_yields_its_pod_metadata if {
+	found := {obj.kind |
+		some obj in fx.all_workloads(fx.harness_pod_spec)
+		some p in specs_of(obj)
+		p.metadata.labels == {"app": "harness"}
+	}
+	found == fx.all_kinds
+}
+
 test_unrelated_kind_has_no_pod_spec if {
 	count(specs_of(fx.service("ClusterIP"))) == 0
 }

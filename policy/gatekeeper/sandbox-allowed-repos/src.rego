@@ -12,7 +12,8 @@ import data.lib.sandbox
 violation contains {"msg": msg} if {
 	some x in sandbox.containers
 	img := sandbox.image(x.container)
-	not sandbox.repo_allowed(sandbox.image_repository(img), object.get(input.parameters, "repos", []))
+	repo := sandbox.image_repository(img)
+	not sandbox.repo_allowed(repo, object.get(input.parameters, "repos", []))
 	msg := concat("", [sandbox.where(x), ": image ", shown(img), " is not from an allowed repository (", allowed_list, ")"])
 }
 

@@ -18,7 +18,7 @@ violation contains {"msg": msg} if {
 
 violation contains {"msg": msg} if {
 	some x in sandbox.containers
-	not x.container.securityContext.allowPrivilegeEscalation == false
+	object.get(x.container, ["securityContext", "allowPrivilegeEscalation"], null) != false
 	msg := concat("", [sandbox.where(x), ": securityContext.allowPrivilegeEscalation must be false"])
 }
 

@@ -2,7 +2,7 @@
 # friends, LD_PRELOAD, GCONV_PATH, a PATH pointing at a mounted file, or CA-bundle and proxy
 # variables that redirect whom the harness trusts. Pods running as the workload KSA may only set
 # exact names from the allowlist, may not use envFrom (it imports names unknown at admission), and
-# the names below are refused even when an allowlist lists them (infra.gatekeeper mirrors them in
+# the names below are refused even when an allowlist lists them (components.gatekeeper_policy mirrors them in
 # ALWAYS_DENIED_ENV_PREFIXES / ALWAYS_DENIED_ENV_NAMES). Prefixes compare case-insensitively.
 # Such pods must also turn off service links, the kubelet's own environment injection.
 package sandboxenvallowlist
@@ -66,7 +66,7 @@ violation contains {"msg": msg} if {
 # Service of the namespace: names the tenant chooses, invisible at admission, outside the allowlist.
 violation contains {"msg": msg} if {
 	some p in sandbox.workload_pod_specs
-	not p.spec.enableServiceLinks == false
+	object.get(p.spec, "enableServiceLinks", null) != false
 	msg := concat("", [sandbox.object_ref, ": pods running as workload service account ", input.parameters.serviceAccountName, " must set enableServiceLinks: false (the kubelet would inject variables named after the namespace's Services)"])
 }
 

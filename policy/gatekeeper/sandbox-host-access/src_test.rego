@@ -78,3 +78,25 @@ test_windows_host_process_denied if {
 	c_spec := fx.set_path(fx.harness_pod_spec, ["containers", 0, "securityContext", "windowsOptions"], {"hostProcess": true})
 	msgs(fx.pod(c_spec), {}) == {"Pod ns1/harness, container harness: Windows hostProcess containers are not allowed"}
 }
+
+test_probe_host_denied_in_every_kind if {
+	probe := {"httpGet": {"path": "/", "port": 8443, "host": "169.254.169.254"}}
+	spec := fx.set_path(fx.harness_pod_spec, ["containers", 0, "livenessProbe"], probe)
+	denied := {obj.kind |
+		some obj in fx.all_workloads(spec)
+		msgs(obj, {}) == {concat("", [obj.kind, " ns1/harness, container harness: livenessProbe.httpGet.host 169.254.169.254 is not allowed (the kubelet would connect from the node)"])}
+	}
+	denied == fx.all_kinds
+}
+
+test_lifecycle_tcp_host_denied if {
+	hook := {"preStop": {"tcpSocket": {"port": 80, "host": "10.0.0.1"}}}
+	spec := fx.set_path(fx.harness_pod_spec, ["containers", 0, "lifecycle"], hook)
+	msgs(fx.pod(spec), {}) == {"Pod ns1/harness, container harness: lifecycle.preStop.tcpSocket.host 10.0.0.1 is not allowed (the kubelet would connect from the node)"}
+}
+
+test_probe_without_host_allowed if {
+	probe := {"httpGet": {"path": "/", "port": 8443, "host": ""}}
+	spec := fx.set_path(fx.harness_pod_spec, ["containers", 0, "startupProbe"], probe)
+	count(msgs(fx.pod(spec), {})) == 0
+}

@@ -11,6 +11,6 @@ import data.lib.sandbox
 
 violation contains {"msg": msg} if {
 	some x in sandbox.containers
-	not x.container.securityContext.readOnlyRootFilesystem == true
+	object.get(x.container, ["securityContext", "readOnlyRootFilesystem"], null) != true
 	msg := concat("", [sandbox.where(x), ": securityContext.readOnlyRootFilesystem must be true"])
 }

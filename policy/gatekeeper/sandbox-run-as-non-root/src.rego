@@ -12,7 +12,7 @@ import data.lib.sandbox
 
 violation contains {"msg": msg} if {
 	some x in sandbox.containers
-	not sandbox.effective_security(x, "runAsNonRoot") == true
+	sandbox.effective_security_or(x, "runAsNonRoot", false) != true
 	msg := concat("", [sandbox.where(x), ": runAsNonRoot must be true (on the container or the pod)"])
 }
 

@@ -11,14 +11,16 @@ import data.lib.sandbox
 
 violation contains {"msg": msg} if {
 	some x in sandbox.containers
-	not profile_type(x) == "RuntimeDefault"
-	msg := concat("", [sandbox.where(x), ": seccompProfile.type must be RuntimeDefault (on the container or the pod), got ", shown(x)])
+	t := profile_type(x)
+	t != "RuntimeDefault"
+	msg := concat("", [sandbox.where(x), ": seccompProfile.type must be RuntimeDefault (on the container or the pod), got ", shown(t)])
 }
 
+# Bound with an `else` default, never negated: a missing profile must fire, not make the rule fail.
 profile_type(x) := t if {
 	t := sandbox.effective_security(x, "seccompProfile").type
-}
+} else := null
 
-shown(x) := sandbox.text(t) if {
-	t := profile_type(x)
-} else := "none"
+shown(t) := "none" if {
+	t == null
+} else := sandbox.text(t)

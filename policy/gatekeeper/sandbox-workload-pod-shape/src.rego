@@ -41,7 +41,7 @@ violation contains {"msg": msg} if {
 
 violation contains {"msg": msg} if {
 	some p in sandbox.workload_pod_specs
-	not p.spec.automountServiceAccountToken == false
+	object.get(p.spec, "automountServiceAccountToken", null) != false
 	msg := concat("", [sandbox.object_ref, ": pods running as workload service account ", sa, " must set automountServiceAccountToken: false (Workload Identity needs no Kubernetes token)"])
 }
 

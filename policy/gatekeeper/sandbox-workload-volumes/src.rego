@@ -30,9 +30,10 @@ violation contains {"msg": msg} if {
 violation contains {"msg": msg} if {
 	some x in sandbox.workload_containers
 	some m in x.container.volumeMounts
-	not mount_allowed(m.mountPath)
+	path := object.get(m, "mountPath", "")
+	not mount_allowed(path)
 	msg := concat("", [
-		sandbox.where(x), ": mounts volume ", sandbox.text(m.name), " at ", sandbox.text(m.mountPath),
+		sandbox.where(x), ": mounts volume ", sandbox.text(object.get(m, "name", "<unnamed>")), " at ", sandbox.text(path),
 		", outside the allowed paths (", concat(", ", object.get(input.parameters, "allowedMountPaths", [])), ")",
 	])
 }

@@ -1,13 +1,17 @@
 """Gatekeeper ConstraintTemplates and per-tenant Constraints, built from `policy/gatekeeper/`.
 
-The files under `policy/gatekeeper/<template>/` are the single source of truth: the stack deploys
-exactly what `constraint_templates()` and `constraints()` return, and the offline tests evaluate the
-very same Rego (see `infra.admission`). Nothing here talks to a cluster.
+Lives beside `components.gatekeeper` (the component that deploys these manifests) because it is
+the component's input builder: pure functions from the files on disk and a tenant's settings to
+Kubernetes objects. The files under `policy/gatekeeper/<template>/` are the single source of
+truth: the stack deploys exactly what `constraint_templates()` and `constraints()` return, and the
+offline admission (`policy.admission`) evaluates the very same Rego. Nothing here talks to a cluster.
 
 Layout of a template directory:
-    template.yaml   the ConstraintTemplate manifest without Rego (metadata, CRD kind, parameter schema)
-    src.rego        the template's Rego; `import data.lib.<x>` pulls modules from `lib/` in as `libs`
-    src_test.rego   Rego unit tests (`test_*` rules), run offline by tests/gatekeeper
+    template.src.yaml  the ConstraintTemplate manifest without Rego (metadata, CRD kind, parameters)
+    src.rego           the template's Rego; `import data.lib.<x>` pulls modules from `lib/` as `libs`
+    src_test.rego      Rego unit tests (`test_*` rules), run offline by tests/gatekeeper
+    template.yaml      generated: the full manifest (`write_rendered_templates()`), what `gator
+                       verify` and `kubectl apply` read; a test keeps it equal to the assembly
 """
 
 from __future__ import annotations
@@ -18,25 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import contract
+from policy import facts
+
 POLICY_ROOT = Path(__file__).resolve().parent.parent / "policy" / "gatekeeper"
 LIB_DIRNAME = "lib"
+SOURCE_FILE = "template.src.yaml"
+RENDERED_FILE = "template.yaml"
 TEMPLATE_API_VERSION = "templates.gatekeeper.sh/v1"
 CONSTRAINT_API_VERSION = "constraints.gatekeeper.sh/v1beta1"
 ADMISSION_TARGET = "admission.k8s.gatekeeper.sh"
 MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "gke-sandbox")
 TENANT_LABEL = "gke-sandbox.dev/tenant"
 
-# The environment the signed harness reads (harness/ owns their meaning); nothing else is admitted
-# for pods running as the workload service account unless a tenant's config extends this list.
-HARNESS_ENV_ALLOWLIST: tuple[str, ...] = (
-    "HARNESS_PORT",
-    "HARNESS_RATE_LIMIT",
-    "HARNESS_TLS_DIR",
-    "HARNESS_TOKEN_FILE",
-    "KMS_KEY_URI",
-    "MODEL_SHA256",
-    "MODEL_URI",
-)
+# The environment the signed harness reads (harness.contract owns the names); nothing else is
+# admitted for pods running as the workload service account unless a tenant's config extends it.
+HARNESS_ENV_ALLOWLIST: tuple[str, ...] = contract.DEPLOYED_ENV
 
 # Volume sources the harness needs: `secret` for the TLS pair and for the bearer token, `emptyDir`
 # as scratch space on a read-only root filesystem. Deliberately absent: `projected` (with Workload
@@ -47,7 +48,7 @@ HARNESS_VOLUME_KINDS: tuple[str, ...] = ("emptyDir", "secret")
 
 # Where pods running as the workload service account may mount volumes. Mounting anywhere else
 # could shadow the harness's code or its Python installation with attacker-controlled files.
-HARNESS_MOUNT_PATHS: tuple[str, ...] = ("/etc/harness/tls", "/etc/harness/token", "/tmp")  # noqa: S108
+HARNESS_MOUNT_PATHS: tuple[str, ...] = contract.MOUNT_PATHS
 
 # Variables that change how Python, the dynamic loader, glibc or TLS/proxy handling behave. They
 # are refused for workload pods even if a tenant's allowlist names them (the Rego has the same
@@ -68,48 +69,17 @@ SERVICE_TYPES: tuple[str, ...] = ("ClusterIP", "ExternalName", "LoadBalancer", "
 DEFAULT_SERVICE_TYPES: tuple[str, ...] = ("ClusterIP",)
 
 # Every volume source of core/v1 Volume. hostPath and gitRepo touch the node and are never allowed.
-KNOWN_VOLUME_KINDS: frozenset[str] = frozenset(
-    {
-        "awsElasticBlockStore",
-        "azureDisk",
-        "azureFile",
-        "cephfs",
-        "cinder",
-        "configMap",
-        "csi",
-        "downwardAPI",
-        "emptyDir",
-        "ephemeral",
-        "fc",
-        "flexVolume",
-        "flocker",
-        "gcePersistentDisk",
-        "gitRepo",
-        "glusterfs",
-        "hostPath",
-        "image",
-        "iscsi",
-        "nfs",
-        "persistentVolumeClaim",
-        "photonPersistentDisk",
-        "portworxVolume",
-        "projected",
-        "quobyte",
-        "rbd",
-        "scaleIO",
-        "secret",
-        "storageos",
-        "vsphereVolume",
-    }
+_VOLUME_SOURCES = (
+    "awsElasticBlockStore azureDisk azureFile cephfs cinder configMap csi downwardAPI "
+    "emptyDir ephemeral fc flexVolume flocker gcePersistentDisk gitRepo glusterfs "
+    "hostPath image iscsi nfs persistentVolumeClaim photonPersistentDisk "
+    "portworxVolume projected quobyte rbd scaleIO secret storageos vsphereVolume "
 )
+KNOWN_VOLUME_KINDS: frozenset[str] = frozenset(_VOLUME_SOURCES.split())
 FORBIDDEN_VOLUME_KINDS: frozenset[str] = frozenset({"gitRepo", "hostPath"})
 
-# Pods and every workload kind that creates pods; the templates read the pod template of each.
-POD_MATCH_KINDS: tuple[dict[str, list[str]], ...] = (
-    {"apiGroups": [""], "kinds": ["Pod", "ReplicationController"]},
-    {"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"]},
-    {"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
-)
+# Pods and every workload kind that creates pods (policy.facts); the templates read each pod template.
+POD_MATCH_KINDS: tuple[dict[str, list[str]], ...] = tuple(facts.pod_kind_match())
 SERVICE_MATCH_KINDS: tuple[dict[str, list[str]], ...] = ({"apiGroups": [""], "kinds": ["Service"]},)
 SECRET_MATCH_KINDS: tuple[dict[str, list[str]], ...] = ({"apiGroups": [""], "kinds": ["Secret"]},)
 # What a tenant may store: TLS pairs and opaque values, never service account tokens.
@@ -120,11 +90,6 @@ _LIB_IMPORT_RE = re.compile(r"^import\s+data\.(lib(?:\.[A-Za-z_][A-Za-z0-9_]*)+)
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
-# registry host (optional :port) followed by at least one lowercase repository path component
-_REPO_RE = re.compile(
-    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+|__[a-z0-9]+)*)+/?$"
-)
 
 
 class TemplateError(ValueError):
@@ -197,8 +162,8 @@ def _required(mapping: Any, keys: Sequence[str], origin: str) -> Any:
 
 
 def _load_template(directory: Path, libs: Mapping[str, str]) -> TemplateSource:
-    origin = str(directory / "template.yaml")
-    manifest = _load_yaml(directory / "template.yaml")
+    origin = str(directory / SOURCE_FILE)
+    manifest = _load_yaml(directory / SOURCE_FILE)
     if not isinstance(manifest, dict):
         raise TemplateError(f"{origin}: expected a mapping, got {type(manifest).__name__}")
     if (
@@ -227,7 +192,7 @@ def _load_template(directory: Path, libs: Mapping[str, str]) -> TemplateSource:
         )
     if "rego" in targets[0] or "libs" in targets[0] or "code" in targets[0]:
         raise TemplateError(
-            f"{origin}: keep Rego out of template.yaml; src.rego is its only source"
+            f"{origin}: keep Rego out of {SOURCE_FILE}; src.rego is its only source"
         )
     rego_path = directory / "src.rego"
     test_path = directory / "src_test.rego"
@@ -255,12 +220,12 @@ def _load_template(directory: Path, libs: Mapping[str, str]) -> TemplateSource:
 
 
 def template_sources(root: Path = POLICY_ROOT) -> list[TemplateSource]:
-    """Every template directory under `root` (those holding a template.yaml), sorted by name."""
+    """Every template directory under `root` (those holding a template.src.yaml), sorted by name."""
     libs = lib_modules(root)
     sources = [
         _load_template(path, libs)
         for path in sorted(root.iterdir())
-        if path.is_dir() and (path / "template.yaml").is_file()
+        if path.is_dir() and (path / SOURCE_FILE).is_file()
     ]
     seen: dict[str, str] = {}
     for src in sources:
@@ -285,6 +250,55 @@ def constraint_templates(root: Path = POLICY_ROOT) -> list[dict[str, Any]]:
             target["libs"] = [libs[p] for p in src.lib_packages]
         manifests.append(manifest)
     return sorted(manifests, key=lambda m: m["metadata"]["name"])
+
+
+_GENERATED_NOTE = (
+    "# Generated from template.src.yaml, src.rego and lib/ by\n"
+    "# components.gatekeeper_policy.write_rendered_templates(); edit those, not this file.\n"
+)
+
+
+def _literal(text: str, indent: int) -> str:
+    """`text` as a YAML literal block (PyYAML will not emit one for text holding tabs)."""
+    chomp = "+" if text.endswith("\n\n") else ("" if text.endswith("\n") else "-")
+    pad = " " * indent
+    lines = [pad + line if line.strip("\n") else "" for line in text.splitlines()]
+    return f"|{chomp}\n" + "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def rendered_template_text(manifest: Mapping[str, Any]) -> str:
+    """A ConstraintTemplate manifest as YAML with its Rego as readable literal blocks."""
+    import copy
+
+    import yaml
+
+    shown = copy.deepcopy(dict(manifest))
+    target = shown["spec"]["targets"][0]
+    blocks = {"__REGO__": target["rego"]}
+    target["rego"] = "__REGO__"
+    for i, lib in enumerate(target.get("libs", [])):
+        blocks[f"__LIB{i}__"] = lib
+        target["libs"][i] = f"__LIB{i}__"
+    out = []
+    for line in yaml.safe_dump(shown, sort_keys=False, width=100).splitlines():
+        stripped = line.strip()
+        for key, text in blocks.items():
+            if stripped in (f"rego: {key}", f"- {key}"):
+                indent = len(line) - len(line.lstrip()) + 2
+                line = line.replace(key, _literal(text, indent).rstrip("\n"))
+        out.append(line)
+    return _GENERATED_NOTE + "\n".join(out) + "\n"
+
+
+def write_rendered_templates(root: Path = POLICY_ROOT) -> list[Path]:
+    """Write each directory's template.yaml from its sources; returns the files written."""
+    by_name = {m["metadata"]["name"]: m for m in constraint_templates(root)}
+    written = []
+    for src in template_sources(root):
+        path = src.path / RENDERED_FILE
+        path.write_text(rendered_template_text(by_name[src.kind.lower()]), encoding="utf-8")
+        written.append(path)
+    return written
 
 
 # --- per-tenant constraints ------------------------------------------------------------------
@@ -358,61 +372,15 @@ class TenantAdmission:
             "allowed_service_types",
         ):
             object.__setattr__(self, name, _as_str_tuple(name, getattr(self, name)))
-        if not self.allowed_repos:
-            raise ValueError("allowed_repos: at least one repository is required")
-        for repo in self.allowed_repos:
-            if not _REPO_RE.match(repo):
-                raise ValueError(
-                    f"allowed_repos: {repo!r} is not a repository prefix; expected a lowercase "
-                    "'registry-host[:port]/path' with at least one path segment, no tag or digest "
-                    "(e.g. 'us-central1-docker.pkg.dev/my-project/repo1')"
-                )
-        sa = self.workload_service_account
-        if sa is not None and (
-            not isinstance(sa, str) or len(sa) > 253 or not _DNS_SUBDOMAIN_RE.match(sa)
-        ):
-            raise ValueError(f"workload_service_account: {sa!r} is not a valid ServiceAccount name")
-        for digest in self.approved_digests:
-            if not _DIGEST_RE.match(digest):
-                raise ValueError(
-                    f"approved_digests: {digest!r} is not 'sha256:' followed by 64 lowercase hex digits"
-                )
-        if sa is not None and not self.approved_digests:
-            raise ValueError(
-                "approved_digests: at least one digest is required when workload_service_account is set"
-            )
-        if sa is None and self.approved_digests:
-            raise ValueError(
-                "approved_digests: only meaningful with workload_service_account; set it or drop the digests"
-            )
+        object.__setattr__(self, "allowed_repos", _checked_repos(self.allowed_repos))
+        _check_identity(self.workload_service_account, self.approved_digests)
         for env in self.env_allowlist:
-            if not _ENV_NAME_RE.match(env):
-                raise ValueError(f"env_allowlist: {env!r} is not an environment variable name")
-            if env_name_always_denied(env):
-                raise ValueError(
-                    f"env_allowlist: {env!r} can change which code the harness runs or whom it trusts "
-                    "and is always denied; remove it"
-                )
+            _check_env_name(env)
         for kind in self.allowed_volume_kinds:
-            if kind not in KNOWN_VOLUME_KINDS:
-                raise ValueError(
-                    f"allowed_volume_kinds: {kind!r} is not a Kubernetes volume source (e.g. 'secret')"
-                )
-            if kind in FORBIDDEN_VOLUME_KINDS:
-                raise ValueError(
-                    f"allowed_volume_kinds: {kind!r} reaches the node and is never allowed"
-                )
+            _check_volume_kind(kind)
         for path in self.allowed_mount_paths:
             _check_mount_path(path)
-        if not self.allowed_service_types:
-            raise ValueError(
-                "allowed_service_types: at least one type is required (usually 'ClusterIP')"
-            )
-        for svc_type in self.allowed_service_types:
-            if svc_type not in SERVICE_TYPES:
-                raise ValueError(
-                    f"allowed_service_types: {svc_type!r} is not one of {list(SERVICE_TYPES)}"
-                )
+        _check_service_types(self.allowed_service_types)
         labels = dict(self.extra_labels)
         for key, value in labels.items():
             if not isinstance(key, str) or not isinstance(value, str):
@@ -420,6 +388,75 @@ class TenantAdmission:
                     f"extra_labels: keys and values must be strings, got {key!r}: {value!r}"
                 )
         object.__setattr__(self, "extra_labels", labels)
+
+
+def _checked_repos(repos: tuple[str, ...]) -> tuple[str, ...]:
+    """Repository prefixes as config writes them (`policy.facts.REPOSITORY_PREFIX`, a trailing
+    '/' allowed), returned without the trailing '/': the Rego matches on whole path segments."""
+    if not repos:
+        raise ValueError("allowed_repos: at least one repository is required")
+    for repo in repos:
+        if not facts.REPOSITORY_PREFIX.match(repo):
+            raise ValueError(
+                f"allowed_repos: {repo!r} is not a repository prefix; expected a lowercase "
+                "'registry-host[:port]/path' with at least one path segment, no tag or digest "
+                "(e.g. 'us-central1-docker.pkg.dev/my-project/repo1')"
+            )
+    stripped = tuple(r.rstrip("/") for r in repos)
+    if len(set(stripped)) != len(stripped):
+        raise ValueError(f"allowed_repos: {list(repos)} names one repository twice")
+    return stripped
+
+
+def _check_identity(sa: str | None, digests: tuple[str, ...]) -> None:
+    if sa is not None and (
+        not isinstance(sa, str) or len(sa) > 253 or not _DNS_SUBDOMAIN_RE.match(sa)
+    ):
+        raise ValueError(f"workload_service_account: {sa!r} is not a valid ServiceAccount name")
+    for digest in digests:
+        if not facts.DIGEST.match(digest):
+            raise ValueError(
+                f"approved_digests: {digest!r} is not 'sha256:' followed by 64 lowercase hex digits"
+            )
+    if sa is not None and not digests:
+        raise ValueError(
+            "approved_digests: at least one digest is required when workload_service_account is set"
+        )
+    if sa is None and digests:
+        raise ValueError(
+            "approved_digests: only meaningful with workload_service_account; set it or drop the digests"
+        )
+
+
+def _check_env_name(env: str) -> None:
+    if not _ENV_NAME_RE.match(env):
+        raise ValueError(f"env_allowlist: {env!r} is not an environment variable name")
+    if env_name_always_denied(env):
+        raise ValueError(
+            f"env_allowlist: {env!r} can change which code the harness runs or whom it trusts "
+            "and is always denied; remove it"
+        )
+
+
+def _check_volume_kind(kind: str) -> None:
+    if kind not in KNOWN_VOLUME_KINDS:
+        raise ValueError(
+            f"allowed_volume_kinds: {kind!r} is not a Kubernetes volume source (e.g. 'secret')"
+        )
+    if kind in FORBIDDEN_VOLUME_KINDS:
+        raise ValueError(f"allowed_volume_kinds: {kind!r} reaches the node and is never allowed")
+
+
+def _check_service_types(types: tuple[str, ...]) -> None:
+    if not types:
+        raise ValueError(
+            "allowed_service_types: at least one type is required (usually 'ClusterIP')"
+        )
+    for svc_type in types:
+        if svc_type not in SERVICE_TYPES:
+            raise ValueError(
+                f"allowed_service_types: {svc_type!r} is not one of {list(SERVICE_TYPES)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -479,6 +516,8 @@ CONSTRAINT_SPECS: tuple[ConstraintSpec, ...] = (
     _pod("sandbox-read-only-root"),
     _pod("sandbox-run-as-non-root"),
     _pod("sandbox-seccomp"),
+    _pod("sandbox-security-profiles"),
+    _pod("sandbox-volume-kinds"),
     ConstraintSpec(
         "sandbox-service-types",
         SERVICE_MATCH_KINDS,

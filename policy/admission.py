@@ -3,8 +3,8 @@
 `evaluate(obj, templates, constraints)` does what Gatekeeper's validating webhook does for one
 request: pick the Constraints whose `spec.match` covers the object, build Gatekeeper's input
 (`input.review` like an AdmissionReview request, `input.parameters` from the Constraint) and
-evaluate the template's Rego `violation` set with the embedded engine (regopy). The templates and
-constraints are the very manifests the stack deploys (`infra.gatekeeper`).
+evaluate the template's Rego `violation` set with OPA, in process. The templates and
+constraints are the very manifests the stack deploys (`components.gatekeeper_policy`).
 
 Match semantics follow Gatekeeper's documented matchers: kinds (apiGroups x kinds, "*" wildcard,
 empty = all), scope, namespaces / excludedNamespaces (prefix or suffix "*" glob; a Namespace
@@ -49,107 +49,58 @@ class Denial:
 
 
 class RegoModules:
-    """A set of Rego modules compiled once into a bundle, then evaluated at named entrypoints.
+    """A set of Rego modules loaded into one OPA engine, then evaluated at named entrypoints.
 
-    Compiling is the expensive step (tens of milliseconds), so it happens once; each evaluation
-    only sets the input and runs the compiled plan (a few milliseconds). Entrypoints are rule
-    paths with "/" separators, e.g. "sandboxseccomp/violation". Engine errors become
-    `AdmissionError` naming the module, line and column.
+    The engine is OPA itself (the Go library Gatekeeper embeds, from the
+    `opa-golib-python-bindings` wheel), so `not` over an undefined value, sets and built-ins
+    behave as on the cluster. Modules are parsed when added and compiled once, on the first
+    evaluation (done here, so a type error surfaces at construction); later evaluations reuse
+    the prepared query. Entrypoints are rule paths with "/" separators,
+    e.g. "sandboxseccomp/violation". Engine errors become `AdmissionError` naming file and line.
     """
 
     def __init__(self, modules: Mapping[str, str], entrypoints: Sequence[str]) -> None:
-        from regopy import Interpreter, LogLevel, RegoError
+        from opa_bindings.engine import OpaEngine, OpaError
 
         if not entrypoints:
             raise AdmissionError("RegoModules needs at least one entrypoint to compile")
-        self._interp = Interpreter()
-        # errors are raised as AdmissionError; keep the engine from also printing them to stdout
-        self._interp.log_level = LogLevel.NONE
-        self._modules = dict(modules)
+        self._engine = OpaEngine()
+        self._error = OpaError
         self.entrypoints = tuple(entrypoints)
-        for name, source in modules.items():
-            try:
-                self._interp.add_module(name, source)
-            except RegoError as exc:
-                raise AdmissionError(
-                    f"Rego does not compile: {describe_engine_error(str(exc), self._modules)}"
-                ) from exc
         try:
-            self._bundle = self._interp.build(None, list(self.entrypoints))
-        except RegoError as exc:
-            raise AdmissionError(
-                f"Rego does not compile: {describe_engine_error(str(exc), self._modules)}"
-            ) from exc
-        if not self._bundle.ok():
-            raise AdmissionError(f"Rego does not compile: {self._engine_error()}")
-
-    def _engine_error(self) -> str:
-        from regopy.rego_shared import rego_get_error
-
-        try:
-            raw = str(rego_get_error(self._interp._impl))
-        except Exception:  # the engine's own error channel failed; report what we know
-            return "unknown engine error"
-        return describe_engine_error(raw, self._modules)
+            for name, source in modules.items():
+                self._engine.add_policy(name, source)
+            # Compiling happens on the first query: force it so errors name the modules now.
+            self._engine.eval_query("true")
+        except OpaError as exc:
+            raise AdmissionError(f"Rego does not compile: {describe_engine_error(exc)}") from exc
 
     def evaluate(self, entrypoint: str, input_doc: Any = None) -> tuple[bool, Any]:
         """(defined, value) of the rule at `entrypoint` for `input_doc`."""
-        from regopy import RegoError
-        from regopy.rego_shared import (
-            rego_bundle_query_entrypoint,
-            rego_output_ok,
-            rego_output_string,
-        )
-
         if entrypoint not in self.entrypoints:
             raise AdmissionError(
                 f"{entrypoint!r} was not compiled; known entrypoints: {list(self.entrypoints)}"
             )
+        query = "data." + entrypoint.replace("/", ".")
         try:
-            self._interp.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
-            impl = rego_bundle_query_entrypoint(self._interp._impl, self._bundle._impl, entrypoint)
-        except RegoError as exc:
-            raise AdmissionError(
-                f"Rego evaluation of {entrypoint} failed: {describe_engine_error(str(exc), self._modules)}"
-            ) from exc
-        # Read the raw output: regopy's Output object crashes when asked to print an error.
-        if not rego_output_ok(impl):
-            raise AdmissionError(f"Rego evaluation of {entrypoint} failed: {self._engine_error()}")
-        text = rego_output_string(impl)
-        if text == "undefined":
-            return False, None
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise AdmissionError(
-                f"Rego evaluation of {entrypoint} returned output that is not JSON: {exc}"
-            ) from exc
-        expressions = parsed.get("expressions") if isinstance(parsed, dict) else None
-        if not isinstance(expressions, list) or len(expressions) != 1:
-            raise AdmissionError(
-                f"Rego evaluation of {entrypoint} returned an unexpected shape: {text[:200]}"
+            rows = self._engine.eval_query(
+                f"x := {query}", input_doc if input_doc is not None else {}
             )
-        return True, expressions[0]
+        except self._error as exc:
+            raise AdmissionError(
+                f"Rego evaluation of {entrypoint} failed: {describe_engine_error(exc)}"
+            ) from exc
+        if not rows:
+            return False, None
+        if len(rows) != 1 or "x" not in rows[0]:
+            raise AdmissionError(f"Rego evaluation of {entrypoint} returned {rows!r:.200}")
+        return True, rows[0]["x"]
 
 
-_ENGINE_ERROR_RE = re.compile(r"\(error \d+:([^|\s]*)\|(\d+)\|\d+\s*\(errormsg \d+:([^)\n]*)\)")
-
-
-def describe_engine_error(raw: str, modules: Mapping[str, str]) -> str:
-    """Turn the engine's S-expression error dump into "file:line:col: message; ..." lines."""
-    found = []
-    for file, offset, message in _ENGINE_ERROR_RE.findall(raw):
-        where = file or "<query>"
-        source = modules.get(file)
-        if source is not None:
-            pos = int(offset)
-            line = source.count("\n", 0, pos) + 1
-            col = pos - (source.rfind("\n", 0, pos) + 1) + 1
-            where = f"{file}:{line}:{col}"
-        found.append(f"{where}: {message.strip()}")
-    if found:
-        return "; ".join(dict.fromkeys(found))
-    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+def describe_engine_error(exc: Exception) -> str:
+    """OPA's error text ("file:line: rego_type_error: ...") on one line, at most 500 characters."""
+    message = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     return " ".join(lines)[:500] if lines else "unknown engine error"
 
 
@@ -371,6 +322,32 @@ def build_review(
     return review
 
 
+def _violations(
+    template: Mapping[str, Any], constraint: Mapping[str, Any], review: Any, action: str
+) -> list[Denial]:
+    """The template's `violation` set for one matched constraint, as Denials."""
+    kind, name = constraint["kind"], constraint["metadata"]["name"]
+    validate_parameters(constraint, template)
+    engine, package = _compiled(template)
+    input_doc = {
+        "review": review,
+        "parameters": (constraint.get("spec") or {}).get("parameters", {}),
+    }
+    defined, violations = engine.evaluate(package.replace(".", "/") + "/violation", input_doc)
+    if not defined:
+        return []
+    if not isinstance(violations, list):
+        raise AdmissionError(
+            f"ConstraintTemplate {kind}: 'violation' must be a set of objects, got {type(violations).__name__}"
+        )
+    out = []
+    for v in violations:
+        if not isinstance(v, Mapping) or not isinstance(v.get("msg"), str):
+            raise AdmissionError(f"ConstraintTemplate {kind}: violation {v!r} has no string 'msg'")
+        out.append(Denial(constraint=name, kind=kind, message=v["msg"], enforcement_action=action))
+    return out
+
+
 def evaluate(
     obj: Mapping[str, Any],
     templates: Sequence[Mapping[str, Any]],
@@ -423,31 +400,23 @@ def evaluate(
             continue
         if not constraint_matches(constraint, obj, namespace=ns, namespace_labels=namespace_labels):
             continue
-        template = by_kind[kind]
-        validate_parameters(constraint, template)
-        engine, package = _compiled(template)
-        input_doc = {
-            "review": review,
-            "parameters": (constraint.get("spec") or {}).get("parameters", {}),
-        }
-        defined, violations = engine.evaluate(package.replace(".", "/") + "/violation", input_doc)
-        if not defined:
-            continue
-        if not isinstance(violations, list):
-            raise AdmissionError(
-                f"ConstraintTemplate {kind}: 'violation' must be a set of objects, got {type(violations).__name__}"
-            )
-        for v in violations:
-            if not isinstance(v, Mapping) or not isinstance(v.get("msg"), str):
-                raise AdmissionError(
-                    f"ConstraintTemplate {kind}: violation {v!r} has no string 'msg'"
-                )
-            denials.append(
-                Denial(constraint=name, kind=kind, message=v["msg"], enforcement_action=action)
-            )
+        denials += _violations(by_kind[kind], constraint, review, action)
     return sorted(denials, key=lambda d: (d.kind, d.constraint, d.message))
 
 
 def admitted(denials: Iterable[Denial]) -> bool:
     """True when none of the denials blocks the request."""
     return not any(d.enforcement_action in BLOCKING_ACTIONS for d in denials)
+
+
+def gatekeeper_rules(
+    objects: Iterable[Mapping[str, Any]],
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """(ConstraintTemplates, Constraints) among a stack's rendered objects (build/manifests or
+    the plan's Kubernetes objects), ready for `evaluate`."""
+    objects = list(objects)
+    templates = [o for o in objects if o.get("kind") == "ConstraintTemplate"]
+    constraints = [
+        o for o in objects if str(o.get("apiVersion", "")).startswith("constraints.gatekeeper.sh/")
+    ]
+    return templates, constraints
