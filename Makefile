@@ -39,9 +39,10 @@ demo: review ## the main job: offline plan + review, then the local sealed-model
 serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
 	$(PY) -m infra serve
 
-lint: $(STAMP) ## ruff lint and format check over the tree
+lint: $(STAMP) ## ruff lint and format check, and the import contracts of DESIGN.md
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 test: lint ## lint, then the whole test suite
 	$(PY) -m pytest -q
