@@ -211,8 +211,9 @@ def cluster_settings(args: ConfidentialClusterArgs) -> dict[str, Any]:
             "gce_persistent_disk_csi_driver_config": {"enabled": True},
         },
         # Workload vulnerability scanning's basic tier was shut down on 2025-07-31 (GKE
-        # deprecations page, "vulnerability-scanning-gkee"); images are scanned in Artifact
-        # Analysis on the registry instead. The posture's configuration audit stays on.
+        # deprecations page, "vulnerability-scanning-gkee"): asking for it asks for nothing.
+        # Image scanning belongs to Artifact Analysis on Bob's registry (containerscanning API),
+        # his call; the posture's configuration audit (mode BASIC) stays on.
         "security_posture_config": {
             "mode": "BASIC",
             "vulnerability_mode": "VULNERABILITY_DISABLED",

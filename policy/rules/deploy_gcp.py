@@ -398,6 +398,25 @@ def check_google_apis_resolvable(resources: Sequence[Resource]) -> Iterator[Viol
 _PROJECT_NUMBER = re.compile(r"^projects/[0-9]+$")
 
 
+def _perimeter_members(rule: str, perimeter: Resource) -> Iterator[Violation]:
+    """At least two projects (model and cluster), each as `projects/<number>`."""
+    ins = inputs_of(perimeter)
+    listed = as_list(get(ins, "status.resources"))
+    members = [m for m in listed if isinstance(m, str)]
+    bad = [
+        m
+        for m in listed
+        if not (isinstance(m, str) and (_PROJECT_NUMBER.match(m) or is_unknown(m)))
+    ]
+    if (len(set(members)) < 2 or bad) and not is_unknown(get(ins, "status.resources")):
+        yield violation(
+            rule,
+            perimeter,
+            f"status.resources is {show(listed or None)}; it must list the model project and "
+            "the cluster project as projects/<project number>",
+        )
+
+
 def check_exfiltration_perimeter(resources: Sequence[Resource]) -> Iterator[Violation]:
     """A VPC Service Controls perimeter stops a leaked credential or a buggy harness from moving
     the sealed model or using the key outside the model and cluster projects -- if it is a
@@ -436,20 +455,7 @@ def check_exfiltration_perimeter(resources: Sequence[Resource]) -> Iterator[Viol
                 f"must restrict {', '.join(PERIMETER_RESTRICTED_SERVICES)} (missing "
                 f"{', '.join(missing)})",
             )
-        listed = as_list(get(ins, "status.resources"))
-        members = [m for m in listed if isinstance(m, str)]
-        bad = [
-            m
-            for m in listed
-            if not (isinstance(m, str) and (_PROJECT_NUMBER.match(m) or is_unknown(m)))
-        ]
-        if (len(set(members)) < 2 or bad) and not is_unknown(get(ins, "status.resources")):
-            yield violation(
-                rule,
-                perimeter,
-                f"status.resources is {show(listed or None)}; it must list the model project and "
-                "the cluster project as projects/<project number>",
-            )
+        yield from _perimeter_members(rule, perimeter)
         waits = _closure(str(perimeter.get("urn", "")), by_urn, memo)
         for project in created:
             if project.get("urn") not in waits:
