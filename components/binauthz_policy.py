@@ -29,6 +29,9 @@ class BinAuthzPolicyArgs:
     attestors: Sequence[AttestorRef]
     # Images admitted without attestation (e.g. Gatekeeper pinned by digest); keep this short.
     allowlist_patterns: Sequence[str] = field(default_factory=list)
+    # Must exist first: the cluster project's binaryauthorization.googleapis.com enablement,
+    # which also creates the BinAuthz service agent the verifier grant names.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 class BinAuthzPolicy(pulumi.ComponentResource):
@@ -63,7 +66,7 @@ class BinAuthzPolicy(pulumi.ComponentResource):
                 attestor=ref.attestor_id,
                 role="roles/binaryauthorization.attestorsVerifier",
                 member=agent,
-                opts=child(self),
+                opts=child(self, depends_on=list(args.depends_on)),
             )
             for index, ref in enumerate(args.attestors)
         ]
@@ -79,6 +82,6 @@ class BinAuthzPolicy(pulumi.ComponentResource):
                 "require_attestations_bies": [ref.attestor_id for ref in args.attestors],
             },
             admission_whitelist_patterns=[{"name_pattern": p} for p in args.allowlist_patterns],
-            opts=child(self, depends_on=self.verifier_grants),
+            opts=child(self, depends_on=[*args.depends_on, *self.verifier_grants]),
         )
         self.register_outputs({"policyId": self.policy.id})

@@ -18,6 +18,8 @@ class HarnessRegistryArgs:
     repository_id: str
     # IAM members (e.g. the cluster's node service account) granted artifactregistry.reader.
     readers: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    # Must exist first: the enablement (`gcp.projects.Service`) of each API used here.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 class HarnessRegistry(pulumi.ComponentResource):
@@ -40,7 +42,7 @@ class HarnessRegistry(pulumi.ComponentResource):
             # A signed digest must keep meaning the same bytes: tags cannot be moved.
             docker_config={"immutable_tags": True},
             labels=MANAGED_BY,
-            opts=child(self),
+            opts=child(self, depends_on=list(args.depends_on)),
         )
         self.reader_grants = [
             gcp.artifactregistry.RepositoryIamMember(

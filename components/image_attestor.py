@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -24,6 +25,8 @@ class ImageAttestorArgs:
     signing_key_name: str = "harness-signer"
     # Accepted as in the seed: an ASCII-armored PGP public key whose private half Alice keeps.
     pgp_public_key: str | None = None
+    # Must exist first: the enablement (`gcp.projects.Service`) of each API used here.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 def check_args(args: ImageAttestorArgs) -> None:
@@ -56,7 +59,7 @@ class ImageAttestor(pulumi.ComponentResource):
             attestation_authority={
                 "hint": {"human_readable_name": f"gke-sandbox {args.attestor_name}"}
             },
-            opts=child(self),
+            opts=child(self, depends_on=list(args.depends_on)),
         )
         self.signing_key = None
         self.signing_key_version: pulumi.Output[str] | None = None
@@ -73,7 +76,7 @@ class ImageAttestor(pulumi.ComponentResource):
                 "note_reference": self.note.id,
                 "public_keys": [public_key],
             },
-            opts=child(self),
+            opts=child(self, depends_on=list(args.depends_on)),
         )
         self.attestor_id = self.attestor.id
         self.register_outputs(

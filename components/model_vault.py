@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -38,6 +38,8 @@ class ModelVaultArgs:
     sealed_model: SealedModel | None = None
     # Losing the key loses the model: protect it from `pulumi destroy` unless told otherwise.
     protect_key: bool = True
+    # Must exist first: the enablement (`gcp.projects.Service`) of each API used here.
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 def rotation_seconds(period: str) -> int:
@@ -112,7 +114,7 @@ class ModelVault(pulumi.ComponentResource):
             name=args.key_ring_name,
             project=args.project,
             location=args.location,
-            opts=child(self, protect=args.protect_key),
+            opts=child(self, protect=args.protect_key, depends_on=list(args.depends_on)),
         )
         self.crypto_key = gcp.kms.CryptoKey(
             f"{name}-key",
@@ -127,7 +129,7 @@ class ModelVault(pulumi.ComponentResource):
             project=args.project,
             location=pulumi.Output.from_input(args.location).apply(str.upper),
             **bucket_settings(),
-            opts=child(self),
+            opts=child(self, depends_on=list(args.depends_on)),
         )
         self.model_object = None
         model = args.sealed_model

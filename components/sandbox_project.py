@@ -18,6 +18,8 @@ REQUIRED_SERVICES = (
     "compute.googleapis.com",
     "container.googleapis.com",
     "containeranalysis.googleapis.com",
+    # Private zones that send *.googleapis.com and *.pkg.dev to the restricted VIP.
+    "dns.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
@@ -58,16 +60,19 @@ class SandboxProject(pulumi.ComponentResource):
             labels=MANAGED_BY,
             opts=child(self),
         )
-        self.services = [
-            gcp.projects.Service(
+        self.by_api = {
+            service: gcp.projects.Service(
                 f"{name}-{service.split('.')[0]}",
                 project=self.project.project_id,
                 service=service,
+                # Kept on destroy: the project itself is PREVENT-protected, and turning an API
+                # off under live resources (the cluster, its disks) breaks them, not frees them.
                 disable_on_destroy=False,
                 opts=child(self),
             )
             for service in sorted(set(args.services))
-        ]
+        }
+        self.services = list(self.by_api.values())
         self.project_id = self.project.project_id
         self.project_number = self.project.number
         self.register_outputs({"projectId": self.project_id, "projectNumber": self.project_number})

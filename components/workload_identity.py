@@ -42,7 +42,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             project=args.project_id,
             display_name=f"Model reader for {args.namespace}/{args.kubernetes_service_account}",
             description="Decrypts and reads the sealed model; usable only by one Kubernetes service account.",
-            opts=child(self),
+            opts=child(self, depends_on=list(args.depends_on or [])),
         )
         pool_member = pulumi.Output.from_input(args.project_id).apply(
             lambda p: ksa_member(p, args.namespace, args.kubernetes_service_account)

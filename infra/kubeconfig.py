@@ -8,11 +8,28 @@ from __future__ import annotations
 
 import yaml
 
+from policy.facts import GKE_DNS_ENDPOINT_SUFFIX
+
+
+def is_dns_endpoint(endpoint: str) -> bool:
+    """GKE's DNS-based control-plane endpoint (`<uid>.<location>.gke.goog`)."""
+    return endpoint.rstrip(".").endswith(GKE_DNS_ENDPOINT_SUFFIX)
+
 
 def render(
     cluster_name: str, endpoint: str, ca_certificate_b64: str, namespace: str | None = None
 ) -> str:
-    """A kubeconfig for one cluster, optionally defaulting to a tenant namespace."""
+    """A kubeconfig for one cluster, optionally defaulting to a tenant namespace.
+
+    The DNS endpoint is served by Google's front end with a publicly trusted certificate,
+    not the cluster CA, so its kubeconfig carries no `certificate-authority-data` (public
+    Terraform configs connect with `host = https://<dns endpoint>` and the auth plugin and no
+    CA; Google's page on it was not re-read here). The IP endpoint is verified against the
+    cluster's own CA.
+    """
+    server: dict[str, str] = {"server": f"https://{endpoint}"}
+    if not is_dns_endpoint(endpoint):
+        server["certificate-authority-data"] = ca_certificate_b64
     context: dict[str, str] = {"cluster": cluster_name, "user": "gke"}
     if namespace:
         context["namespace"] = namespace
@@ -22,10 +39,7 @@ def render(
         "clusters": [
             {
                 "name": cluster_name,
-                "cluster": {
-                    "server": f"https://{endpoint}",
-                    "certificate-authority-data": ca_certificate_b64,
-                },
+                "cluster": server,
             }
         ],
         "contexts": [{"name": cluster_name, "context": context}],

@@ -97,3 +97,49 @@ SYSTEM_NAMESPACES: frozenset[str] = frozenset(
     {"kube-system", "kube-public", "kube-node-lease", "gatekeeper-system", "gke-managed-system"}
 )
 RESERVED_NAMESPACES: frozenset[str] = SYSTEM_NAMESPACES | {"default"}
+
+# --------------------------------------------------------------------------- private GKE networking
+# Gatekeeper's admission webhook port. GKE's default firewall lets the control plane reach
+# private nodes only on 443 and 10250; the API server calls the Gatekeeper pod directly on
+# this port, so private clusters need an extra INGRESS rule from the control-plane range.
+# Source: Gatekeeper docs "Running on private GKE Cluster nodes"
+# (open-policy-agent.github.io/gatekeeper/website/docs/vendor-specific); chart 3.15.0
+# values.yaml `controllerManager.port: 8443`.
+GATEKEEPER_WEBHOOK_PORT = 8443
+
+# Google's API VIPs for hosts without external IPs. restricted.googleapis.com (VPC Service
+# Controls aware) is 199.36.153.4/30, private.googleapis.com is 199.36.153.8/30.
+# Source: cloud.google.com/vpc-service-controls/docs/set-up-gke ("Set up restricted access
+# for GKE private clusters") and the Private Google Access DNS configuration page.
+RESTRICTED_GOOGLE_APIS_CIDR = "199.36.153.4/30"
+PRIVATE_GOOGLE_APIS_CIDR = "199.36.153.8/30"
+RESTRICTED_GOOGLE_APIS_ADDRESSES: tuple[str, ...] = (
+    "199.36.153.4",
+    "199.36.153.5",
+    "199.36.153.6",
+    "199.36.153.7",
+)
+RESTRICTED_GOOGLE_APIS_HOST = "restricted.googleapis.com."
+# Private DNS zones that send Google API and Artifact Registry names to the restricted VIP:
+# zone -> (wildcard record, CNAME target). Same source as above: `*.googleapis.com.` CNAME
+# `restricted.googleapis.com.`, `*.pkg.dev.` CNAME `pkg.dev.`; each target has an A record
+# with the four restricted addresses.
+GOOGLE_API_ZONES = MappingProxyType(
+    {
+        "googleapis.com.": ("*.googleapis.com.", RESTRICTED_GOOGLE_APIS_HOST),
+        "pkg.dev.": ("*.pkg.dev.", "pkg.dev."),
+    }
+)
+
+# The GKE DNS-based control-plane endpoint (`<uid>.<location>.gke.goog`): reached like any
+# Google API, every request checked against IAM (`container.clusters.connect`) before RBAC.
+# pulumi-gcp 10.2.0 `ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs.endpoint`.
+GKE_DNS_ENDPOINT_SUFFIX = ".gke.goog"
+
+# --------------------------------------------------------------------------- VPC Service Controls
+# What the perimeter must restrict so neither the sealed model nor its key is usable outside
+# the model and cluster projects (serviceusage names, as `restricted_services` takes them).
+PERIMETER_RESTRICTED_SERVICES: tuple[str, ...] = (
+    "cloudkms.googleapis.com",
+    "storage.googleapis.com",
+)

@@ -16,6 +16,7 @@ from components.confidential_folder import (
     DenyPolicySpec,
 )
 from components.sandbox_project import SandboxProject, SandboxProjectArgs
+from components.service_perimeter import ServicePerimeter, ServicePerimeterArgs
 from components.tenant_iam import TenantIam, TenantIamArgs
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.config import StackConfig
@@ -59,6 +60,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
                 )
             ],
             allowlist_patterns=list(cluster.binauthz_allowlist),
+            depends_on=[project.by_api["binaryauthorization.googleapis.com"]],
         ),
     )
     gke = ConfidentialCluster(
@@ -92,7 +94,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             kms_key_id=links.kms_key_id or model.key_id,
             bucket=links.bucket or model.bucket,
             object_name=model.object_name,
-            depends_on=[gke.cluster],
+            depends_on=[gke.cluster, project.by_api["iam.googleapis.com"]],
         ),
     )
     for each in config.tenants:
@@ -101,17 +103,31 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             TenantIamArgs(project_id=project.project_id, tenant=each.name, members=each.members),
         )
 
+    if cluster.perimeter is not None:
+        ServicePerimeter(
+            "perimeter",
+            ServicePerimeterArgs(
+                access_policy=cluster.perimeter.access_policy,
+                short_name=cluster.perimeter.name,
+                project_numbers=[cluster.perimeter.model_project_number, project.project_number],
+                ingress_identities=list(cluster.perimeter.ingress_identities),
+                # Inside the perimeter before the first grant on the model is used.
+                depends_on=project.services,
+            ),
+        )
+
     links.node_sa_email = gke.node_sa_email
     links.workload_gsa_email = identity.email
     links.cluster_name = gke.cluster_name
-    links.cluster_endpoint = gke.endpoint
+    # The DNS endpoint (IAM-checked, reachable from CI) is how every Kubernetes stack connects.
+    links.cluster_endpoint = gke.dns_endpoint
     links.cluster_ca_certificate = gke.ca_certificate
     return {
         out.FOLDER: folder.folder_name,
         out.CLUSTER_PROJECT: project.project_id,
         out.CLUSTER_PROJECT_NUMBER: project.project_number,
         out.CLUSTER_NAME: gke.cluster_name,
-        out.CLUSTER_ENDPOINT: gke.endpoint,
+        out.CLUSTER_ENDPOINT: gke.dns_endpoint,
         out.CLUSTER_CA_CERTIFICATE: gke.ca_certificate,
         out.NODE_SERVICE_ACCOUNT: gke.node_sa_email,
         out.WORKLOAD_SERVICE_ACCOUNT: identity.email,

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from components.harness_registry import HarnessRegistry, HarnessRegistryArgs
+from components.project_services import ProjectServices, ProjectServicesArgs
 from infra.config import StackConfig
 from stacks import outputs as out
 from stacks.links import Links
@@ -20,6 +21,10 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
     harness = config.harness
     assert harness is not None
     node_sa = links.node_sa_email or harness.node_service_account
+    apis = ProjectServices(
+        "harness-apis",
+        ProjectServicesArgs(project=harness.project, services=["artifactregistry.googleapis.com"]),
+    )
     readers = [] if node_sa is None else [pulumi.Output.concat("serviceAccount:", node_sa)]
     registry = HarnessRegistry(
         "registry",
@@ -28,6 +33,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             location=harness.location,
             repository_id=harness.repository,
             readers=readers,
+            depends_on=apis.services,
         ),
     )
     return {out.REPOSITORY_URL: registry.repository_url, out.HARNESS_IMAGE: harness.image}

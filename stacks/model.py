@@ -6,14 +6,26 @@ from typing import Any
 
 from components.image_attestor import ImageAttestor, ImageAttestorArgs
 from components.model_vault import ModelVault, ModelVaultArgs, SealedModel
+from components.project_services import ProjectServices, ProjectServicesArgs
 from infra.config import AttestorKeyKind, StackConfig
 from stacks import outputs as out
 from stacks.links import Links
+
+# The APIs this stack calls in Alice's (existing) model project.
+MODEL_APIS = (
+    "binaryauthorization.googleapis.com",
+    "cloudkms.googleapis.com",
+    "containeranalysis.googleapis.com",
+    "storage.googleapis.com",
+)
 
 
 def build(config: StackConfig, links: Links) -> dict[str, Any]:
     model = config.model
     assert model is not None
+    apis = ProjectServices(
+        "model-apis", ProjectServicesArgs(project=model.project, services=MODEL_APIS)
+    )
     sealed = None
     if model.sealed is not None:
         sealed = SealedModel(source_path=model.sealed.source, metadata=model.sealed.metadata_map)
@@ -29,6 +41,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             rotation_period=model.rotation_period,
             protection_level=model.protection_level.value,
             sealed_model=sealed,
+            depends_on=apis.services,
         ),
     )
     uses_kms = model.attestor.key is AttestorKeyKind.KMS
@@ -40,6 +53,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             note_name=model.attestor.note,
             signing_key_ring_id=vault.key_ring.id if uses_kms else None,
             pgp_public_key=None if uses_kms else model.attestor.pgp_public_key,
+            depends_on=apis.services,
         ),
     )
     links.kms_key_id = vault.key_id

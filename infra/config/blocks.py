@@ -54,6 +54,7 @@ from infra.config.schema import (
     GatekeeperConfig,
     HarnessConfig,
     ModelConfig,
+    PerimeterConfig,
     ProtectionLevel,
     Quota,
     ReleaseChannel,
@@ -243,6 +244,49 @@ def _parse_deny_policy(block: Block) -> DenyPolicyConfig | None:
     return deny
 
 
+_NUMBER = re.compile(r"^[1-9][0-9]{0,18}$")
+_PERIMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
+_PERIMETER_IDENTITY = re.compile(r"^(user|serviceAccount):[^@\s:]+@[^@\s]+$")
+
+
+def _parse_perimeter(block: Block) -> PerimeterConfig | None:
+    """`perimeter: {enabled, accessPolicy, modelProjectNumber, name, ingressIdentities}`."""
+    per = block.block("perimeter", required=False)
+    if per is None:
+        return None
+    # Off (`enabled: false`) keeps the values for later but builds no perimeter.
+    enabled = per.bool("enabled", default=True)
+    values = dict(
+        access_policy=per.str(
+            "accessPolicy",
+            required=enabled,
+            pattern=_NUMBER,
+            expected="the numeric id of the organization's access policy "
+            "(gcloud access-context-manager policies list --organization <org>)",
+        ),
+        model_project_number=per.str(
+            "modelProjectNumber",
+            required=enabled,
+            pattern=_NUMBER,
+            expected="the model project's number (gcloud projects describe <id> "
+            "--format='value(projectNumber)')",
+        ),
+        name=per.str(
+            "name",
+            pattern=_PERIMETER_NAME,
+            default="gke_sandbox",
+            expected="letters, digits and underscores, starting with a letter",
+        ),
+        ingress_identities=per.strings(
+            "ingressIdentities",
+            pattern=_PERIMETER_IDENTITY,
+            expected="user:<email> or serviceAccount:<email> (no groups)",
+        ),
+    )
+    per.done()
+    return PerimeterConfig(**values) if enabled else None
+
+
 def _cluster_identity(block: Block) -> dict[str, Any]:
     """Where the cluster lives: organization, billing, folder, project, region, name."""
     return {
@@ -294,6 +338,7 @@ def _cluster_nodes_and_network(block: Block) -> dict[str, Any]:
 def parse_cluster(block: Block) -> ClusterConfig:
     networks = _parse_networks(block)
     deny = _parse_deny_policy(block)
+    perimeter = _parse_perimeter(block)
     config = ClusterConfig(
         **_cluster_identity(block),
         authorized_networks=networks,
@@ -303,6 +348,7 @@ def parse_cluster(block: Block) -> ClusterConfig:
             image_value(block, f"binauthzAllowlist[{i}]", v)
             for i, v in enumerate(block.strings("binauthzAllowlist"))
         ),
+        perimeter=perimeter,
     )
     block.done()
     if not is_sev_machine_type(config.machine_type):

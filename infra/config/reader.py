@@ -69,6 +69,14 @@ class Block:
             )
         return value
 
+    def bool(self, name: str, *, default: bool) -> bool:
+        value = self._get(name, default, False, "true or false")
+        if not isinstance(value, bool):
+            raise ConfigError(
+                self.key(name), "must be a boolean", value=value, expected="true or false"
+            )
+        return value
+
     def enum(self, name: str, kind: type[StrEnum], *, default: StrEnum | None = None) -> Any:
         choices = ", ".join(m.value for m in kind)
         value = self._get(name, default, default is None, f"one of {choices}")

@@ -192,6 +192,17 @@ class AuthorizedNetwork:
 
 
 @dataclass(frozen=True)
+class PerimeterConfig:
+    """VPC Service Controls around the model and cluster projects (issue 10)."""
+
+    access_policy: str  # numeric id of the organization's access policy
+    model_project_number: str
+    name: str = "gke_sandbox"
+    # `user:` / `serviceAccount:` identities that may still use storage and KMS from outside.
+    ingress_identities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     organization: str
     billing_account: str
@@ -213,6 +224,8 @@ class ClusterConfig:
     deny_policy: DenyPolicyConfig | None = None
     # Images Binary Authorization admits without attestation (Gatekeeper), by digest.
     binauthz_allowlist: tuple[str, ...] = ()
+    # None when `perimeter.enabled` is false or the block is absent.
+    perimeter: PerimeterConfig | None = None
 
     @property
     def workload_pool(self) -> str:

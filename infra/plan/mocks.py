@@ -17,6 +17,8 @@ import pulumi
 
 # Documentation address (RFC 5737) and a syntactically valid, obviously fake certificate.
 MOCK_ENDPOINT = "203.0.113.10"
+# The cluster's DNS-based control-plane endpoint, shaped like GKE's `<uid>.<location>.gke.goog`.
+MOCK_DNS_ENDPOINT = "gke-0123456789abcdef0123456789abcdef-123456789012.us-central1-a.gke.goog"
 MOCK_CA_PEM = (
     "-----BEGIN CERTIFICATE-----\n"
     "TU9DSyBDTFVTVEVSIENBIC0gb2ZmbGluZSBwbGFuIG9ubHk=\n"
@@ -140,11 +142,22 @@ def _project_resource(_: CloudMocks, name: str, inputs: dict) -> tuple[str, dict
     }
 
 
+def _with_dns_endpoint(config: Any) -> Any:
+    """GKE fills in the DNS endpoint's FQDN when the DNS endpoint is configured."""
+    if not isinstance(config, Mapping) or not isinstance(config.get("dnsEndpointConfig"), Mapping):
+        return config
+    dns = {**config["dnsEndpointConfig"], "endpoint": MOCK_DNS_ENDPOINT}
+    return {**config, "dnsEndpointConfig": dns}
+
+
 def _cluster(_: CloudMocks, name: str, inputs: dict) -> tuple[str, dict]:
     cluster = f"projects/{_project(inputs)}/locations/{inputs.get('location')}/clusters/{inputs.get('name', name)}"
     return cluster, {
         **inputs,
         "endpoint": MOCK_ENDPOINT,
+        "controlPlaneEndpointsConfig": _with_dns_endpoint(
+            inputs.get("controlPlaneEndpointsConfig")
+        ),
         "masterAuth": {
             **(inputs.get("masterAuth") or {}),
             "clusterCaCertificate": base64.b64encode(MOCK_CA_PEM.encode()).decode(),

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from policy.access import check_model_access_paths
 from policy.facts import SEV_MACHINE_FAMILIES
 
-from . import data, gke, iam, kubernetes
+from . import data, deploy_gcp, gke, iam, kubernetes
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
 from .plan import Resource
@@ -28,6 +28,7 @@ from .tokens import (
     NODE_POOL,
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
+    SERVICE_PERIMETER,
     STORAGE_ACL_TYPES,
 )
 
@@ -242,6 +243,56 @@ RULES: tuple[Rule, ...] = (
         "namespace. `python -m infra access <plan>` prints each chain.",
         applies_to=(CRYPTO_KEY, BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
         check=check_model_access_paths,
+    ),
+    # Issue 10 (deploy-ready, GCP side): what a first `pulumi up` on a fresh organization needs.
+    Rule(
+        name="services-before-use",
+        description="Every resource that calls a Google API waits for the "
+        "gcp:projects/service:Service enabling that API in its project, and each stack enables "
+        "the APIs it uses, so a first `pulumi up` on a fresh project does not race the "
+        "enablement.",
+        severity=Severity.HIGH,
+        remediation="Enable the API with gcp.projects.Service(project=<p>, service=<api>, "
+        "disable_on_destroy=False) in the stack that uses it and pass that Service in the "
+        "resource's depends_on (components take a depends_on argument).",
+        applies_to=deploy_gcp.API_USING_TYPES,
+        check=deploy_gcp.check_services_before_use,
+    ),
+    Rule(
+        name="webhook-reachable",
+        description="With private nodes, a firewall rule admits the GKE control-plane range to "
+        "the nodes on Gatekeeper's webhook port; otherwise every admission call times out and "
+        "every write is rejected.",
+        severity=Severity.HIGH,
+        remediation="Add a gcp.compute.Firewall on the cluster's network: direction INGRESS, "
+        "sourceRanges [privateClusterConfig.masterIpv4CidrBlock], allows tcp:8443, "
+        "targetServiceAccounts [the node service account].",
+        applies_to=(CLUSTER,),
+        check=deploy_gcp.check_webhook_reachable,
+    ),
+    Rule(
+        name="google-apis-resolvable",
+        description="On a private cluster's network, private Cloud DNS zones map googleapis.com "
+        "and pkg.dev to the restricted Google API VIP that the tenant NetworkPolicy egress "
+        "allows, so the harness can reach Cloud Storage and KMS.",
+        severity=Severity.HIGH,
+        remediation="Create private gcp.dns.ManagedZones googleapis.com. and pkg.dev. visible "
+        "on the cluster network with `*.googleapis.com.` CNAME `restricted.googleapis.com.`, "
+        "`*.pkg.dev.` CNAME `pkg.dev.`, and each target A 199.36.153.4-7.",
+        applies_to=(CLUSTER,),
+        check=deploy_gcp.check_google_apis_resolvable,
+    ),
+    Rule(
+        name="exfiltration-perimeter",
+        description="A configured VPC Service Controls perimeter is regular and enforced, "
+        "restricts storage.googleapis.com and cloudkms.googleapis.com, and holds the model and "
+        "cluster projects, so the sealed model and its key are unusable outside them.",
+        severity=Severity.HIGH,
+        remediation="Set status.restrictedServices to include storage and cloudkms, "
+        "status.resources to projects/<model project number> and the cluster project's number "
+        "(from its Project resource), and perimeterType PERIMETER_TYPE_REGULAR.",
+        applies_to=(SERVICE_PERIMETER,),
+        check=deploy_gcp.check_exfiltration_perimeter,
     ),
 )
 assert_unique(RULES)

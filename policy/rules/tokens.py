@@ -59,3 +59,12 @@ STORAGE_ACL_TYPES = (
 K8S_WORKLOAD_TYPES: dict[str, str] = {pulumi_kubernetes_type(kind): kind for kind in POD_SPEC_PATHS}
 HELM_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
+
+# Issue 10 (deploy-ready, GCP side): what `deploy_gcp` judges.
+SERVICE = "gcp:projects/service:Service"
+PROJECT = "gcp:organizations/project:Project"
+FIREWALL = "gcp:compute/firewall:Firewall"
+MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
+RECORD_SET = "gcp:dns/recordSet:RecordSet"
+SERVICE_PERIMETER = "gcp:accesscontextmanager/servicePerimeter:ServicePerimeter"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

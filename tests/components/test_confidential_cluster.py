@@ -218,3 +218,81 @@ def test_cluster_settings_take_name_location_and_control_plane_range_from_args()
     assert settings["name"] == "c2"
     assert settings["location"] == "us-central1"
     assert settings["private_cluster_config"]["master_ipv4_cidr_block"] == "172.16.0.32/28"
+
+
+# --------------------------------------------------------------------------- issue 10: private access
+FIREWALL = "gcp:compute/firewall:Firewall"
+ZONE = "gcp:dns/managedZone:ManagedZone"
+RECORD = "gcp:dns/recordSet:RecordSet"
+RESTRICTED = ["199.36.153.4", "199.36.153.5", "199.36.153.6", "199.36.153.7"]
+
+
+def test_control_plane_reaches_the_gatekeeper_webhook_on_the_nodes(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args(master_cidr="172.16.0.32/28")))
+    firewall = plan.one(FIREWALL)
+    network = plan.one(CLUSTER).inputs["network"]
+    assert firewall.inputs["direction"] == "INGRESS", firewall.urn
+    assert firewall.inputs["sourceRanges"] == ["172.16.0.32/28"], firewall.urn
+    # Gatekeeper's webhook port (chart 3.15.0 controllerManager.port), nothing else.
+    assert firewall.inputs["allows"] == [{"protocol": "tcp", "ports": ["8443"]}], firewall.urn
+    assert firewall.inputs["targetServiceAccounts"] == [NODE_EMAIL], firewall.urn
+    assert firewall.inputs["network"] == network, firewall.urn
+
+
+def test_google_api_names_resolve_to_the_restricted_vip_on_the_cluster_network(run):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    network = plan.one(CLUSTER).inputs["network"]
+    zones = {z.inputs["dnsName"]: z for z in plan.of_type(ZONE)}
+    assert sorted(zones) == ["googleapis.com.", "pkg.dev."]
+    for zone in zones.values():
+        assert zone.inputs["visibility"] == "private", zone.urn
+        assert zone.inputs["privateVisibilityConfig"] == {"networks": [{"networkUrl": network}]}, (
+            zone.urn
+        )
+    records = {
+        (r.inputs["managedZone"], r.inputs["name"], r.inputs["type"]): r.inputs["rrdatas"]
+        for r in plan.of_type(RECORD)
+    }
+    assert records == {
+        ("sandbox-googleapis-com", "*.googleapis.com.", "CNAME"): ["restricted.googleapis.com."],
+        ("sandbox-googleapis-com", "restricted.googleapis.com.", "A"): RESTRICTED,
+        ("sandbox-pkg-dev", "*.pkg.dev.", "CNAME"): ["pkg.dev."],
+        ("sandbox-pkg-dev", "pkg.dev.", "A"): RESTRICTED,
+    }
+
+
+def test_private_access_waits_for_the_given_dependencies(run, registrations):
+    def program() -> None:
+        from components.sandbox_project import SandboxProject, SandboxProjectArgs
+
+        project = SandboxProject(
+            "project", SandboxProjectArgs("ab-demo-cluster", "1", "018B55-7FDD84-7F175A")
+        )
+        ConfidentialCluster("cluster", cluster_args(depends_on=project.services))
+
+    plan = run(program)
+    dns = plan.one("gcp:projects/service:Service", "project-dns").urn
+    compute = plan.one("gcp:projects/service:Service", "project-compute").urn
+    for zone in plan.of_type(ZONE):
+        assert dns in registrations.dependencies[zone.urn], zone.urn
+    assert compute in registrations.dependencies[plan.one(FIREWALL).urn]
+
+
+def test_dns_endpoint_is_on_with_google_tokens_only(run, registrations):
+    plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
+    cluster = plan.one(CLUSTER)
+    assert cluster.inputs["controlPlaneEndpointsConfig"] == {
+        "dnsEndpointConfig": {
+            "allowExternalTraffic": True,
+            "enableK8sTokensViaDns": False,
+            "enableK8sCertsViaDns": False,
+        }
+    }, cluster.urn
+    outputs = registrations.outputs[plan.one(COMPONENT).urn]
+    assert outputs["dnsEndpoint"].endswith(".gke.goog"), outputs
+
+
+def test_basic_vulnerability_scanning_is_not_requested():
+    # VULNERABILITY_BASIC was shut down on 2025-07-31; asking for it is asking for nothing.
+    posture = cluster_settings(cluster_args())["security_posture_config"]
+    assert posture == {"mode": "BASIC", "vulnerability_mode": "VULNERABILITY_DISABLED"}

@@ -1,4 +1,4 @@
-"""The contract every component keeps (developers' guide), checked once over all twelve.
+"""The contract every component keeps (developers' guide), checked once over all of them.
 
 Each component: `(name, args, opts=None)` with a dataclass `args`; type token
 `gke-sandbox:<module>:<Type>`; every child named `<name>-<role>` and parented to the
@@ -27,7 +27,9 @@ from components.harness_registry import HarnessRegistry
 from components.harness_workload import HarnessWorkload
 from components.image_attestor import ImageAttestor
 from components.model_vault import ModelVault, SealedModel
+from components.project_services import ProjectServices
 from components.sandbox_project import SandboxProject
+from components.service_perimeter import ServicePerimeter
 from components.tenant_iam import TenantIam
 from components.tenant_sandbox import TenantSandbox
 from components.workload_identity import WorkloadIdentity
@@ -39,7 +41,9 @@ from tests.components.test_harness_registry import NODE_SA, OTHER_SA, registry_a
 from tests.components.test_harness_workload import workload_args
 from tests.components.test_image_attestor import attestor_args
 from tests.components.test_model_vault import SEALED_METADATA, vault_args
+from tests.components.test_project_services import services_args
 from tests.components.test_sandbox_project import project_args
+from tests.components.test_service_perimeter import perimeter_args
 from tests.components.test_tenant_iam import iam_args
 from tests.components.test_tenant_sandbox import workload_tenant
 from tests.components.test_workload_identity import identity_args
@@ -52,6 +56,7 @@ SERVICES = [
     "compute",
     "container",
     "containeranalysis",
+    "dns",
     "iam",
     "logging",
     "monitoring",
@@ -87,13 +92,20 @@ CASES = [
         cluster_args,
         [
             "cluster",
+            "googleapis-com-a",
+            "googleapis-com-cname",
+            "googleapis-com-zone",
             "network",
             "node-artifactregistry",
             "node-logging",
             "node-monitoring",
             "node-sa",
+            "pkg-dev-a",
+            "pkg-dev-cname",
+            "pkg-dev-zone",
             "pool",
             "subnet",
+            "webhook-firewall",
         ],
     ),
     Case(
@@ -148,6 +160,20 @@ CASES = [
         "project",
         project_args,
         sorted(["project", *SERVICES]),
+    ),
+    Case(
+        ProjectServices,
+        "gke-sandbox:project_services:ProjectServices",
+        "model-apis",
+        services_args,
+        ["cloudkms", "storage"],
+    ),
+    Case(
+        ServicePerimeter,
+        "gke-sandbox:service_perimeter:ServicePerimeter",
+        "perimeter",
+        perimeter_args,
+        ["perimeter"],
     ),
     Case(
         TenantIam,

@@ -53,6 +53,8 @@ def test_exactly_the_required_services_are_enabled(run):
         "container.googleapis.com",
         # Binary Authorization reads attestations as Container Analysis occurrences.
         "containeranalysis.googleapis.com",
+        # Private zones sending *.googleapis.com and *.pkg.dev to the restricted VIP.
+        "dns.googleapis.com",
         # The node and workload service accounts, and Workload Identity.
         "iam.googleapis.com",
         # The node SA's logWriter/metricWriter roles and the cluster's logging/monitoring.

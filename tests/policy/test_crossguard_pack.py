@@ -161,6 +161,8 @@ def _analyze(resources: list[dict[str, Any]]) -> Any:
                 name=r["name"],
                 parent=r["parent"] or "",
                 properties=json_format.ParseDict(r["inputs"], struct_pb2.Struct()),
+                # What the engine sends too; services-before-use judges it (issue 10).
+                dependencies=r.get("dependencies", []),
             )
             for r in resources
         ]

@@ -306,6 +306,8 @@ CASES = [
         ),
         f'{P}: nodeConfig.serviceAccount is "123456789012-compute@developer.gserviceaccount.com"'
         "; that is the Compute Engine default service account, use a dedicated node SA",
+        # the webhook firewall targets the node SA, so these nodes no longer get it (issue 10)
+        frozenset({"webhook-reachable"}),
     ),
     Case(
         "node-sa-unset",
@@ -417,7 +419,8 @@ CASES = [
         'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-bob-token": role '
         '"roles/iam.serviceAccountTokenCreator" granted to member "user:bob@example.com" on '
         f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox",
-        frozenset({"model-access-paths"}),
+        # the added grant waits for no IAM API enablement (issue 10)
+        frozenset({"model-access-paths", "services-before-use"}),
     ),
     Case(
         "impersonate-at-project",
@@ -456,7 +459,8 @@ CASES = [
         f'"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]"; {WORKLOAD_SA} can decrypt and 2 '
         f"Kubernetes service accounts can act as it ({WORKLOAD_POOL}[ns1/tee-sa], "
         f"{WORKLOAD_POOL}[ns2/other-sa]); allow exactly one",
-        frozenset({"model-access-paths"}),  # carol may create pods as ns2/other-sa
+        # carol may create pods as ns2/other-sa; the added grant waits for no IAM API (issue 10)
+        frozenset({"model-access-paths", "services-before-use"}),
     ),
     Case(
         "decrypter-key-exported",
@@ -837,6 +841,42 @@ CASES = [
         set_("cluster-pool", "management.autoUpgrade", False),
         f"{P}: management.autoUpgrade is false; nodes on a release channel must auto-upgrade",
     ),
+    # Issue 10 (deploy-ready, GCP side); more cases in test_deploy_gcp_rules.py
+    Case(
+        "registry-races-its-api",
+        "services-before-use",
+        Change("field", "registry-repository", "dependencies", []),
+        'gcp:artifactregistry/repository:Repository "registry-repository": dependencies do not '
+        'include gcp:projects/service:Service "harness-apis-artifactregistry" '
+        '(artifactregistry.googleapis.com in project "b-demo-harness"); the first `pulumi up` '
+        "races the API enablement",
+    ),
+    Case(
+        "no-webhook-firewall",
+        "webhook-reachable",
+        Change("remove", "cluster-webhook-firewall"),
+        f"{C}: privateClusterConfig.enablePrivateNodes is true and no INGRESS "
+        "gcp:compute/firewall:Firewall admits the control plane (172.16.0.16/28) to the nodes "
+        "on tcp:8443; Gatekeeper's webhook times out and, with failurePolicy Fail, every write "
+        "is rejected",
+    ),
+    Case(
+        "no-googleapis-zone",
+        "google-apis-resolvable",
+        set_("cluster-googleapis-com-zone", "dnsName", "example.com."),
+        f"{C}: no private gcp:dns/managedZone:ManagedZone for googleapis.com. is visible on "
+        'network "cluster-network-id"; pods reach Google APIs only through the VIPs their '
+        "NetworkPolicy allows, and nothing resolves the API names there",
+    ),
+    Case(
+        "perimeter-leaves-kms-open",
+        "exfiltration-perimeter",
+        set_("perimeter-perimeter", "status.restrictedServices", ["storage.googleapis.com"]),
+        'gcp:accesscontextmanager/servicePerimeter:ServicePerimeter "perimeter-perimeter": '
+        'status.restrictedServices is ["storage.googleapis.com"]; the enforced perimeter must '
+        "restrict cloudkms.googleapis.com, storage.googleapis.com (missing "
+        "cloudkms.googleapis.com)",
+    ),
 ]
 
 
@@ -1153,10 +1193,19 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
 @pytest.mark.parametrize(
     ("components", "applicable"),
     [
-        (("registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
         (
-            ("model", "attestor"),
+            ("registry", "harness-apis"),
             {
+                "no-primitive-roles",
+                "no-public-members",
+                "model-access-paths",
+                "services-before-use",
+            },
+        ),
+        (
+            ("model", "attestor", "model-apis"),
+            {
+                "services-before-use",
                 "kms-key-rotation",
                 "bucket-no-public-access",
                 "model-object-sealed",
@@ -1206,6 +1255,11 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("gke-private-nodes", "medium"),
         ("gke-release-channel", "low"),
         ("model-access-paths", "critical"),
+        # issue 10, GCP side
+        ("services-before-use", "high"),
+        ("webhook-reachable", "high"),
+        ("google-apis-resolvable", "high"),
+        ("exfiltration-perimeter", "high"),
     ]
 
 

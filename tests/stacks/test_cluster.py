@@ -13,6 +13,8 @@ TOP_LEVEL = {
     "gke-sandbox:confidential_cluster:ConfidentialCluster": {"cluster"},
     "gke-sandbox:workload_identity:WorkloadIdentity": {"workload-identity"},
     "gke-sandbox:tenant_iam:TenantIam": {"tenant-iam-bob", "tenant-iam-carol"},
+    # Pulumi.cluster.yaml turns the VPC Service Controls perimeter on.
+    "gke-sandbox:service_perimeter:ServicePerimeter": {"perimeter"},
 }
 POLICY = "gcp:binaryauthorization/policy:Policy"
 VERIFIER = "gcp:binaryauthorization/attestorIamMember:AttestorIamMember"

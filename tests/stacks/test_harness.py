@@ -13,11 +13,27 @@ CONFIG = stack_config("harness")["harness"]
 
 def test_only_the_registry_is_registered(shipped):
     harness = shipped("harness")
-    assert harness.top_level() == {REGISTRY: {"registry"}}, sorted(harness.top_level())
-    registry = harness.plan.one(REGISTRY)
+    apis = "gke-sandbox:project_services:ProjectServices"
+    assert harness.top_level() == {REGISTRY: {"registry"}, apis: {"harness-apis"}}, sorted(
+        harness.top_level()
+    )
+    parents = {harness.plan.one(REGISTRY).urn, harness.plan.one(apis).urn}
     for resource in harness.plan.resources:
-        if resource.type not in ("pulumi:pulumi:Stack", REGISTRY):
-            assert resource.parent == registry.urn, resource.urn
+        if resource.type not in ("pulumi:pulumi:Stack", REGISTRY, apis):
+            assert resource.parent in parents, resource.urn
+
+
+def test_repository_waits_for_the_artifact_registry_api(shipped):
+    """Issue 10: Bob's project may not have Artifact Registry on before his first `up`."""
+    plan = shipped("harness").plan
+    (service,) = plan.of_type("gcp:projects/service:Service")
+    assert service.inputs == {
+        "project": CONFIG["project"],
+        "service": "artifactregistry.googleapis.com",
+        "disableOnDestroy": False,
+    }, service.urn
+    repository = plan.one("gcp:artifactregistry/repository:Repository")
+    assert service.urn in repository.dependencies, repository.urn
 
 
 def test_reader_grant_goes_to_the_configured_node_service_account(shipped):

@@ -13,18 +13,44 @@ BUCKET = "gcp:storage/bucket:Bucket"
 OBJECT = "gcp:storage/bucketObject:BucketObject"
 ATTESTOR = "gcp:binaryauthorization/attestor:Attestor"
 CONFIG = stack_config("model")["model"]
+APIS = "gke-sandbox:project_services:ProjectServices"
+SERVICE = "gcp:projects/service:Service"
 
 
 def test_only_model_components_are_registered(shipped):
     model = shipped("model")
-    assert model.top_level() == {VAULT: {"model"}, ATTESTOR_COMPONENT: {"attestor"}}, sorted(
-        model.top_level()
-    )
+    assert model.top_level() == {
+        VAULT: {"model"},
+        ATTESTOR_COMPONENT: {"attestor"},
+        APIS: {"model-apis"},
+    }, sorted(model.top_level())
     for resource in model.plan.resources:
         if resource.type == "pulumi:pulumi:Stack":
             continue
         ancestors = [resource.type, *model.ancestor_types(resource)]
-        assert VAULT in ancestors or ATTESTOR_COMPONENT in ancestors, resource.urn
+        assert {VAULT, ATTESTOR_COMPONENT, APIS} & set(ancestors), resource.urn
+
+
+def test_every_model_resource_waits_for_its_api(shipped):
+    """Issue 10: a fresh model project has these APIs off; the first `up` must enable them
+    before the key ring, bucket, note and attestor are created."""
+    model = shipped("model")
+    plan = model.plan
+    services = {s.inputs["service"]: s.urn for s in plan.of_type(SERVICE)}
+    assert sorted(services) == [
+        "binaryauthorization.googleapis.com",
+        "cloudkms.googleapis.com",
+        "containeranalysis.googleapis.com",
+        "storage.googleapis.com",
+    ]
+    for token, api in (
+        (RING, "cloudkms.googleapis.com"),
+        ("gcp:storage/bucket:Bucket", "storage.googleapis.com"),
+        ("gcp:containeranalysis/note:Note", "containeranalysis.googleapis.com"),
+        ("gcp:binaryauthorization/attestor:Attestor", "binaryauthorization.googleapis.com"),
+    ):
+        for resource in plan.of_type(token):
+            assert services[api] in resource.dependencies, resource.urn
 
 
 def test_key_ring_key_and_bucket_come_from_the_key_uri(shipped):

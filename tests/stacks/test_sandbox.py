@@ -163,5 +163,8 @@ def test_planning_one_stack_still_resolves_its_stack_references(tmp_path, monkey
     args = argparse.Namespace(stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True)
     assert plan.run(args) == 0
     assert list(seen) == ["model", "harness", "cluster", "sandbox"]
-    assert seen["sandbox"]["cluster"]["clusterEndpoint"] == "203.0.113.10"
+    # The cluster's DNS-based endpoint (the mocks' `<uid>.<location>.gke.goog`).
+    assert seen["sandbox"]["cluster"]["clusterEndpoint"] == (
+        "gke-0123456789abcdef0123456789abcdef-123456789012.us-central1-a.gke.goog"
+    )
     assert sorted(p.name for p in (tmp_path / "plan").iterdir()) == ["sandbox.json"]
