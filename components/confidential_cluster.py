@@ -20,6 +20,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components._common import MANAGED_BY, child, sa_member, workload_pool
+from policy import facts
 from policy.facts import (
     GATEKEEPER_WEBHOOK_PORT,
     GOOGLE_API_ZONES,
@@ -49,7 +50,7 @@ class ConfidentialClusterArgs:
     location: str  # a zone (zonal cluster) or the region (regional cluster)
     cluster_name: str
     node_service_account_id: str = "gke-node"
-    machine_type: str = "n2d-standard-2"
+    machine_type: str = facts.DEFAULT_MACHINE_TYPE
     node_count: int = 2
     release_channel: str = "REGULAR"
     subnet_cidr: str = "10.10.0.0/20"

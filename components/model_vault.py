@@ -11,6 +11,7 @@ import pulumi_gcp as gcp
 
 from components._common import MANAGED_BY, child
 from harness.contract import REQUIRED_METADATA
+from policy import facts
 from policy.facts import MAX_KEY_ROTATION_SECONDS, MIN_KEY_ROTATION_SECONDS
 
 
@@ -33,7 +34,7 @@ class ModelVaultArgs:
     bucket_name: str
     # Where the sealed model lives; the read grant and the harness point here even before upload.
     object_name: str
-    rotation_period: str = "7776000s"
+    rotation_period: str = facts.DEFAULT_KEY_ROTATION
     protection_level: str = "SOFTWARE"
     sealed_model: SealedModel | None = None
     # Losing the key loses the model: protect it from `pulumi destroy` unless told otherwise.

@@ -6,6 +6,8 @@ from here, so a change to the image's interface is one edit. Standard library on
 
 from __future__ import annotations
 
+import re
+
 # --------------------------------------------------------------------------- network
 PORT = 8443
 """The TLS port the harness listens on inside the pod."""
@@ -82,5 +84,7 @@ META_SEALED_FOR = "sealed-for"
 META_KMS_KEY = "kms-key"
 META_KMS_KEY_VERSION = "kms-key-version"
 META_SEALED_AT = "sealed-at"
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+"""How META_SHA256 (and MODEL_SHA256) write the plaintext digest: 64 lowercase hex digits."""
 REQUIRED_METADATA: tuple[str, ...] = (META_KEYSET, META_SHA256)
 """What the harness cannot load without."""

@@ -33,6 +33,7 @@ from tink import aead, streaming_aead
 
 # the metadata keys and format are the image's interface (harness/contract.py); re-exported
 # here because the sealer (infra/seal.py) and its tests read them from this module
+from harness import contract
 from harness.contract import (
     META_FORMAT,
     META_KEYSET,
@@ -51,7 +52,6 @@ _KMS_KEY_NAME = re.compile(
     r"keyRings/[a-zA-Z0-9_-]{1,63}/cryptoKeys/[a-zA-Z0-9_-]{1,63}"
 )
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 _T = streaming_aead.streaming_aead_key_templates
 TEMPLATES = {
@@ -234,7 +234,7 @@ def parse_metadata(metadata: dict[str, Any] | None) -> SealedMetadata:
         )
     keyset_json = decode_keyset_metadata(need(META_KEYSET))
     sha = need(META_SHA256).lower()
-    if not _SHA256_HEX.fullmatch(sha):
+    if not contract.SHA256_HEX.fullmatch(sha):
         raise SealedFormatError(f"metadata {META_SHA256}: {sha[:80]!r} is not 64 hex digits")
     size_text = need(META_SIZE)
     if not size_text.isdigit() or int(size_text) <= 0:

@@ -14,6 +14,8 @@ from types import MappingProxyType
 # Source: cloud.google.com/kubernetes-engine/docs/how-to/confidential-gke-nodes ("Supported
 # machine types": N2D, C2D, C3D for AMD SEV); the seed uses n2d-standard-2.
 SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d")
+# The seed's machine type (seed 003 step 8: `--machine-type n2d-standard-2`), the default here.
+DEFAULT_MACHINE_TYPE = "n2d-standard-2"
 # confidentialNodes.confidentialInstanceType values that mean AMD memory encryption.
 AMD_CONFIDENTIAL_TYPES: tuple[str, ...] = ("SEV", "SEV_SNP")
 
@@ -38,6 +40,8 @@ def is_sev_machine_type(machine_type: object) -> bool:
 MAX_KEY_ROTATION_SECONDS = 90 * 24 * 3600
 # Cloud KMS refuses a rotation period shorter than one day (cryptoKeys.rotationPeriod docs).
 MIN_KEY_ROTATION_SECONDS = 24 * 3600
+# The default rotation period, as Cloud KMS writes a Duration: the longest the rule allows.
+DEFAULT_KEY_ROTATION = f"{MAX_KEY_ROTATION_SECONDS}s"
 
 # --------------------------------------------------------------------------- images
 # `sha256:` and 64 lowercase hex digits: an OCI content digest as registries print it.

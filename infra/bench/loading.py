@@ -39,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness import contract
 from infra.bench.common import MB, REPO_ROOT, compare, rnd, slug, status_bytes
 from infra.errors import UserError
 
@@ -93,7 +94,7 @@ def measure_memory(
     stack: Any, *, label: str, uri: str, sha256: str, say: Callable[[str], None]
 ) -> dict[str, Any]:
     """(b) for one sealed object: the load in a fresh child process."""
-    env = stack.harness_env(port=8443, model_uri=uri, sha256=sha256)  # port unused here
+    env = stack.harness_env(port=contract.PORT, model_uri=uri, sha256=sha256)  # port unused here
     probe = run_probe(probe_command("load"), env, timeout=1200)
     size = probe["plaintext_bytes"]
     growth = probe["peak_rss_bytes"] - probe["baseline_rss_bytes"]

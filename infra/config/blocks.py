@@ -64,6 +64,7 @@ from infra.config.schema import (
     WorkloadConfig,
 )
 from infra.errors import ConfigError
+from policy import facts
 from policy.facts import DIGEST, REPOSITORY_PREFIX, RESERVED_NAMESPACES, is_sev_machine_type
 
 DEFAULT_DENIED_PERMISSIONS = (
@@ -316,7 +317,7 @@ def _cluster_nodes_and_network(block: Block) -> dict[str, Any]:
     """What the nodes run on and the address ranges they use."""
     return {
         "machine_type": block.str(
-            "machineType", default="n2d-standard-2", expected="an AMD SEV machine type"
+            "machineType", default=facts.DEFAULT_MACHINE_TYPE, expected="an AMD SEV machine type"
         ),
         "node_count": block.int("nodeCount", default=2, minimum=1, maximum=100),
         "release_channel": block.enum(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from harness import contract
+
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
 ORG_ID = re.compile(r"^[0-9]{1,20}$")
@@ -42,5 +44,5 @@ KMS_KEY_URI_HINT = (
 MEMBER = re.compile(r"^(user|group|serviceAccount):[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 DURATION = re.compile(r"^(?P<n>[0-9]+)(?P<unit>s|m|h|d)$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = contract.SHA256_HEX
 IMAGE_HINT = "an image by digest, <registry>/<path>@sha256:<64 hex>"

@@ -28,6 +28,7 @@ from harness.contract import (
     META_SIZE,
 )
 from infra.config.patterns import KMS_KEY_URI
+from policy import facts
 
 NAMESPACE = "gke-sandbox"
 
@@ -121,7 +122,7 @@ class ModelConfig:
     bucket: str
     object_name: str
     attestor: AttestorConfig
-    rotation_period: str = "7776000s"
+    rotation_period: str = facts.DEFAULT_KEY_ROTATION
     protection_level: ProtectionLevel = ProtectionLevel.SOFTWARE
     sealed: SealedObjectConfig | None = None
 
@@ -211,7 +212,7 @@ class ClusterConfig:
     region: str
     location: str
     name: str = "sandbox"
-    machine_type: str = "n2d-standard-2"
+    machine_type: str = facts.DEFAULT_MACHINE_TYPE
     node_count: int = 2
     release_channel: ReleaseChannel = ReleaseChannel.REGULAR
     subnet_cidr: str = "10.10.0.0/20"

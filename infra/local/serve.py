@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from harness import contract
 from infra.errors import UserError
 from infra.local import demo
 from infra.local.demo import install_sigterm_handler, port_from_env
 
-DEFAULT_PORT = 8443
+DEFAULT_PORT = contract.PORT
 # Same options as `demo` (--root): serve is demo without the client and the shutdown.
 add_arguments = demo.add_arguments
 

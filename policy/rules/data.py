@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
+from harness import contract
 from harness.contract import META_KEYSET, META_SHA256
 from policy.facts import MAX_KEY_ROTATION_SECONDS
 
@@ -14,7 +15,6 @@ from .plan import SECRET, Resource, inputs_of, is_unknown, of_type, show
 from .tokens import BUCKET_OBJECT, CRYPTO_KEY
 
 _SECONDS = re.compile(r"(\d+)(?:\.\d+)?s")  # a protobuf Duration as JSON: "7776000s"
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def check_kms_rotation(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -57,7 +57,7 @@ def _sealed_metadata_problems(metadata: Mapping[str, object]) -> Iterator[str]:
     if not (
         is_unknown(digest)
         or digest == SECRET
-        or (isinstance(digest, str) and _SHA256_HEX.fullmatch(digest))
+        or (isinstance(digest, str) and contract.SHA256_HEX.fullmatch(digest))
     ):
         yield (
             f'metadata["{META_SHA256}"] is {show(digest)}; expected '
