@@ -97,3 +97,21 @@ SYSTEM_NAMESPACES: frozenset[str] = frozenset(
     {"kube-system", "kube-public", "kube-node-lease", "gatekeeper-system", "gke-managed-system"}
 )
 RESERVED_NAMESPACES: frozenset[str] = SYSTEM_NAMESPACES | {"default"}
+
+
+# --------------------------------------------------------------------------- Tenant RBAC
+# What a tenant may do in its own namespace, exactly, as (apiGroups, resources, verbs) rows: the
+# judges' copy of the sandbox design (README "The sandbox"). The review (`rbac-exact-rules`)
+# fails any Role granting a (group, resource, verb) not listed here; a new ability the design
+# calls for is one row here.
+_TENANT_WRITE = ("get", "list", "watch", "create", "update", "patch", "delete")
+_TENANT_READ = ("get", "list", "watch")
+TENANT_ROLE_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    (("apps",), ("deployments",), _TENANT_WRITE),
+    (("apps",), ("deployments/scale",), ("get", "update", "patch")),
+    (("apps",), ("deployments/status",), ("get",)),
+    (("",), ("services", "configmaps", "secrets"), _TENANT_WRITE),
+    (("networking.k8s.io",), ("ingresses",), _TENANT_WRITE),
+    (("",), ("pods", "pods/log", "events"), _TENANT_READ),
+    (("events.k8s.io",), ("events",), _TENANT_READ),
+)
