@@ -230,21 +230,6 @@ RULES: tuple[Rule, ...] = (
         applies_to=(CLUSTER,),
         check=properties("gke-release-channel"),
     ),
-    Rule(
-        name="model-access-paths",
-        description="Every way to read or decrypt the model passes through the sandbox: the "
-        "harness pods in the tenant namespace, admitted only with an approved digest. "
-        "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
-        "(exec, attach, ephemeral containers, token minting) or missing admission "
-        "rule reaches a person, a group or the public directly.",
-        severity=Severity.CRITICAL,
-        remediation="Grant decrypt/read only to the workload service account, bind it only to "
-        "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
-        "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
-        "namespace. `python -m infra access <plan>` prints each chain.",
-        applies_to=(CRYPTO_KEY, BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
-        check=check_model_access_paths,
-    ),
     # Issue 14: least privilege as an exact shape, and the durability of Alice's data.
     Rule(
         name="iam-exact-grants",
@@ -286,6 +271,21 @@ RULES: tuple[Rule, ...] = (
         "on the bucket.",
         applies_to=(KEY_RING, CRYPTO_KEY, BUCKET),
         check=durability.check_model_data_durable,
+    ),
+    Rule(
+        name="model-access-paths",
+        description="Every way to read or decrypt the model passes through the sandbox: the "
+        "harness pods in the tenant namespace, admitted only with an approved digest. "
+        "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
+        "(exec, attach, ephemeral containers, token minting) or missing admission "
+        "rule reaches a person, a group or the public directly.",
+        severity=Severity.CRITICAL,
+        remediation="Grant decrypt/read only to the workload service account, bind it only to "
+        "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
+        "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
+        "namespace. `python -m infra access <plan>` prints each chain.",
+        applies_to=(CRYPTO_KEY, BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
+        check=check_model_access_paths,
     ),
 )
 assert_unique(RULES)

@@ -128,8 +128,8 @@ class ActualGrant:
     def describe(self) -> str:
         cond = "" if self.condition is None else f" if {self.condition}"
         return (
-            f"{self.grant.path} grants {show(self.role)} on {self.scope_kind} {show(self.scope)} "
-            f"to {show(self.member)}{cond}"
+            f"grants {show(self.role)} on {self.scope_kind} {show(self.scope)} "
+            f"to {self.grant.path} {show(self.member)}{cond}"
         )
 
 
@@ -223,18 +223,22 @@ def _strings(values: Iterable[Any]) -> tuple[str, ...]:
 
 
 def tenant_namespaces(resources: Sequence[Resource]) -> set[str]:
-    return {
-        get(inputs_of(ns), "metadata.name")
-        for ns in of_type(resources, K8S_NAMESPACE)
-        if get(inputs_of(ns), ("metadata", "labels", TENANT_LABEL)) is not None
-    }
+    """Names of the Namespaces labelled as a tenant's (malformed names are left out)."""
+    return set(
+        _strings(
+            get(inputs_of(ns), "metadata.name")
+            for ns in of_type(resources, K8S_NAMESPACE)
+            if get(inputs_of(ns), ("metadata", "labels", TENANT_LABEL)) is not None
+        )
+    )
 
 
 def _tenant_members(resources: Sequence[Resource]) -> tuple[str, ...]:
     tenant_ns = tenant_namespaces(resources)
     members = []
     for binding in of_type(resources, RBAC_ROLE_BINDING):
-        if get(inputs_of(binding), "metadata.namespace") not in tenant_ns:
+        namespace = get(inputs_of(binding), "metadata.namespace")
+        if not (isinstance(namespace, str) and namespace in tenant_ns):
             continue
         for subject in as_list(inputs_of(binding).get("subjects")):
             kind = subject.get("kind") if isinstance(subject, Mapping) else None
@@ -263,10 +267,11 @@ def facts_of(resources: Sequence[Resource]) -> Facts:
     ]
     ksas = []
     for ksa in of_type(resources, K8S_SERVICE_ACCOUNT):
-        meta = inputs_of(ksa).get("metadata") or {}
-        gsa = get(meta, ("annotations", GSA_ANNOTATION))
+        ins = inputs_of(ksa)
+        gsa = get(ins, ("metadata", "annotations", GSA_ANNOTATION))
         if isinstance(gsa, str):
-            ksas.append((gsa.lower(), str(meta.get("namespace")), str(meta.get("name"))))
+            where = (get(ins, "metadata.namespace"), get(ins, "metadata.name"))
+            ksas.append((gsa.lower(), str(where[0]), str(where[1])))
     return Facts(
         projects=_strings(inputs_of(c).get("project") for c in clusters),
         pools=_strings(get(inputs_of(c), "workloadIdentityConfig.workloadPool") for c in clusters),

@@ -130,19 +130,19 @@ def _extra_permissions(rule: Any) -> list[tuple[str, str, str]]:
     """(group, resource, verb) a Role rule grants beyond the tenant set ('*' never matches)."""
     if not isinstance(rule, Mapping):
         return [("?", "?", "?")]
-    return sorted(
+    granted = {
         (str(g), str(r), str(v))
         for g in as_list(rule.get("apiGroups")) or [""]
         for r in as_list(rule.get("resources")) or ["?"]
         for v in as_list(rule.get("verbs")) or ["?"]
-        if (g, r, v) not in ALLOWED_PERMISSIONS
-    )
+    }
+    return sorted(granted - ALLOWED_PERMISSIONS)
 
 
 def _check_role(role: Resource, tenant_ns: set[str]) -> Iterator[Violation]:
     ins = inputs_of(role)
     namespace = get(ins, "metadata.namespace")
-    if tenant_ns and namespace not in tenant_ns:
+    if tenant_ns and not (isinstance(namespace, str) and namespace in tenant_ns):
         yield violation(
             RBAC_RULE,
             role,
@@ -167,8 +167,9 @@ def _check_role(role: Resource, tenant_ns: set[str]) -> Iterator[Violation]:
 def _roles_by_namespace(resources: Sequence[Resource]) -> dict[str, set[str]]:
     roles: dict[str, set[str]] = {}
     for role in of_type(resources, RBAC_ROLE):
-        meta = inputs_of(role).get("metadata") or {}
-        roles.setdefault(str(meta.get("namespace")), set()).add(str(meta.get("name")))
+        ins = inputs_of(role)
+        namespace, name = get(ins, "metadata.namespace"), get(ins, "metadata.name")
+        roles.setdefault(str(namespace), set()).add(str(name))
     return roles
 
 

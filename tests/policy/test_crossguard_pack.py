@@ -161,6 +161,7 @@ def _analyze(resources: list[dict[str, Any]]) -> Any:
                 name=r["name"],
                 parent=r["parent"] or "",
                 properties=json_format.ParseDict(r["inputs"], struct_pb2.Struct()),
+                options=analyzer_pb2.AnalyzerResourceOptions(protect=r.get("protect", False)),
             )
             for r in resources
         ]

@@ -161,7 +161,7 @@ CASES = [
         f'{C}: workloadIdentityConfig.workloadPool is "other-project.svc.id.goog"; Workload '
         f"Identity must be on with the cluster project's pool {WORKLOAD_POOL}",
         # the decrypter's WI binding names the old pool, which no cluster in the plan uses now
-        frozenset({"kms-decrypt-only-workload"}),
+        frozenset({"iam-exact-grants", "kms-decrypt-only-workload"}),
     ),
     Case(
         "pool-gce-metadata",
@@ -323,6 +323,7 @@ CASES = [
         "account; it may only hold roles/artifactregistry.reader, "
         "roles/container.defaultNodeServiceAccount, roles/logging.logWriter, "
         "roles/monitoring.metricWriter",
+        also_fails=frozenset({"iam-exact-grants"}),
     ),
     # kms-key-rotation
     Case(
@@ -359,7 +360,7 @@ CASES = [
         set_("workload-identity-decrypter", "member", "user:bob@example.com"),
         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
         f'"user:bob@example.com"; {NEED_WI}',
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "decrypt-without-wi-binding",
@@ -372,7 +373,7 @@ CASES = [
         "kms-decrypt-only-workload",
         set_("workload-identity-wi-user", "role", "roles/iam.serviceAccountTokenCreator"),
         DECRYPT_TO_WORKLOAD,
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "decrypt-to-node-sa",
@@ -381,7 +382,7 @@ CASES = [
         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
         f'"serviceAccount:{NODE_SA}"; {NODE_SA} has no roles/iam.workloadIdentityUser binding '
         f"to a <pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}",
-        frozenset({"gke-node-sa-least-privilege"}),
+        frozenset({"gke-node-sa-least-privilege", "iam-exact-grants"}),
     ),
     Case(
         "decrypt-at-project-to-group",
@@ -399,7 +400,7 @@ CASES = [
         'gcp:projects/iAMMember:IAMMember "tenant-access-ml-team": role '
         '"roles/cloudkms.cryptoKeyEncrypterDecrypter" granted to member '
         f'"group:ml-team@example.com"; {NEED_WI}',
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "impersonate-decrypter",
@@ -417,7 +418,7 @@ CASES = [
         'gcp:serviceaccount/iAMMember:IAMMember "workload-identity-bob-token": role '
         '"roles/iam.serviceAccountTokenCreator" granted to member "user:bob@example.com" on '
         f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "impersonate-at-project",
@@ -436,7 +437,7 @@ CASES = [
         '"roles/iam.serviceAccountUser" granted to member "user:bob@example.com" on project '
         f'"{CLUSTER_PROJECT}", home of the decrypting service account; that member could act '
         "as the decrypting identity outside the sandbox",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "second-ksa-bound",
@@ -456,7 +457,7 @@ CASES = [
         f'"serviceAccount:{WORKLOAD_POOL}[ns2/other-sa]"; {WORKLOAD_SA} can decrypt and 2 '
         f"Kubernetes service accounts can act as it ({WORKLOAD_POOL}[ns1/tee-sa], "
         f"{WORKLOAD_POOL}[ns2/other-sa]); allow exactly one",
-        frozenset({"model-access-paths"}),  # carol may create pods as ns2/other-sa
+        frozenset({"iam-exact-grants", "model-access-paths"}),  # carol may run pods as ns2/other-sa
     ),
     Case(
         "decrypter-key-exported",
@@ -492,6 +493,7 @@ CASES = [
         f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa] -> Kubernetes service account ns1/tee-sa "
         f"(pool {WORKLOAD_POOL}) -> roles/container.developer on project {CLUSTER_PROJECT} to "
         "user:bob@example.com)",
+        also_fails=frozenset({"iam-exact-grants"}),
     ),
     # bucket-no-public-access
     Case(
@@ -515,6 +517,7 @@ CASES = [
         set_("tenant-iam-bob-cluster-viewer-0", "role", "roles/viewer"),
         'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role "roles/viewer" granted to '
         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
+        also_fails=frozenset({"iam-exact-grants"}),
     ),
     Case(
         "tenant-owner",
@@ -522,7 +525,7 @@ CASES = [
         set_("tenant-iam-bob-cluster-viewer-0", "role", "roles/owner"),
         'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role "roles/owner" granted to '
         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
-        frozenset({"kms-decrypt-only-workload", "model-access-paths"}),
+        frozenset({"iam-exact-grants", "kms-decrypt-only-workload", "model-access-paths"}),
     ),  # owner can decrypt and impersonate
     Case(
         "bucket-policy-editor",
@@ -541,7 +544,7 @@ CASES = [
         'gcp:storage/bucketIAMPolicy:BucketIAMPolicy "model-vault-policy": role "roles/editor" '
         'granted to policyData.bindings[0].members[0] "user:carol@example.com"; basic roles '
         "grant far more than any party here needs",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "unreadable-policy",
@@ -553,7 +556,7 @@ CASES = [
             {"project": CLUSTER_PROJECT, "policyData": "not json"},
         ),
         UNREADABLE,
-        frozenset({"no-public-members", "kms-decrypt-only-workload"}),
+        frozenset({"iam-exact-grants", "kms-decrypt-only-workload", "no-public-members"}),
     ),
     # no-public-members
     Case(
@@ -563,7 +566,7 @@ CASES = [
         'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-object-viewer": role '
         '"roles/storage.objectViewer" granted to member "allUsers"; nothing may be granted to '
         "the public",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "bucket-acl-all-users",
@@ -836,6 +839,33 @@ CASES = [
         "gke-release-channel",
         set_("cluster-pool", "management.autoUpgrade", False),
         f"{P}: management.autoUpgrade is false; nodes on a release channel must auto-upgrade",
+    ),
+    # issue 14: one case each here; every class of the issue is in test_least_privilege.py
+    Case(
+        "decrypter-encrypts-too",
+        "iam-exact-grants",
+        set_("workload-identity-decrypter", "role", "roles/cloudkms.cryptoKeyEncrypterDecrypter"),
+        f'{D}: grants "roles/cloudkms.cryptoKeyEncrypterDecrypter" on crypto key "{KEY_ID}" '
+        f'to member "serviceAccount:{WORKLOAD_SA}", which is not a grant the design calls for; '
+        f"it should have been roles/cloudkms.cryptoKeyDecrypter on crypto key {KEY_ID} to "
+        f"serviceAccount:{WORKLOAD_SA} (the workload decrypts the model keyset)",
+    ),
+    Case(
+        "tenant-bound-to-edit",
+        "rbac-exact-rules",
+        set_("tenant-carol-role-binding", "roleRef.kind", "ClusterRole"),
+        'kubernetes:rbac.authorization.k8s.io/v1:RoleBinding "tenant-carol-role-binding": '
+        'roleRef is {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": '
+        '"tenant"}; tenants are bound only to their own namespace\'s tenant Role, never a '
+        "ClusterRole (built-in edit/admin grant far more): roleRef should be "
+        '{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"}',
+    ),
+    Case(
+        "model-bucket-force-destroy",
+        "model-data-durable",
+        set_("model-bucket", "forceDestroy", True),
+        'gcp:storage/bucket:Bucket "model-bucket": forceDestroy is true; must be false: '
+        "deleting the bucket must never delete the sealed model with it",
     ),
 ]
 
@@ -1153,7 +1183,10 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
 @pytest.mark.parametrize(
     ("components", "applicable"),
     [
-        (("registry",), {"no-primitive-roles", "no-public-members", "model-access-paths"}),
+        (
+            ("registry",),
+            {"no-primitive-roles", "no-public-members", "iam-exact-grants", "model-access-paths"},
+        ),
         (
             ("model", "attestor"),
             {
@@ -1161,6 +1194,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "bucket-no-public-access",
                 "model-object-sealed",
                 "attestor-has-public-key",
+                "model-data-durable",
                 "model-access-paths",
             },
         ),
@@ -1205,6 +1239,9 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("attestor-has-public-key", "high"),
         ("gke-private-nodes", "medium"),
         ("gke-release-channel", "low"),
+        ("iam-exact-grants", "critical"),
+        ("rbac-exact-rules", "critical"),
+        ("model-data-durable", "high"),
         ("model-access-paths", "critical"),
     ]
 
