@@ -115,3 +115,21 @@ TENANT_ROLE_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
     (("",), ("pods", "pods/log", "events"), _TENANT_READ),
     (("events.k8s.io",), ("events",), _TENANT_READ),
 )
+
+# --------------------------------------------------------------------------- Review extras
+# The plan resource in which the program records config `review.extraGrants` (infra/program.py)
+# and from which the review reads them (policy/rules/least_privilege.py).
+REVIEW_EXTRAS_TYPE = "gke-sandbox:review:AllowedExtras"
+# What an IAM grant can be on, as config `review.extraGrants[].on` names it; the review reports
+# each kind with spaces ("crypto-key" -> "crypto key").
+IAM_SCOPE_KINDS: tuple[str, ...] = (
+    "project",
+    "crypto-key",
+    "key-ring",
+    "bucket",
+    "service-account",
+    "attestor",
+    "repository",
+    "folder",
+    "organization",
+)

@@ -294,6 +294,23 @@ class WorkloadConfig:
 
 
 @dataclass(frozen=True)
+class ExtraGrant:
+    """An IAM grant beyond the design that the stack's owner allows explicitly (config
+    `review.extraGrants`); the program records it in the plan and the review lists it."""
+
+    member: str
+    role: str
+    on: str  # one of policy.facts.IAM_SCOPE_KINDS
+    resource: str
+    reason: str
+    condition: str | None = None
+
+
+# Optional for every part: `review` (explicit allowances the review reports).
+OPTIONAL_BLOCKS = frozenset({"review"})
+
+
+@dataclass(frozen=True)
 class StackConfig:
     part: Part
     model: ModelConfig | None = None
@@ -302,6 +319,7 @@ class StackConfig:
     tenants: tuple[TenantConfig, ...] = ()
     sandbox: SandboxConfig | None = None
     workload: WorkloadConfig | None = None
+    extra_grants: tuple[ExtraGrant, ...] = ()
 
     def runs(self, part: Part) -> bool:
         return self.part in (Part.ALL, part)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from policy.facts import TENANT_ROLE_RULES
+from policy.facts import REVIEW_EXTRAS_TYPE, TENANT_ROLE_RULES
 
 from .engine import Violation, violation
 from .expected_grants import (
@@ -39,15 +39,12 @@ from .tokens import K8S_NAMESPACE, RBAC_ROLE, RBAC_ROLE_BINDING, RBAC_TYPE_PATTE
 IAM_RULE = "iam-exact-grants"
 RBAC_RULE = "rbac-exact-rules"
 
-EXTRAS_TYPE = "gke-sandbox:review:AllowedExtras"
-"""The plan resource that records the stack config's `review.extraGrants` (infra/program.py)."""
-
 
 # ------------------------------------------------------------------------- allowed extras
 def allowed_extras(resources: Sequence[Resource]) -> list[ExpectedGrant]:
     """The extra grants the stack's config allows, as recorded in the plan."""
     extras = []
-    for record in of_type(resources, EXTRAS_TYPE):
+    for record in of_type(resources, REVIEW_EXTRAS_TYPE):
         for item in as_list(inputs_of(record).get("extraGrants")):
             if not isinstance(item, Mapping):
                 continue
@@ -56,7 +53,7 @@ def allowed_extras(resources: Sequence[Resource]) -> list[ExpectedGrant]:
                 ExpectedGrant(
                     member=exact(str(item.get("member"))),
                     role=str(item.get("role")),
-                    scope_kind=str(item.get("kind")),
+                    scope_kind=str(item.get("kind")).replace("-", " "),
                     scope=exact(str(item.get("resource"))),
                     condition=exact(condition) if isinstance(condition, str) else NO_CONDITION,
                     why=f"allowed by config review.extraGrants: {item.get('reason')}",

@@ -7,6 +7,7 @@ been (or the property and what it must be). The CrossGuard pack must give the sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from tests.policy.conftest import (
     set_input,
 )
 from tests.policy.test_crossguard_pack import validate
+from tests.policy.test_review_cli import run_review
 
 Resources = list[dict[str, Any]]
 BUCKET = "a-demo-model-sealed"
@@ -280,7 +282,7 @@ def test_a_plan_without_the_key_still_refuses_the_key_ring(valid_resources: Reso
 
 
 def test_config_can_allow_an_extra_grant_and_the_report_shows_it(
-    valid_resources: Resources,
+    valid_resources: Resources, write_plan: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     set_input(valid_resources, "workload-identity-decrypter", "role", "roles/cloudkms.viewer")
     assert set(_failing(valid_resources)) == {IAM}
@@ -312,3 +314,10 @@ def test_config_can_allow_an_extra_grant_and_the_report_shows_it(
         f"roles/cloudkms.viewer on crypto key {KEY_ID} to {GSA} (allowed by config "
         "review.extraGrants: audit tooling lists key versions): used"
     ]
+    code, out, _ = run_review(capsys, str(write_plan(valid_resources)))
+    assert code == 0
+    lines = out.splitlines()
+    at = lines.index("  allowed by config (review.extraGrants):")
+    assert lines[at + 1].strip() == used_extras(valid_resources)[0]
+    code, out, _ = run_review(capsys, str(write_plan(valid_resources)), "--format", "json")
+    assert json.loads(out)["plans"][0]["allowedExtras"] == used_extras(valid_resources)
