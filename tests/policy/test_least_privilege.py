@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import policy.__main__ as pack
-from policy.rules import RULES, Status, evaluate
+from policy.rules import RULES, UNKNOWN, Status, evaluate
 from policy.rules.least_privilege import used_extras
 from tests.policy.conftest import (
     CLUSTER_PROJECT,
@@ -321,3 +321,19 @@ def test_config_can_allow_an_extra_grant_and_the_report_shows_it(
     assert lines[at + 1].strip() == used_extras(valid_resources)[0]
     code, out, _ = run_review(capsys, str(write_plan(valid_resources)), "--format", "json")
     assert json.loads(out)["plans"][0]["allowedExtras"] == used_extras(valid_resources)
+
+
+def test_preview_unknowns_never_become_wrong_facts(valid_resources: Resources) -> None:
+    """During a first `pulumi preview` ids and emails are unknown: the facts built from them
+    fall back to the shape, so nothing fails falsely and a broader role still fails."""
+    set_input(valid_resources, "model-key", "keyRing", UNKNOWN)
+    set_input(valid_resources, "model-model", "bucket", UNKNOWN)
+    set_input(valid_resources, "cluster-pool", "nodeConfig.serviceAccount", UNKNOWN)
+    set_input(valid_resources, "cluster-cluster", "nodeConfig.serviceAccount", UNKNOWN)
+    for name in ("cluster-node-logging", "cluster-node-monitoring", "registry-reader-0"):
+        set_input(valid_resources, name, "member", UNKNOWN)
+    set_input(valid_resources, "cluster-node-artifactregistry", "member", UNKNOWN)
+    set_input(valid_resources, "workload-identity-decrypter", "cryptoKeyId", UNKNOWN)
+    assert _failing(valid_resources) == {}
+    set_input(valid_resources, "workload-identity-object-viewer", "role", "roles/storage.admin")
+    assert set(_failing(valid_resources)) == {IAM}
