@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .gcp_iam import Grant, iam_grants, iam_kind, policy_bindings, service_account_email
-from .plan import UNKNOWN, Resource, as_list, get, inputs_of, of_type, show, type_of
+from .plan import UNKNOWN, Resource, as_list, get, inputs_of, is_unknown, of_type, show, type_of
 from .tokens import (
     ATTESTOR,
     ATTESTOR_IAM,
@@ -99,12 +99,15 @@ class ExpectedGrant:
             and self.scope_kind == actual.scope_kind
             and self.scope.accepts(actual.scope)
             and self.member.accepts(actual.member)
-            and (
-                actual.condition is None
-                if self.condition is NO_CONDITION
-                else self.condition.accepts(actual.condition)
-            )
+            and self._accepts_condition(actual.condition)
         )
+
+    def _accepts_condition(self, condition: Any) -> bool:
+        if is_unknown(condition):
+            return True  # a preview unknown: the rest of the grant is still judged
+        if self.condition is NO_CONDITION:
+            return condition is None
+        return self.condition.accepts(condition)
 
     def describe(self) -> str:
         cond = "" if self.condition is NO_CONDITION else f" if {self.condition.text}"

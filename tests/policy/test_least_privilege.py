@@ -334,6 +334,7 @@ def test_preview_unknowns_never_become_wrong_facts(valid_resources: Resources) -
         set_input(valid_resources, name, "member", UNKNOWN)
     set_input(valid_resources, "cluster-node-artifactregistry", "member", UNKNOWN)
     set_input(valid_resources, "workload-identity-decrypter", "cryptoKeyId", UNKNOWN)
+    set_input(valid_resources, "workload-identity-object-viewer", "condition.expression", UNKNOWN)
     assert _failing(valid_resources) == {}
     set_input(valid_resources, "workload-identity-object-viewer", "role", "roles/storage.admin")
     assert set(_failing(valid_resources)) == {IAM}
