@@ -10,6 +10,7 @@ plain, reviewable config (exchanged out of band) rather than hidden lookups:
     tenants   who may use the sandbox, their namespaces and quotas
     sandbox   Gatekeeper pin, approved digests, how to reach the cluster
     workload  where Bob deploys the harness and under which hostname
+    review    (optional, any part) IAM grants beyond the design the owner allows, with a reason
 """
 
 from __future__ import annotations
