@@ -37,7 +37,8 @@ class ModelVaultArgs:
     rotation_period: str = facts.DEFAULT_KEY_ROTATION
     protection_level: str = "SOFTWARE"
     sealed_model: SealedModel | None = None
-    # Losing the key loses the model: protect it from `pulumi destroy` unless told otherwise.
+    # Losing the key (or the bucket holding the only sealed copy) loses the model: protect the
+    # key ring, the key and the bucket from `pulumi destroy` unless told otherwise.
     protect_key: bool = True
     # Must exist first: the enablement (`gcp.projects.Service`) of each API used here.
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
@@ -89,8 +90,10 @@ def bucket_settings() -> dict[str, Any]:
         "uniform_bucket_level_access": True,
         # Never public, whatever an IAM binding later says.
         "public_access_prevention": "enforced",
-        # Keep superseded generations so /check can prove which one was loaded.
+        # Keep superseded generations so /check can prove which one was loaded, and an
+        # overwrite or delete of the sealed model can be undone.
         "versioning": {"enabled": True},
+        # Never delete the bucket with the model still in it.
         "force_destroy": False,
         "labels": MANAGED_BY,
     }
@@ -130,7 +133,8 @@ class ModelVault(pulumi.ComponentResource):
             project=args.project,
             location=pulumi.Output.from_input(args.location).apply(str.upper),
             **bucket_settings(),
-            opts=child(self, depends_on=list(args.depends_on)),
+            # The sealed model's only copy: `pulumi destroy` must not take it (review: model-data-durable).
+            opts=child(self, protect=args.protect_key, depends_on=list(args.depends_on)),
         )
         self.model_object = None
         model = args.sealed_model

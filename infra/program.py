@@ -11,8 +11,9 @@ from typing import Any
 
 import pulumi
 
-from infra.config import BLOCKS, NAMESPACE, SECRET_KEYS, Part, StackConfig, parse
+from infra.config import BLOCKS, NAMESPACE, OPTIONAL_BLOCKS, SECRET_KEYS, Part, StackConfig, parse
 from infra.errors import ConfigError
+from policy.facts import REVIEW_EXTRAS_TYPE
 from stacks import cluster, harness, model, sandbox, workload
 from stacks.links import Links
 
@@ -30,12 +31,12 @@ def engine_config() -> dict[str, Any]:
     """Every `gke-sandbox:*` key the engine holds, parsed from its JSON/string form."""
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {"part": config.get("part")}
-    for name in sorted(BLOCKS[Part.ALL]):
+    for name in sorted(BLOCKS[Part.ALL] | OPTIONAL_BLOCKS):
         value = config.get_object(name)
         if value is not None:
             raw[name] = value
     # Also surface keys the program does not know, so a typo fails loudly.
-    known = {"part", *BLOCKS[Part.ALL], *SECRET_KEYS}
+    known = {"part", *BLOCKS[Part.ALL], *OPTIONAL_BLOCKS, *SECRET_KEYS}
     for full_key in _all_config_keys():
         namespace, _, key = full_key.partition(":")
         if namespace == NAMESPACE and key not in known:
@@ -94,7 +95,30 @@ def build(config: StackConfig, secrets: dict[str, pulumi.Output[str] | None]) ->
     for part in BUILD_ORDER:
         if config.runs(part):
             exports.update(builders[part]())
+    record_review_extras(config)
     return exports
+
+
+def record_review_extras(config: StackConfig) -> pulumi.ComponentResource | None:
+    """Put config `review.extraGrants` into the plan as the inputs of one resource, so the
+    offline review and the CrossGuard pack (which see resources, not config) both accept those
+    grants and list them; without extras, nothing is recorded."""
+    if not config.extra_grants:
+        return None
+    grants = [
+        {
+            "member": g.member,
+            "role": g.role,
+            "kind": g.on.replace("-", " "),
+            "resource": g.resource,
+            "reason": g.reason,
+            **({"condition": g.condition} if g.condition is not None else {}),
+        }
+        for g in config.extra_grants
+    ]
+    record = pulumi.ComponentResource(REVIEW_EXTRAS_TYPE, "review", {"extraGrants": grants})
+    record.register_outputs({"extraGrants": grants})
+    return record
 
 
 def main() -> None:

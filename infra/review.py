@@ -60,6 +60,9 @@ class PlanReport:
     part: str
     resource_count: int
     results: list[RuleResult]
+    # Grants beyond the design that the stack's config allows (review.extraGrants), shown so a
+    # reviewer sees every allowance next to the verdict.
+    allowed: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -75,6 +78,7 @@ def plan_validator() -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from policy import rules as rule_set
+    from policy.rules.least_privilege import used_extras
 
     try:
         selected = rule_set.select_rules(args.rules) if args.rules else rule_set.RULES
@@ -90,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             plan["part"],
             len(plan["resources"]),
             rule_set.evaluate(plan["resources"], selected),
+            tuple(used_extras(plan["resources"])),
         )
         for path, plan in plans
     ]
@@ -175,6 +180,9 @@ def render_text(reports: Sequence[PlanReport], *, color: bool = False) -> str:
                 lines.append(f"          {found.message}")
             if result.violations:
                 lines.append(f"        remediation: {result.rule.remediation}")
+        if report.allowed:
+            lines.append("  allowed by config (review.extraGrants):")
+            lines.extend(f"        {extra}" for extra in report.allowed)
         counts = _counts(report.results)
         lines.append(
             f"  {counts['pass']} passed, {counts['fail']} failed, "
@@ -220,6 +228,7 @@ def render_json(reports: Sequence[PlanReport]) -> dict[str, Any]:
                 "resources": report.resource_count,
                 "status": "fail" if report.failed else "pass",
                 "rules": [_rule_json(result) for result in report.results],
+                "allowedExtras": list(report.allowed),
             }
             for report in reports
         ],

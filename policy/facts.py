@@ -147,3 +147,38 @@ PERIMETER_RESTRICTED_SERVICES: tuple[str, ...] = (
     "cloudkms.googleapis.com",
     "storage.googleapis.com",
 )
+
+# --------------------------------------------------------------------------- Tenant RBAC
+# What a tenant may do in its own namespace, exactly, as (apiGroups, resources, verbs) rows: the
+# judges' copy of the sandbox design (README "The sandbox"). The review (`rbac-exact-rules`)
+# fails any Role granting a (group, resource, verb) not listed here; a new ability the design
+# calls for is one row here.
+_TENANT_WRITE = ("get", "list", "watch", "create", "update", "patch", "delete")
+_TENANT_READ = ("get", "list", "watch")
+TENANT_ROLE_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    (("apps",), ("deployments",), _TENANT_WRITE),
+    (("apps",), ("deployments/scale",), ("get", "update", "patch")),
+    (("apps",), ("deployments/status",), ("get",)),
+    (("",), ("services", "configmaps", "secrets"), _TENANT_WRITE),
+    (("networking.k8s.io",), ("ingresses",), _TENANT_WRITE),
+    (("",), ("pods", "pods/log", "events"), _TENANT_READ),
+    (("events.k8s.io",), ("events",), _TENANT_READ),
+)
+
+# --------------------------------------------------------------------------- Review extras
+# The plan resource in which the program records config `review.extraGrants` (infra/program.py)
+# and from which the review reads them (policy/rules/least_privilege.py).
+REVIEW_EXTRAS_TYPE = "gke-sandbox:review:AllowedExtras"
+# What an IAM grant can be on, as config `review.extraGrants[].on` names it; the review reports
+# each kind with spaces ("crypto-key" -> "crypto key").
+IAM_SCOPE_KINDS: tuple[str, ...] = (
+    "project",
+    "crypto-key",
+    "key-ring",
+    "bucket",
+    "service-account",
+    "attestor",
+    "repository",
+    "folder",
+    "organization",
+)

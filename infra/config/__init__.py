@@ -13,6 +13,7 @@ The names below are the package's interface (`from infra.config import StackConf
 from infra.config.schema import (
     BLOCKS,
     NAMESPACE,
+    OPTIONAL_BLOCKS,
     SEALED_OPTIONAL_METADATA,
     SEALED_REQUIRED_METADATA,
     SECRET_KEYS,
@@ -22,6 +23,7 @@ from infra.config.schema import (
     ClusterAccess,
     ClusterConfig,
     DenyPolicyConfig,
+    ExtraGrant,
     GatekeeperConfig,
     HarnessConfig,
     ModelConfig,
@@ -41,6 +43,7 @@ from infra.config.stack import parse
 __all__ = [
     "BLOCKS",
     "NAMESPACE",
+    "OPTIONAL_BLOCKS",
     "SEALED_OPTIONAL_METADATA",
     "SEALED_REQUIRED_METADATA",
     "SECRET_KEYS",
@@ -50,6 +53,7 @@ __all__ = [
     "ClusterAccess",
     "ClusterConfig",
     "DenyPolicyConfig",
+    "ExtraGrant",
     "GatekeeperConfig",
     "HarnessConfig",
     "ModelConfig",

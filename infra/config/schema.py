@@ -10,6 +10,7 @@ plain, reviewable config (exchanged out of band) rather than hidden lookups:
     tenants   who may use the sandbox, their namespaces and quotas
     sandbox   Gatekeeper pin, approved digests, how to reach the cluster
     workload  where Bob deploys the harness and under which hostname
+    review    (optional, any part) IAM grants beyond the design the owner allows, with a reason
 """
 
 from __future__ import annotations
@@ -308,6 +309,23 @@ class WorkloadConfig:
 
 
 @dataclass(frozen=True)
+class ExtraGrant:
+    """An IAM grant beyond the design that the stack's owner allows explicitly (config
+    `review.extraGrants`); the program records it in the plan and the review lists it."""
+
+    member: str
+    role: str
+    on: str  # one of policy.facts.IAM_SCOPE_KINDS
+    resource: str
+    reason: str
+    condition: str | None = None
+
+
+# Optional for every part: `review` (explicit allowances the review reports).
+OPTIONAL_BLOCKS = frozenset({"review"})
+
+
+@dataclass(frozen=True)
 class StackConfig:
     part: Part
     model: ModelConfig | None = None
@@ -316,6 +334,7 @@ class StackConfig:
     tenants: tuple[TenantConfig, ...] = ()
     sandbox: SandboxConfig | None = None
     workload: WorkloadConfig | None = None
+    extra_grants: tuple[ExtraGrant, ...] = ()
 
     def runs(self, part: Part) -> bool:
         return self.part in (Part.ALL, part)

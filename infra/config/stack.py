@@ -16,7 +16,8 @@ from infra.config.blocks import (
 )
 from infra.config.checks import check_cross_block, fill_from_blocks
 from infra.config.reader import Block
-from infra.config.schema import BLOCKS, NAMESPACE, SECRET_KEYS, Part, StackConfig
+from infra.config.review import parse_review
+from infra.config.schema import BLOCKS, NAMESPACE, OPTIONAL_BLOCKS, SECRET_KEYS, Part, StackConfig
 from infra.errors import ConfigError
 
 
@@ -35,8 +36,9 @@ def parse(raw: Mapping[str, Any]) -> StackConfig:
     tenants = parse_tenants(raw["tenants"]) if "tenants" in needed else ()
     sandbox = parse_sandbox(b) if (b := block("sandbox")) else None
     workload = parse_workload(b) if (b := block("workload")) else None
+    extras = parse_review(raw["review"]) if raw.get("review") is not None else ()
     config = fill_from_blocks(
-        StackConfig(part, model, harness, cluster, tenants, sandbox, workload)
+        StackConfig(part, model, harness, cluster, tenants, sandbox, workload, extras)
     )
     check_cross_block(config)
     return config
@@ -56,7 +58,7 @@ def _part(value: Any) -> Part:
 
 def _check_block_names(raw: Mapping[str, Any], part: Part, needed: frozenset[str]) -> None:
     """A party's stack file carries exactly the blocks its part acts on: no more, no fewer."""
-    for name in sorted(set(raw) - {"part", *SECRET_KEYS}):
+    for name in sorted(set(raw) - {"part", *SECRET_KEYS, *OPTIONAL_BLOCKS}):
         if name not in BLOCKS[Part.ALL]:
             raise ConfigError(
                 f"{NAMESPACE}:{name}",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from policy.access import check_model_access_paths
 from policy.facts import SEV_MACHINE_FAMILIES
 
-from . import data, deploy_gcp, gke, iam, kubernetes
+from . import data, deploy_gcp, durability, gke, iam, kubernetes, least_privilege
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
 from .plan import Resource
@@ -25,7 +25,9 @@ from .tokens import (
     HELM_TYPES,
     IAM_TYPE_PATTERNS,
     K8S_WORKLOAD_TYPES,
+    KEY_RING,
     NODE_POOL,
+    RBAC_TYPE_PATTERNS,
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
     SERVICE_PERIMETER,
@@ -228,6 +230,48 @@ RULES: tuple[Rule, ...] = (
         "management.autoUpgrade on.",
         applies_to=(CLUSTER,),
         check=properties("gke-release-channel"),
+    ),
+    # Issue 14: least privilege as an exact shape, and the durability of Alice's data.
+    Rule(
+        name="iam-exact-grants",
+        description="Every IAM grant is one the design calls for, computed from the plan's own "
+        "facts (who, which role, on which resource, with which condition), or an extra the "
+        "stack's config allows (review.extraGrants). A broader role (encrypterDecrypter, "
+        "objectAdmin, container.viewer), a broader scope (the key ring, the whole bucket) "
+        "or a missing condition fails, naming the grant it should have been.",
+        severity=Severity.CRITICAL,
+        remediation="Grant exactly: the workload SA cryptoKeyDecrypter on the model key and "
+        "storage.objectViewer on the model bucket conditioned to the sealed object; the "
+        "workload KSA workloadIdentityUser on the workload SA; the node SA logWriter, "
+        "metricWriter, artifactregistry.reader; tenants container.clusterViewer; the "
+        "BinAuthz agent attestorsVerifier. Anything else: add it to review.extraGrants "
+        "with a reason.",
+        applies_to=IAM_TYPE_PATTERNS,
+        check=least_privilege.check_iam_exact_grants,
+    ),
+    Rule(
+        name="rbac-exact-rules",
+        description="Kubernetes RBAC is exactly the tenant sandbox: a Role in each tenant "
+        "namespace granting nothing beyond policy.facts.TENANT_ROLE_RULES, RoleBindings "
+        "of Users/Groups to that Role; no ClusterRole, ClusterRoleBinding, or binding to a "
+        "built-in ClusterRole such as edit.",
+        severity=Severity.CRITICAL,
+        remediation="Keep tenant Roles to the rows of policy.facts.TENANT_ROLE_RULES (a new "
+        "ability the design needs is one row there), bind only the tenant's own Role "
+        "(roleRef kind Role), and bind only User or Group subjects.",
+        applies_to=RBAC_TYPE_PATTERNS,
+        check=least_privilege.check_rbac_exact_rules,
+    ),
+    Rule(
+        name="model-data-durable",
+        description="Alice's data survives: the model key, its key ring and the model bucket "
+        "are protected (Pulumi protect), the bucket is versioned and never force-destroyed.",
+        severity=Severity.HIGH,
+        remediation="Create the key ring, the ENCRYPT_DECRYPT key and the bucket with "
+        "ResourceOptions(protect=True); set forceDestroy=false and versioning.enabled=true "
+        "on the bucket.",
+        applies_to=(KEY_RING, CRYPTO_KEY, BUCKET),
+        check=durability.check_model_data_durable,
     ),
     Rule(
         name="model-access-paths",

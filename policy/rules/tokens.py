@@ -68,3 +68,16 @@ MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
 RECORD_SET = "gcp:dns/recordSet:RecordSet"
 SERVICE_PERIMETER = "gcp:accesscontextmanager/servicePerimeter:ServicePerimeter"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+# Issue 14 (exact grants, durability): what the expected-grant derivation reads.
+KEY_RING = "gcp:kms/keyRing:KeyRing"
+SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"
+REPOSITORY = "gcp:artifactregistry/repository:Repository"
+ATTESTOR_IAM = _iam_family("binaryauthorization/attestorIam", "AttestorIam")
+REPOSITORY_IAM = _iam_family("artifactregistry/repositoryIam", "RepositoryIam")
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+RBAC_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+RBAC_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+RBAC_TYPE_PATTERNS = ("kubernetes:rbac.authorization.k8s.io/*",)
+"""Role, RoleBinding, ClusterRole, ClusterRoleBinding (and their List kinds), any version."""

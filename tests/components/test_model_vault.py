@@ -48,6 +48,17 @@ def test_bucket_is_uniform_and_never_public(run):
     assert bucket.inputs["versioning"] == {"enabled": True}, bucket.urn
 
 
+def test_key_ring_key_and_bucket_survive_destroy(run, registrations):
+    plan = run(lambda: ModelVault("model", vault_args()))
+    ring = plan.one("gcp:kms/keyRing:KeyRing")
+    key = plan.one(KEY)
+    bucket = plan.one(BUCKET)
+    # Losing any of the three loses Alice's model: all protected, the bucket never force-deleted.
+    for resource in (ring, key, bucket):
+        assert registrations.protected[resource.urn] is True, resource.urn
+    assert bucket.inputs["forceDestroy"] is False, bucket.urn
+
+
 SEALED_METADATA = {
     "sealed-format": "gke-sandbox/tink-streaming-aead/v1",
     "encryption-key": "ZW5jcnlwdGVkLWtleXNldA==",

@@ -121,4 +121,7 @@ def test_the_model_key_is_protected(dev_plan):
         "$gcp:kms/cryptoKey:CryptoKey::model-key",
         "urn:pulumi:dev::gke-sandbox::gke-sandbox:model_vault:ModelVault"
         "$gcp:kms/keyRing:KeyRing::model-key-ring",
+        # the sealed model's only copy (issue 14, model-data-durable)
+        "urn:pulumi:dev::gke-sandbox::gke-sandbox:model_vault:ModelVault"
+        "$gcp:storage/bucket:Bucket::model-bucket",
     ]

@@ -163,6 +163,7 @@ def _analyze(resources: list[dict[str, Any]]) -> Any:
                 properties=json_format.ParseDict(r["inputs"], struct_pb2.Struct()),
                 # What the engine sends too; services-before-use judges it (issue 10).
                 dependencies=r.get("dependencies", []),
+                options=analyzer_pb2.AnalyzerResourceOptions(protect=r.get("protect", False)),
             )
             for r in resources
         ]

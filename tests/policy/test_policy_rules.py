@@ -161,7 +161,7 @@ CASES = [
         f'{C}: workloadIdentityConfig.workloadPool is "other-project.svc.id.goog"; Workload '
         f"Identity must be on with the cluster project's pool {WORKLOAD_POOL}",
         # the decrypter's WI binding names the old pool, which no cluster in the plan uses now
-        frozenset({"kms-decrypt-only-workload"}),
+        frozenset({"iam-exact-grants", "kms-decrypt-only-workload"}),
     ),
     Case(
         "pool-gce-metadata",
@@ -325,6 +325,7 @@ CASES = [
         "account; it may only hold roles/artifactregistry.reader, "
         "roles/container.defaultNodeServiceAccount, roles/logging.logWriter, "
         "roles/monitoring.metricWriter",
+        also_fails=frozenset({"iam-exact-grants"}),
     ),
     # kms-key-rotation
     Case(
@@ -361,7 +362,7 @@ CASES = [
         set_("workload-identity-decrypter", "member", "user:bob@example.com"),
         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
         f'"user:bob@example.com"; {NEED_WI}',
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "decrypt-without-wi-binding",
@@ -374,7 +375,7 @@ CASES = [
         "kms-decrypt-only-workload",
         set_("workload-identity-wi-user", "role", "roles/iam.serviceAccountTokenCreator"),
         DECRYPT_TO_WORKLOAD,
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "decrypt-to-node-sa",
@@ -383,7 +384,7 @@ CASES = [
         f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member '
         f'"serviceAccount:{NODE_SA}"; {NODE_SA} has no roles/iam.workloadIdentityUser binding '
         f"to a <pool>[<namespace>/<ksa>] member in this plan, and {NEED_WI}",
-        frozenset({"gke-node-sa-least-privilege"}),
+        frozenset({"gke-node-sa-least-privilege", "iam-exact-grants"}),
     ),
     Case(
         "decrypt-at-project-to-group",
@@ -401,7 +402,7 @@ CASES = [
         'gcp:projects/iAMMember:IAMMember "tenant-access-ml-team": role '
         '"roles/cloudkms.cryptoKeyEncrypterDecrypter" granted to member '
         f'"group:ml-team@example.com"; {NEED_WI}',
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "impersonate-decrypter",
@@ -420,7 +421,7 @@ CASES = [
         '"roles/iam.serviceAccountTokenCreator" granted to member "user:bob@example.com" on '
         f"{WORKLOAD_SA}; that member could act as the decrypting identity outside the sandbox",
         # the added grant waits for no IAM API enablement (issue 10)
-        frozenset({"model-access-paths", "services-before-use"}),
+        frozenset({"iam-exact-grants", "model-access-paths", "services-before-use"}),
     ),
     Case(
         "impersonate-at-project",
@@ -439,7 +440,7 @@ CASES = [
         '"roles/iam.serviceAccountUser" granted to member "user:bob@example.com" on project '
         f'"{CLUSTER_PROJECT}", home of the decrypting service account; that member could act '
         "as the decrypting identity outside the sandbox",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "second-ksa-bound",
@@ -460,7 +461,7 @@ CASES = [
         f"Kubernetes service accounts can act as it ({WORKLOAD_POOL}[ns1/tee-sa], "
         f"{WORKLOAD_POOL}[ns2/other-sa]); allow exactly one",
         # carol may create pods as ns2/other-sa; the added grant waits for no IAM API (issue 10)
-        frozenset({"model-access-paths", "services-before-use"}),
+        frozenset({"iam-exact-grants", "model-access-paths", "services-before-use"}),
     ),
     Case(
         "decrypter-key-exported",
@@ -496,6 +497,7 @@ CASES = [
         f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa] -> Kubernetes service account ns1/tee-sa "
         f"(pool {WORKLOAD_POOL}) -> roles/container.developer on project {CLUSTER_PROJECT} to "
         "user:bob@example.com)",
+        also_fails=frozenset({"iam-exact-grants"}),
     ),
     # bucket-no-public-access
     Case(
@@ -519,6 +521,7 @@ CASES = [
         set_("tenant-iam-bob-cluster-viewer-0", "role", "roles/viewer"),
         'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role "roles/viewer" granted to '
         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
+        also_fails=frozenset({"iam-exact-grants"}),
     ),
     Case(
         "tenant-owner",
@@ -526,7 +529,7 @@ CASES = [
         set_("tenant-iam-bob-cluster-viewer-0", "role", "roles/owner"),
         'gcp:projects/iAMMember:IAMMember "tenant-iam-bob-cluster-viewer-0": role "roles/owner" granted to '
         'member "user:bob@example.com"; basic roles grant far more than any party here needs',
-        frozenset({"kms-decrypt-only-workload", "model-access-paths"}),
+        frozenset({"iam-exact-grants", "kms-decrypt-only-workload", "model-access-paths"}),
     ),  # owner can decrypt and impersonate
     Case(
         "bucket-policy-editor",
@@ -545,7 +548,7 @@ CASES = [
         'gcp:storage/bucketIAMPolicy:BucketIAMPolicy "model-vault-policy": role "roles/editor" '
         'granted to policyData.bindings[0].members[0] "user:carol@example.com"; basic roles '
         "grant far more than any party here needs",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "unreadable-policy",
@@ -557,7 +560,7 @@ CASES = [
             {"project": CLUSTER_PROJECT, "policyData": "not json"},
         ),
         UNREADABLE,
-        frozenset({"no-public-members", "kms-decrypt-only-workload"}),
+        frozenset({"iam-exact-grants", "kms-decrypt-only-workload", "no-public-members"}),
     ),
     # no-public-members
     Case(
@@ -567,7 +570,7 @@ CASES = [
         'gcp:storage/bucketIAMMember:BucketIAMMember "workload-identity-object-viewer": role '
         '"roles/storage.objectViewer" granted to member "allUsers"; nothing may be granted to '
         "the public",
-        frozenset({"model-access-paths"}),
+        frozenset({"iam-exact-grants", "model-access-paths"}),
     ),
     Case(
         "bucket-acl-all-users",
@@ -876,6 +879,33 @@ CASES = [
         'status.restrictedServices is ["storage.googleapis.com"]; the enforced perimeter must '
         "restrict cloudkms.googleapis.com, storage.googleapis.com (missing "
         "cloudkms.googleapis.com)",
+    ),
+    # issue 14: one case each here; every class of the issue is in test_least_privilege.py
+    Case(
+        "decrypter-encrypts-too",
+        "iam-exact-grants",
+        set_("workload-identity-decrypter", "role", "roles/cloudkms.cryptoKeyEncrypterDecrypter"),
+        f'{D}: grants "roles/cloudkms.cryptoKeyEncrypterDecrypter" on crypto key "{KEY_ID}" '
+        f'to member "serviceAccount:{WORKLOAD_SA}", which is not a grant the design calls for; '
+        f"it should have been roles/cloudkms.cryptoKeyDecrypter on crypto key {KEY_ID} to "
+        f"serviceAccount:{WORKLOAD_SA} (the workload decrypts the model keyset)",
+    ),
+    Case(
+        "tenant-bound-to-edit",
+        "rbac-exact-rules",
+        set_("tenant-carol-role-binding", "roleRef.kind", "ClusterRole"),
+        'kubernetes:rbac.authorization.k8s.io/v1:RoleBinding "tenant-carol-role-binding": '
+        'roleRef is {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": '
+        '"tenant"}; tenants are bound only to their own namespace\'s tenant Role, never a '
+        "ClusterRole (built-in edit/admin grant far more): roleRef should be "
+        '{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"}',
+    ),
+    Case(
+        "model-bucket-force-destroy",
+        "model-data-durable",
+        set_("model-bucket", "forceDestroy", True),
+        'gcp:storage/bucket:Bucket "model-bucket": forceDestroy is true; must be false: '
+        "deleting the bucket must never delete the sealed model with it",
     ),
 ]
 
@@ -1196,6 +1226,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
         (
             ("registry", "harness-apis"),
             {
+                "iam-exact-grants",
                 "no-primitive-roles",
                 "no-public-members",
                 "model-access-paths",
@@ -1210,6 +1241,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "bucket-no-public-access",
                 "model-object-sealed",
                 "attestor-has-public-key",
+                "model-data-durable",
                 "model-access-paths",
             },
         ),
@@ -1254,6 +1286,9 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("attestor-has-public-key", "high"),
         ("gke-private-nodes", "medium"),
         ("gke-release-channel", "low"),
+        ("iam-exact-grants", "critical"),
+        ("rbac-exact-rules", "critical"),
+        ("model-data-durable", "high"),
         ("model-access-paths", "critical"),
         # issue 10, GCP side
         ("services-before-use", "high"),
