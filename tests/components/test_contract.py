@@ -118,6 +118,7 @@ CASES = [
         workload_args,
         [
             "deployment",
+            "disruption-budget",
             "frontend",
             "ingress",
             "service",
