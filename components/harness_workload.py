@@ -5,9 +5,15 @@ read-only root filesystem, with no command/args override, an env allowlist only,
 two secret volumes: its TLS pair and the bearer token (mounted as a directory, so a
 rotated token reaches the running harness without a restart).
 
+It scales on the engine already there (issue 12): an optional HorizontalPodAutoscaler on
+CPU, a PodDisruptionBudget that never blocks a node drain, soft spread across zones, and a
+one-pod rollout surge the tenant quota is sized for (components/tenant_sandbox.py). The
+harness trusts X-Forwarded-For from the load balancer only, and runs one worker per core
+of its CPU limit.
+
 The Kubernetes objects are built by the pure functions below (`harness_pod_spec`,
-`deployment_spec`, `service_spec`, `ingress_spec`...), which tests call without mocks; the
-component only registers them.
+`deployment_spec`, `autoscaler_spec`, `disruption_budget_spec`, `service_spec`,
+`ingress_spec`...), which tests call without mocks; the component only registers them.
 """
 
 from __future__ import annotations

@@ -6,9 +6,13 @@ the signed harness. Anything that runs other code (exec, attach, port-forward, p
 ephemeral containers, minting tokens) or changes the rules (RBAC, NetworkPolicy, quota,
 the namespace, service accounts) is absent, and RBAC is allow-only, so absent means denied.
 
+The workload tenant's quota is derived from the harness sizing Alice agreed to host
+(`harness_quota`: its maximum replicas plus the rollout surge, times the pod's size), so
+the autoscaler can reach its ceiling and a release at the ceiling can still roll.
+
 The objects are built by pure functions (`namespace_labels`, `network_policies`,
-`quota_spec`, `limit_range_spec`), which tests call without mocks; the component only
-registers them.
+`harness_quota`, `quota_spec`, `limit_range_spec`), which tests call without mocks; the
+component only registers them.
 """
 
 from __future__ import annotations
