@@ -52,13 +52,17 @@ class HarnessWorkloadArgs:
     token: pulumi.Input[str] | None = None
     tls_certificate: pulumi.Input[str] | None = None
     tls_private_key: pulumi.Input[str] | None = None
-    ssl_policy: str | None = None
+    # Name of the compute SSL policy (TLS 1.2+, MODERN/RESTRICTED) in the cluster project; GCLB's
+    # default policy allows TLS 1.0 (issue 10). Required: see check_args.
+    ssl_policy: pulumi.Input[str] | None = None
 
 
 def check_args(args: HarnessWorkloadArgs) -> None:
     """Refuse what would deploy an unsigned image or a half-configured harness."""
     if not IMAGE_BY_DIGEST.match(args.image):
         raise ValueError(f"image {args.image!r} must be pinned by digest ({BY_DIGEST_HINT})")
+    if args.ssl_policy is None:
+        raise ValueError("ssl_policy is required: the load balancer would accept TLS 1.0")
     if (args.tls_certificate is None) != (args.tls_private_key is None):
         raise ValueError("tls_certificate and tls_private_key go together")
     if not 1 <= args.rate_limit_per_minute <= 100_000:
@@ -187,11 +191,16 @@ def service_spec() -> dict[str, Any]:
 
 
 def frontend_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
-    """GKE FrontendConfig: plain HTTP is redirected, and the SSL policy applied when given."""
-    spec: dict[str, Any] = {"redirectToHttps": {"enabled": True}}
-    if args.ssl_policy:
-        spec["sslPolicy"] = args.ssl_policy
-    return spec
+    """GKE FrontendConfig: the TLS 1.2+ SSL policy, and any plain HTTP redirected.
+
+    Fields from "Ingress configuration on Google Cloud"
+    (https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration):
+    `spec.sslPolicy` names a compute SSL policy; `redirectToHttps` answers HTTP with a 301.
+    """
+    return {
+        "sslPolicy": args.ssl_policy,
+        "redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"},
+    }
 
 
 def ingress_metadata(namespace: str) -> dict[str, Any]:

@@ -97,3 +97,55 @@ SYSTEM_NAMESPACES: frozenset[str] = frozenset(
     {"kube-system", "kube-public", "kube-node-lease", "gatekeeper-system", "gke-managed-system"}
 )
 RESERVED_NAMESPACES: frozenset[str] = SYSTEM_NAMESPACES | {"default"}
+# The system namespaces every Kubernetes cluster creates itself ("Initial namespaces",
+# kubernetes.io/docs/concepts/overview/working-with-objects/namespaces), so a patch of an
+# existing object can label them; gke-managed-system is not guaranteed on every GKE version.
+BUILTIN_NAMESPACES: frozenset[str] = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+# The namespace label Gatekeeper's webhooks skip; `exemptNamespaces` only *allows* setting it
+# (open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces).
+GATEKEEPER_IGNORE_LABEL = "admission.gatekeeper.sh/ignore"
+
+
+# --------------------------------------------------------------------------- pulumi-kubernetes
+# What `pulumi up` asks the API server for, per applied object, besides the object itself.
+# Source: pulumi-kubernetes provider/pkg/await (mirror tag v4.32.0; notes issue10-facts g):
+# informers are per namespace (await.go l.344) and list+watch, reads use get/list;
+# Deployment (deployment.go l.163-253): replicasets, pods, persistentvolumeclaims;
+# Service (service.go l.136-185): endpoints (core, not EndpointSlices);
+# Ingress (ingress.go l.115-177): services, endpoints; Secrets other than
+# service-account-token return at once (awaiters.go l.431-). Every create/update/delete also
+# lists+watches core `events` in the namespace (NewEventAggregator, await.go l.352).
+# Keyed by (API group, kind); values are (API group, resource) pairs read with AWAIT_VERBS.
+AWAIT_READS = MappingProxyType(
+    {
+        ("apps", "Deployment"): (
+            ("apps", "deployments"),
+            ("apps", "replicasets"),
+            ("", "pods"),
+            ("", "persistentvolumeclaims"),
+        ),
+        ("", "Service"): (("", "services"), ("", "endpoints")),
+        ("networking.k8s.io", "Ingress"): (
+            ("networking.k8s.io", "ingresses"),
+            ("", "services"),
+            ("", "endpoints"),
+        ),
+    }
+)
+AWAIT_EVENTS: tuple[str, str] = ("", "events")
+AWAIT_VERBS: tuple[str, ...] = ("get", "list", "watch")
+# Server-side apply creates and patches; refresh reads; replacements update; destroy deletes.
+APPLY_VERBS: tuple[str, ...] = ("create", "delete", "get", "patch", "update")
+
+
+def resource_of(kind: str) -> str:
+    """A kind's REST resource name: lowercase plural (`Ingress` -> `ingresses`,
+    `NetworkPolicy` -> `networkpolicies`), as Kubernetes' default pluralization does."""
+    lower = kind.lower()
+    if lower == "endpoints":  # already plural
+        return lower
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"

@@ -39,6 +39,7 @@ def build(
             kms_key_uri=workload.kms_key_uri,
             model_sha256=workload.model_sha256,
             replicas=workload.replicas,
+            ssl_policy=links.ssl_policy or workload.ssl_policy,
             token=secrets.get("harnessToken"),
             tls_certificate=secrets.get("tlsCertificate"),
             tls_private_key=secrets.get("tlsPrivateKey"),

@@ -28,6 +28,8 @@ from infra.config.patterns import (
     CLUSTER_NAME_HINT,
     DNS_LABEL,
     DNS_NAME,
+    GCP_NAME,
+    GCP_NAME_HINT,
     KMS_KEY_URI,
     KMS_KEY_URI_HINT,
     LOCATION,
@@ -303,6 +305,15 @@ def parse_cluster(block: Block) -> ClusterConfig:
             image_value(block, f"binauthzAllowlist[{i}]", v)
             for i, v in enumerate(block.strings("binauthzAllowlist"))
         ),
+        mirror_repository=block.str(
+            "mirrorRepository",
+            pattern=GCP_NAME,
+            default="mirror",
+            expected="an Artifact Registry repository id such as mirror",
+        ),
+        ssl_policy=block.str(
+            "sslPolicy", pattern=GCP_NAME, default="sandbox-tls", expected=GCP_NAME_HINT
+        ),
     )
     block.done()
     if not is_sev_machine_type(config.machine_type):
@@ -435,7 +446,6 @@ def _parse_gatekeeper(block: Block) -> GatekeeperConfig:
             expected="a Gatekeeper release such as 3.20.1",
         ),
         image=image(gk, "image"),
-        crd_image=image(gk, "crdImage"),
         chart_repository=gk.str("chartRepository", default=GATEKEEPER_CHARTS),
     )
     gk.done()
@@ -522,6 +532,12 @@ def parse_workload(block: Block) -> WorkloadConfig:
             "modelSha256", required=False, pattern=SHA256_HEX, expected="64 lowercase hex digits"
         ),
         cluster_access=_parse_cluster_access(block),
+        ssl_policy=block.str(
+            "sslPolicy",
+            required=False,
+            pattern=GCP_NAME,
+            expected="the SSL policy name Alice gave you (cluster output sslPolicy)",
+        ),
     )
     block.done()
     return config

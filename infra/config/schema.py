@@ -213,6 +213,16 @@ class ClusterConfig:
     deny_policy: DenyPolicyConfig | None = None
     # Images Binary Authorization admits without attestation (Gatekeeper), by digest.
     binauthz_allowlist: tuple[str, ...] = ()
+    # Artifact Registry docker repository in this project that holds the platform images
+    # (Gatekeeper): private nodes have no route to docker.io (issue 10).
+    mirror_repository: str = "mirror"
+    # The compute SSL policy (TLS 1.2+, MODERN) Bob's FrontendConfig names (issue 10).
+    ssl_policy: str = "sandbox-tls"
+
+    @property
+    def mirror_prefix(self) -> str:
+        """`<region>-docker.pkg.dev/<project>/<mirror>/`: where the cluster's platform images live."""
+        return f"{self.region}-docker.pkg.dev/{self.project}/{self.mirror_repository}/"
 
     @property
     def workload_pool(self) -> str:
@@ -252,7 +262,6 @@ class TenantConfig:
 class GatekeeperConfig:
     version: str
     image: str
-    crd_image: str
     chart_repository: str = "https://open-policy-agent.github.io/gatekeeper/charts"
 
 
@@ -291,6 +300,8 @@ class WorkloadConfig:
     kms_key_uri: str | None = None
     model_sha256: str | None = None
     cluster_access: ClusterAccess | None = None
+    # Name of the SSL policy Alice created in the cluster project (cluster output sslPolicy).
+    ssl_policy: str | None = None
 
 
 @dataclass(frozen=True)
