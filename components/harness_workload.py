@@ -22,7 +22,7 @@ import pulumi_tls as tls
 
 from components._common import child
 from harness import contract
-from policy.facts import BY_DIGEST_HINT, IMAGE_BY_DIGEST
+from policy.facts import BY_DIGEST_HINT, FRONTEND_CONFIG_ANNOTATION, IMAGE_BY_DIGEST
 
 # Every object of the workload is called this in its namespace; the Gatekeeper and
 # NetworkPolicy rules select the pods by label (contract.SELECTOR_LABELS), not by name.
@@ -210,7 +210,7 @@ def ingress_metadata(namespace: str) -> dict[str, Any]:
         annotations={
             "kubernetes.io/ingress.class": "gce",
             "kubernetes.io/ingress.allow-http": "false",
-            "networking.gke.io/v1beta1.FrontendConfig": NAME,
+            FRONTEND_CONFIG_ANNOTATION: NAME,
         },
     )
 

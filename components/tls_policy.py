@@ -15,10 +15,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components._common import child
-
-# What a sandbox load balancer may offer; TLS_1_3 needs RESTRICTED (SDK ssl_policy.py docstring).
-PROFILES = ("MODERN", "RESTRICTED")
-MIN_TLS_VERSIONS = ("TLS_1_2", "TLS_1_3")
+from policy.facts import TLS_MIN_VERSIONS as MIN_TLS_VERSIONS
+from policy.facts import TLS_POLICY_PROFILES as PROFILES
 
 
 @dataclass

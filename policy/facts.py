@@ -57,6 +57,30 @@ IMAGE_BY_DIGEST = re.compile(rf"^(?P<repo>{_REPOSITORY})@(?P<digest>sha256:[0-9a
 # Anything that ends in a digest (a pattern or reference whose repository part is not checked).
 ENDS_IN_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 BY_DIGEST_HINT = "<repository>@sha256:<64 hex>"
+# An Artifact Registry docker image: `<location>-docker.pkg.dev/<project>/<repository>/<image...>`
+# (Artifact Registry "Repository and image names"); named groups `location`, `project`, `repository`.
+ARTIFACT_REGISTRY_IMAGE = re.compile(
+    r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"/(?P<repository>[a-z][a-z0-9-]*)/"
+)
+# Roles that include artifactregistry.repositories.downloadArtifacts (IAM predefined roles).
+ARTIFACT_READER_ROLES: frozenset[str] = frozenset(
+    {
+        "roles/artifactregistry.reader",
+        "roles/artifactregistry.writer",
+        "roles/artifactregistry.repoAdmin",
+        "roles/artifactregistry.admin",
+    }
+)
+
+# --------------------------------------------------------------------------- load balancers
+# What a sandbox SSL policy may be: MODERN or RESTRICTED, TLS 1.2 or newer (seed 003 set
+# MODERN + TLS 1.2; GCLB's default is COMPATIBLE + TLS 1.0, pulumi-gcp 10.2.0
+# compute/ssl_policy.py; TLS_1_3 requires RESTRICTED, same docstring).
+TLS_POLICY_PROFILES: tuple[str, ...] = ("MODERN", "RESTRICTED")
+TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_2", "TLS_1_3")
+# The Ingress annotation that names a GKE FrontendConfig ("Ingress configuration on Google Cloud").
+FRONTEND_CONFIG_ANNOTATION = "networking.gke.io/v1beta1.FrontendConfig"
 
 # --------------------------------------------------------------------------- Kubernetes
 # Every built-in kind that creates pods, with its API group and where its pod spec lives.

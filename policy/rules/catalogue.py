@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from policy.access import check_model_access_paths
 from policy.facts import SEV_MACHINE_FAMILIES
 
-from . import data, gke, iam, kubernetes
+from . import data, deploy_k8s, gke, iam, kubernetes
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
 from .plan import Resource
@@ -22,12 +22,16 @@ from .tokens import (
     CONFIG_GROUP,
     CRYPTO_KEY,
     FOLDER,
+    FRONTEND_CONFIG,
     HELM_TYPES,
     IAM_TYPE_PATTERNS,
+    K8S_INGRESS,
+    K8S_ROLE,
     K8S_WORKLOAD_TYPES,
     NODE_POOL,
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
+    SSL_POLICY,
     STORAGE_ACL_TYPES,
 )
 
@@ -242,6 +246,58 @@ RULES: tuple[Rule, ...] = (
         "namespace. `python -m infra access <plan>` prints each chain.",
         applies_to=(CRYPTO_KEY, BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
         check=check_model_access_paths,
+    ),
+    # Issue 10 "deploy-ready", Kubernetes side (policy/rules/deploy_k8s.py).
+    Rule(
+        name="images-pullable",
+        description="Every image the cluster runs (Helm chart image values, workload "
+        "containers) is in an Artifact Registry docker repository the node service account "
+        "can read, by digest, and Binary Authorization admits it: chart images by exactly "
+        "that digest reference in the allowlist, workload images by attestation or the same.",
+        severity=Severity.HIGH,
+        remediation="Copy the image into the cluster project's mirror repository (e.g. "
+        "`crane copy <src>@sha256:<d> <region>-docker.pkg.dev/<project>/mirror/<name>@sha256:<d>`),"
+        " reference it there by digest, grant the node service account "
+        "roles/artifactregistry.reader on the repository or its project, and add the exact "
+        "reference to cluster.binauthzAllowlist.",
+        applies_to=(*K8S_WORKLOAD_TYPES, *HELM_TYPES),
+        check=deploy_k8s.check_images_pullable,
+    ),
+    Rule(
+        name="tenant-can-deploy",
+        description="The tenant Role allows exactly what applying and awaiting the tenant's "
+        "objects with pulumi-kubernetes needs: create/delete/get/patch/update on each applied "
+        "kind, get/list/watch on what its await logic reads (ReplicaSets, Pods, PVCs, "
+        "Endpoints, Events...), nothing else.",
+        severity=Severity.HIGH,
+        remediation="Set the tenant Role's rules (components/tenant_sandbox.py TENANT_RULES) to "
+        "the verbs the messages name; `policy.facts.AWAIT_READS` lists the reads per kind.",
+        applies_to=(K8S_ROLE,),
+        check=deploy_k8s.check_tenant_can_deploy,
+    ),
+    Rule(
+        name="system-namespaces-exempt",
+        description="When Gatekeeper's webhooks fail closed, every system namespace is in "
+        "exemptNamespaces and the built-in ones (and Gatekeeper's own) carry the "
+        "admission.gatekeeper.sh/ignore label, so a Gatekeeper outage cannot block system pods.",
+        severity=Severity.HIGH,
+        remediation="List policy.facts.SYSTEM_NAMESPACES in "
+        "values.controllerManager.exemptNamespaces and label kube-system, kube-public, "
+        "kube-node-lease with a kubernetes:core/v1:NamespacePatch (and the Gatekeeper "
+        "Namespace itself) with admission.gatekeeper.sh/ignore.",
+        applies_to=HELM_TYPES,
+        check=deploy_k8s.check_system_namespaces_exempt,
+    ),
+    Rule(
+        name="lb-tls-policy",
+        description="Every Ingress names a FrontendConfig whose sslPolicy is a MODERN or "
+        "RESTRICTED SSL policy with minimum TLS 1.2; GCLB's default allows TLS 1.0.",
+        severity=Severity.MEDIUM,
+        remediation="Create a gcp.compute.SSLPolicy (profile MODERN, minTlsVersion TLS_1_2) in "
+        "the cluster project, set its name as the FrontendConfig's spec.sslPolicy, and "
+        "annotate the Ingress with networking.gke.io/v1beta1.FrontendConfig: <frontend>.",
+        applies_to=(K8S_INGRESS, FRONTEND_CONFIG, SSL_POLICY),
+        check=deploy_k8s.check_lb_tls_policy,
     ),
 )
 assert_unique(RULES)

@@ -59,3 +59,13 @@ STORAGE_ACL_TYPES = (
 K8S_WORKLOAD_TYPES: dict[str, str] = {pulumi_kubernetes_type(kind): kind for kind in POD_SPEC_PATHS}
 HELM_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Release")
 CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"
+
+# Issue 10 (deploy-ready, Kubernetes side): what policy/rules/deploy_k8s.py judges.
+AR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
+AR_REPOSITORY_IAM = _iam_family("artifactregistry/repositoryIam", "RepositoryIam")
+SSL_POLICY = "gcp:compute/sSLPolicy:SSLPolicy"
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
+K8S_NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
