@@ -31,7 +31,7 @@ from policy.facts import (
     TLS_POLICY_PROFILES,
     resource_of,
 )
-from policy.rbac import KNOWN_RESOURCES, Access, RbacPolicy, ResourceType, UserInfo
+from policy.rbac import KNOWN_RESOURCES, Access, RbacError, RbacPolicy, ResourceType, UserInfo
 
 from .engine import Violation, violation
 from .gcp_iam import iam_grants
@@ -92,17 +92,23 @@ def _pod_images(resource: Resource) -> Iterator[tuple[str, str]]:
 
 
 def _node_service_accounts(resources: Sequence[Resource]) -> set[str]:
+    """The node pools' service accounts as IAM members. The Compute Engine default account is
+    left to gke-node-sa-least-privilege (it usually holds Editor, which reads every repository)."""
     return {
         f"serviceAccount:{sa}"
         for r in of_type(resources, CLUSTER, NODE_POOL)
         if isinstance(sa := get(inputs_of(r), "nodeConfig.serviceAccount"), str)
+        and not is_unknown(sa)
+        and not sa.endswith("-compute@developer.gserviceaccount.com")
     }
 
 
 def _readable(resources: Sequence[Resource], member: str, project: str, repository: str) -> bool:
     """`member` holds a role with downloadArtifacts on the repository or on its project."""
     for grant in iam_grants(resources):
-        if grant.member != member or grant.role not in ARTIFACT_READER_ROLES:
+        if grant.member != member or not (
+            isinstance(grant.role, str) and grant.role in ARTIFACT_READER_ROLES
+        ):
             continue
         ins, token = inputs_of(grant.resource), _type(grant.resource)
         if ins.get("project") != project:
@@ -115,8 +121,10 @@ def _readable(resources: Sequence[Resource], member: str, project: str, reposito
 
 
 def _allowlist(resources: Sequence[Resource]) -> tuple[set[str], bool] | None:
-    """(allowlisted name patterns, whether the default rule requires attestation), or None when
-    the plan holds no Binary Authorization policy (another stack's concern then)."""
+    """(allowlisted name patterns, whether unlisted images are refused) for judging, or None
+    when the plan holds no Binary Authorization policy (another stack's concern then), or when
+    a wildcard pattern or an ALWAYS_ALLOW default makes the allowlist moot: those are
+    gke-binauthz-enforced's findings."""
     policies = of_type(resources, BINAUTHZ_POLICY)
     if not policies:
         return None
@@ -126,11 +134,10 @@ def _allowlist(resources: Sequence[Resource]) -> tuple[set[str], bool] | None:
         for entry in as_list(get(inputs_of(policy), "admissionWhitelistPatterns"))
         if isinstance(p := get(entry, "namePattern"), str)
     }
-    attests = all(
-        get(inputs_of(p), "defaultAdmissionRule.evaluationMode") == "REQUIRE_ATTESTATION"
-        for p in policies
-    )
-    return patterns, attests
+    modes = [get(inputs_of(p), "defaultAdmissionRule.evaluationMode") for p in policies]
+    if any("*" in p or is_unknown(p) for p in patterns) or "ALWAYS_ALLOW" in modes:
+        return None
+    return patterns, all(m == "ALWAYS_DENY" for m in modes)
 
 
 def check_images_pullable(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -152,14 +159,15 @@ def check_images_pullable(resources: Sequence[Resource]) -> Iterator[Violation]:
         else:
             continue
         for path, image in images:
-            if is_unknown(image):
-                continue
+            if not IMAGE_BY_DIGEST.match(image):
+                continue  # a tag, or unknown: images-by-digest reports it
             where = ARTIFACT_REGISTRY_IMAGE.match(image)
-            if not (where and IMAGE_BY_DIGEST.match(image)):
+            if not where:
                 yield violation(
                     rule,
                     resource,
-                    f"{path} is {show(image)}; private nodes pull only from Artifact Registry, "
+                    f'{path} is "{image}"'
+                    f"; private nodes pull only from Artifact Registry, "
                     "by digest: <location>-docker.pkg.dev/<project>/<repo>/<image>@sha256:<64 hex>",
                 )
                 continue
@@ -169,16 +177,18 @@ def check_images_pullable(resources: Sequence[Resource]) -> Iterator[Violation]:
                     yield violation(
                         rule,
                         resource,
-                        f"{path} is {show(image)}; node service account {member} has no "
+                        f'{path} is "{image}"'
+                        f"; node service account {member} has no "
                         f"Artifact Registry read role on {project}/{repository}",
                     )
             if binauthz is not None:
-                patterns, attests = binauthz
-                if image not in patterns and (chart or not attests):
+                patterns, denies = binauthz
+                if image not in patterns and (chart or denies):
                     yield violation(
                         rule,
                         resource,
-                        f"{path} is {show(image)}; Binary Authorization must allowlist exactly "
+                        f'{path} is "{image}"'
+                        f"; Binary Authorization must allowlist exactly "
                         "this digest reference (admissionWhitelistPatterns[].namePattern)",
                     )
 
@@ -247,12 +257,21 @@ def check_tenant_can_deploy(resources: Sequence[Resource]) -> Iterator[Violation
     with more grants what the sandbox never needed. Not applicable to a Role whose namespace
     holds no tenant objects in this plan (the workload is another stack's)."""
     rule = "tenant-can-deploy"
-    k8s_objects = [inputs_of(r) for r in resources if _group_kind(r) is not None]
-    policy = RbacPolicy(k8s_objects)
+    rbac_objects = [
+        inputs_of(r)
+        for r in resources
+        if _group_kind(r) is not None and isinstance(inputs_of(r).get("kind"), str)
+    ]
+    try:
+        policy = RbacPolicy(rbac_objects)
+    except (RbacError, TypeError, AttributeError) as exc:  # malformed Role: report, fail closed
+        for role in of_type(resources, K8S_ROLE):
+            yield violation(rule, role, f"the plan's RBAC objects cannot be evaluated: {exc}")
+        return
     for role in of_type(resources, K8S_ROLE):
         ns, name = get(inputs_of(role), "metadata.namespace"), get(inputs_of(role), "metadata.name")
         objects = _tenant_objects(role, resources)
-        if not objects or not isinstance(ns, str):
+        if not objects or not isinstance(ns, str) or not isinstance(name, str):
             continue
         need = needed_access(objects)
         universe = [
@@ -299,7 +318,8 @@ def _labelled(resources: Sequence[Resource]) -> set[str]:
         name
         for r in of_type(resources, K8S_NAMESPACE, K8S_NAMESPACE_PATCH)
         if isinstance(name := get(inputs_of(r), "metadata.name"), str)
-        and GATEKEEPER_IGNORE_LABEL in (get(inputs_of(r), "metadata.labels") or {})
+        and isinstance(labels := get(inputs_of(r), "metadata.labels"), Mapping)
+        and GATEKEEPER_IGNORE_LABEL in labels
     }
 
 
@@ -315,7 +335,7 @@ def check_system_namespaces_exempt(resources: Sequence[Resource]) -> Iterator[Vi
         if get(inputs_of(chart), "chart") != "gatekeeper" or not _fails_closed(chart):
             continue
         exempt = get(inputs_of(chart), "values.controllerManager.exemptNamespaces")
-        missing = sorted(SYSTEM_NAMESPACES - set(as_list(exempt)))
+        missing = sorted(SYSTEM_NAMESPACES - {n for n in as_list(exempt) if isinstance(n, str)})
         if missing and not is_unknown(exempt):
             yield violation(
                 rule,
@@ -357,18 +377,22 @@ def check_lb_tls_policy(resources: Sequence[Resource]) -> Iterator[Violation]:
     https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration). The policy
     itself is judged when it is in the plan (it is Alice's, in the cluster stack)."""
     rule = "lb-tls-policy"
-    policies = {get(inputs_of(p), "name"): p for p in of_type(resources, SSL_POLICY)}
+    policies = {
+        name: p
+        for p in of_type(resources, SSL_POLICY)
+        if isinstance(name := get(inputs_of(p), "name"), str)
+    }
     for policy in policies.values():
         if problem := _ssl_policy_problem(policy):
             yield violation(rule, policy, problem)
     frontends = {
-        (get(inputs_of(f), "metadata.namespace"), get(inputs_of(f), "metadata.name")): f
+        (str(get(inputs_of(f), "metadata.namespace")), str(get(inputs_of(f), "metadata.name"))): f
         for f in of_type(resources, FRONTEND_CONFIG)
     }
     for ingress in of_type(resources, K8S_INGRESS):
         ins = inputs_of(ingress)
         ref = get(ins, ("metadata", "annotations", FRONTEND_CONFIG_ANNOTATION))
-        frontend = frontends.get((get(ins, "metadata.namespace"), ref))
+        frontend = frontends.get((str(get(ins, "metadata.namespace")), str(ref)))
         if frontend is None:
             yield violation(
                 rule,
