@@ -508,3 +508,16 @@ def test_plan_cli_prints_one_error_line_and_exits_2(tmp_path: Path):
     assert not (tmp_path / "build" / "plan" / "dev.json").exists(), (
         "gke-sandbox:cluster.billingAccount"
     )
+
+
+def test_workload_stack_needs_the_ssl_policy_name():
+    """Without it Bob's load balancer would keep GCLB's TLS 1.0 default (issue 10)."""
+    raw = stack_config("workload")
+    del raw["workload"]["sslPolicy"]
+    error = config_error(raw)
+    assert_names(
+        error,
+        "gke-sandbox:workload.sslPolicy",
+        "is required",
+        "the SSL policy Alice created (cluster stack output sslPolicy)",
+    )
