@@ -29,6 +29,8 @@ COMPONENT_PARTS: dict[str, set[str]] = {
     "confidential_cluster": {"cluster"},
     "workload_identity": {"cluster"},
     "tenant_iam": {"cluster"},
+    "image_mirror": {"cluster"},
+    "tls_policy": {"cluster"},
     "tenant_sandbox": {"sandbox"},
     "gatekeeper": {"sandbox"},
     "gatekeeper_policy": {"sandbox"},
