@@ -23,18 +23,24 @@ NAMESPACE = "gatekeeper-system"
 @dataclass
 class GatekeeperArgs:
     version: str
-    image: str  # openpolicyagent/gatekeeper@sha256:...
-    crd_image: str  # openpolicyagent/gatekeeper-crds@sha256:...
+    # <region>-docker.pkg.dev/<project>/<mirror>/gatekeeper@sha256:... (issue 10: private nodes
+    # cannot reach docker.io). helm.v4.Chart installs the chart's crds/ itself and never runs
+    # hooks (SDK helm/v4/Chart.py `include_hooks`, `skip_crds`), so the gatekeeper-crds image
+    # of the CRD upgrade hook is never pulled and is not configured.
+    image: str
     templates: Sequence[Mapping[str, Any]]
     constraints: Sequence[Mapping[str, Any]]
     chart_repository: str = "https://open-policy-agent.github.io/gatekeeper/charts"
-    exempt_namespaces: Sequence[str] = field(default_factory=lambda: [NAMESPACE, "kube-system"])
+    exempt_namespaces: Sequence[str] = field(
+        default_factory=lambda: sorted(facts.SYSTEM_NAMESPACES)
+    )
 
 
 class Gatekeeper(pulumi.ComponentResource):
     """The Gatekeeper chart (images by digest, hooks off), then templates, then constraints."""
 
     namespace: k8s.core.v1.Namespace
+    system_namespaces: list[k8s.core.v1.NamespacePatch]
     chart: k8s.helm.v4.Chart
     templates: list[k8s.apiextensions.CustomResource]
     constraints: list[k8s.apiextensions.CustomResource]
@@ -42,10 +48,13 @@ class Gatekeeper(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: GatekeeperArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        for label, image in (("image", args.image), ("crd_image", args.crd_image)):
-            if not facts.IMAGE_BY_DIGEST.match(image):
-                # Binary Authorization admits Gatekeeper by digest; a tag would be refused or drift.
-                raise ValueError(f"Gatekeeper {label} {image!r} must be pinned by digest")
+        if not facts.IMAGE_BY_DIGEST.match(args.image):
+            # Binary Authorization admits Gatekeeper by digest; a tag would be refused or drift.
+            raise ValueError(f"Gatekeeper image {args.image!r} must be pinned by digest")
+        missing = sorted(facts.SYSTEM_NAMESPACES - set(args.exempt_namespaces))
+        if missing:
+            # A fail-closed webhook must never gate the platform's own pods.
+            raise ValueError(f"exempt_namespaces must include the system namespaces {missing}")
         template_kinds = {t["spec"]["crd"]["spec"]["names"]["kind"] for t in args.templates}
         for constraint in args.constraints:
             if constraint["kind"] not in template_kinds:
@@ -59,12 +68,24 @@ class Gatekeeper(pulumi.ComponentResource):
             metadata={
                 "name": NAMESPACE,
                 "labels": {
-                    "admission.gatekeeper.sh/ignore": "no-self-managing",
+                    facts.GATEKEEPER_IGNORE_LABEL: "no-self-managing",
                     "pod-security.kubernetes.io/enforce": "restricted",
                 },
             },
             opts=child(self),
         )
+        # `exemptNamespaces` only *allows* the ignore label; without it on kube-system a
+        # Gatekeeper outage with fail-closed webhooks blocks system pods (issue 10). A
+        # server-side-apply patch labels the namespaces the cluster already has, before the
+        # webhooks exist.
+        self.system_namespaces = [
+            k8s.core.v1.NamespacePatch(
+                f"{name}-ignore-{ns}",
+                metadata={"name": ns, "labels": {facts.GATEKEEPER_IGNORE_LABEL: "system"}},
+                opts=child(self),
+            )
+            for ns in sorted(facts.BUILTIN_NAMESPACES)
+        ]
         self.chart = k8s.helm.v4.Chart(
             f"{name}-chart",
             chart="gatekeeper",
@@ -75,7 +96,7 @@ class Gatekeeper(pulumi.ComponentResource):
             include_hooks=False,
             values={
                 # An empty release makes the chart use the repository string as is: image@digest.
-                "image": {"repository": args.image, "crdRepository": args.crd_image, "release": ""},
+                "image": {"repository": args.image, "release": ""},
                 "postInstall": {
                     "labelNamespace": {"enabled": False},
                     "probeWebhook": {"enabled": False},
@@ -97,7 +118,7 @@ class Gatekeeper(pulumi.ComponentResource):
                 ],
                 "auditInterval": 60,
             },
-            opts=child(self, depends_on=[self.namespace]),
+            opts=child(self, depends_on=[self.namespace, *self.system_namespaces]),
         )
         self.templates = [
             k8s.apiextensions.CustomResource(
@@ -123,6 +144,7 @@ class Gatekeeper(pulumi.ComponentResource):
         ]
         self.register_outputs(
             {
+                "ignoredNamespaces": [NAMESPACE, *sorted(facts.BUILTIN_NAMESPACES)],
                 "templates": [t["metadata"]["name"] for t in args.templates],
                 "constraints": [c["metadata"]["name"] for c in args.constraints],
             }

@@ -29,7 +29,13 @@ import pulumi_tls as tls
 
 from components._common import child
 from harness import contract
-from policy.facts import BY_DIGEST_HINT, GOOGLE_FRONT_END_CIDRS, IMAGE_BY_DIGEST, cpu_millis
+from policy.facts import (
+    BY_DIGEST_HINT,
+    FRONTEND_CONFIG_ANNOTATION,
+    GOOGLE_FRONT_END_CIDRS,
+    IMAGE_BY_DIGEST,
+    cpu_millis,
+)
 
 # Every object of the workload is called this in its namespace; the Gatekeeper and
 # NetworkPolicy rules select the pods by label (contract.SELECTOR_LABELS), not by name.
@@ -90,7 +96,9 @@ class HarnessWorkloadArgs:
     token: pulumi.Input[str] | None = None
     tls_certificate: pulumi.Input[str] | None = None
     tls_private_key: pulumi.Input[str] | None = None
-    ssl_policy: str | None = None
+    # Name of the compute SSL policy (TLS 1.2+, MODERN/RESTRICTED) in the cluster project; GCLB's
+    # default policy allows TLS 1.0 (issue 10). Required: see check_args.
+    ssl_policy: pulumi.Input[str] | None = None
     # Fixed `replicas` unless autoscaling is given (then the HPA owns the count).
     autoscaling: Autoscaling | None = None
     disruption_budget: DisruptionBudget = field(default_factory=DisruptionBudget)
@@ -142,6 +150,8 @@ def check_args(args: HarnessWorkloadArgs) -> None:
     """Refuse what would deploy an unsigned image or a half-configured harness."""
     if not IMAGE_BY_DIGEST.match(args.image):
         raise ValueError(f"image {args.image!r} must be pinned by digest ({BY_DIGEST_HINT})")
+    if args.ssl_policy is None:
+        raise ValueError("ssl_policy is required: the load balancer would accept TLS 1.0")
     if (args.tls_certificate is None) != (args.tls_private_key is None):
         raise ValueError("tls_certificate and tls_private_key go together")
     if not 1 <= args.rate_limit_per_minute <= 100_000:
@@ -356,11 +366,16 @@ def service_spec() -> dict[str, Any]:
 
 
 def frontend_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
-    """GKE FrontendConfig: plain HTTP is redirected, and the SSL policy applied when given."""
-    spec: dict[str, Any] = {"redirectToHttps": {"enabled": True}}
-    if args.ssl_policy:
-        spec["sslPolicy"] = args.ssl_policy
-    return spec
+    """GKE FrontendConfig: the TLS 1.2+ SSL policy, and any plain HTTP redirected.
+
+    Fields from "Ingress configuration on Google Cloud"
+    (https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration):
+    `spec.sslPolicy` names a compute SSL policy; `redirectToHttps` answers HTTP with a 301.
+    """
+    return {
+        "sslPolicy": args.ssl_policy,
+        "redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"},
+    }
 
 
 def ingress_metadata(namespace: str) -> dict[str, Any]:
@@ -370,7 +385,7 @@ def ingress_metadata(namespace: str) -> dict[str, Any]:
         annotations={
             "kubernetes.io/ingress.class": "gce",
             "kubernetes.io/ingress.allow-http": "false",
-            "networking.gke.io/v1beta1.FrontendConfig": NAME,
+            FRONTEND_CONFIG_ANNOTATION: NAME,
         },
     )
 

@@ -61,6 +61,30 @@ IMAGE_BY_DIGEST = re.compile(rf"^(?P<repo>{_REPOSITORY})@(?P<digest>sha256:[0-9a
 # Anything that ends in a digest (a pattern or reference whose repository part is not checked).
 ENDS_IN_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 BY_DIGEST_HINT = "<repository>@sha256:<64 hex>"
+# An Artifact Registry docker image: `<location>-docker.pkg.dev/<project>/<repository>/<image...>`
+# (Artifact Registry "Repository and image names"); named groups `location`, `project`, `repository`.
+ARTIFACT_REGISTRY_IMAGE = re.compile(
+    r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])"
+    r"/(?P<repository>[a-z][a-z0-9-]*)/"
+)
+# Roles that include artifactregistry.repositories.downloadArtifacts (IAM predefined roles).
+ARTIFACT_READER_ROLES: frozenset[str] = frozenset(
+    {
+        "roles/artifactregistry.reader",
+        "roles/artifactregistry.writer",
+        "roles/artifactregistry.repoAdmin",
+        "roles/artifactregistry.admin",
+    }
+)
+
+# --------------------------------------------------------------------------- load balancers
+# What a sandbox SSL policy may be: MODERN or RESTRICTED, TLS 1.2 or newer (seed 003 set
+# MODERN + TLS 1.2; GCLB's default is COMPATIBLE + TLS 1.0, pulumi-gcp 10.2.0
+# compute/ssl_policy.py; TLS_1_3 requires RESTRICTED, same docstring).
+TLS_POLICY_PROFILES: tuple[str, ...] = ("MODERN", "RESTRICTED")
+TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_2", "TLS_1_3")
+# The Ingress annotation that names a GKE FrontendConfig ("Ingress configuration on Google Cloud").
+FRONTEND_CONFIG_ANNOTATION = "networking.gke.io/v1beta1.FrontendConfig"
 
 # --------------------------------------------------------------------------- Kubernetes
 # Every built-in kind that creates pods, with its API group and where its pod spec lives.
@@ -153,16 +177,27 @@ PERIMETER_RESTRICTED_SERVICES: tuple[str, ...] = (
 # judges' copy of the sandbox design (README "The sandbox"). The review (`rbac-exact-rules`)
 # fails any Role granting a (group, resource, verb) not listed here; a new ability the design
 # calls for is one row here.
-_TENANT_WRITE = ("get", "list", "watch", "create", "update", "patch", "delete")
-_TENANT_READ = ("get", "list", "watch")
+# The tenant Role is built from these rows (components/tenant_sandbox.py), and the rows are exactly
+# what `pulumi up -s workload` applies and awaits: applied kinds get APPLY (server-side apply,
+# refresh, replace, destroy), kinds an awaiter also lists and watches get APPLY_AWAIT, what the
+# await logic reads gets READ (AWAIT_READS below); tests/stacks/test_tenant_can_deploy.py derives
+# the same set from the workload plan. No pods/log, no scale, no configmaps: nothing the deploy
+# does not need.
+_APPLY = ("create", "delete", "get", "patch", "update")
+_APPLY_AWAIT = ("create", "delete", "get", "list", "patch", "update", "watch")
+_READ = ("get", "list", "watch")
 TENANT_ROLE_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
-    (("apps",), ("deployments",), _TENANT_WRITE),
-    (("apps",), ("deployments/scale",), ("get", "update", "patch")),
-    (("apps",), ("deployments/status",), ("get",)),
-    (("",), ("services", "configmaps", "secrets"), _TENANT_WRITE),
-    (("networking.k8s.io",), ("ingresses",), _TENANT_WRITE),
-    (("",), ("pods", "pods/log", "events"), _TENANT_READ),
-    (("events.k8s.io",), ("events",), _TENANT_READ),
+    (("apps",), ("deployments",), _APPLY_AWAIT),
+    (("apps",), ("replicasets",), _READ),
+    (("",), ("services",), _APPLY_AWAIT),
+    (("",), ("secrets",), _APPLY),
+    (("",), ("pods", "persistentvolumeclaims", "endpoints", "events"), _READ),
+    (("networking.k8s.io",), ("ingresses",), _APPLY_AWAIT),
+    # GKE's FrontendConfig CRD (networking.gke.io/v1beta1): the SSL policy and HTTPS redirect.
+    (("networking.gke.io",), ("frontendconfigs",), _APPLY),
+    # The harness's scale-out (issue 12); pulumi-kubernetes has no awaiter for either kind.
+    (("autoscaling",), ("horizontalpodautoscalers",), _APPLY),
+    (("policy",), ("poddisruptionbudgets",), _APPLY),
 )
 
 # --------------------------------------------------------------------------- Review extras
@@ -243,3 +278,57 @@ def memory_quantity(size: int) -> str:
         if size % unit == 0:
             return f"{size // unit}{suffix}"
     return str(size)
+
+
+# The system namespaces every Kubernetes cluster creates itself ("Initial namespaces",
+# kubernetes.io/docs/concepts/overview/working-with-objects/namespaces), so a patch of an
+# existing object can label them; gke-managed-system is not guaranteed on every GKE version.
+BUILTIN_NAMESPACES: frozenset[str] = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+# The namespace label Gatekeeper's webhooks skip; `exemptNamespaces` only *allows* setting it
+# (open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces).
+GATEKEEPER_IGNORE_LABEL = "admission.gatekeeper.sh/ignore"
+
+
+# --------------------------------------------------------------------------- pulumi-kubernetes
+# What `pulumi up` asks the API server for, per applied object, besides the object itself.
+# Source: pulumi-kubernetes provider/pkg/await (mirror tag v4.32.0; notes issue10-facts g):
+# informers are per namespace (await.go l.344) and list+watch, reads use get/list;
+# Deployment (deployment.go l.163-253): replicasets, pods, persistentvolumeclaims;
+# Service (service.go l.136-185): endpoints (core, not EndpointSlices);
+# Ingress (ingress.go l.115-177): services, endpoints; Secrets other than
+# service-account-token return at once (awaiters.go l.431-). Every create/update/delete also
+# lists+watches core `events` in the namespace (NewEventAggregator, await.go l.352).
+# Keyed by (API group, kind); values are (API group, resource) pairs read with AWAIT_VERBS.
+AWAIT_READS = MappingProxyType(
+    {
+        ("apps", "Deployment"): (
+            ("apps", "deployments"),
+            ("apps", "replicasets"),
+            ("", "pods"),
+            ("", "persistentvolumeclaims"),
+        ),
+        ("", "Service"): (("", "services"), ("", "endpoints")),
+        ("networking.k8s.io", "Ingress"): (
+            ("networking.k8s.io", "ingresses"),
+            ("", "services"),
+            ("", "endpoints"),
+        ),
+    }
+)
+AWAIT_EVENTS: tuple[str, str] = ("", "events")
+AWAIT_VERBS: tuple[str, ...] = ("get", "list", "watch")
+# Server-side apply creates and patches; refresh reads; replacements update; destroy deletes.
+APPLY_VERBS: tuple[str, ...] = ("create", "delete", "get", "patch", "update")
+
+
+def resource_of(kind: str) -> str:
+    """A kind's REST resource name: lowercase plural (`Ingress` -> `ingresses`,
+    `NetworkPolicy` -> `networkpolicies`), as Kubernetes' default pluralization does."""
+    lower = kind.lower()
+    if lower == "endpoints":  # already plural
+        return lower
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.binauthz_policy import AttestorRef, BinAuthzPolicy, BinAuthzPolicyArgs
 from components.confidential_cluster import (
     AuthorizedNetwork,
@@ -15,9 +17,11 @@ from components.confidential_folder import (
     ConfidentialFolderArgs,
     DenyPolicySpec,
 )
+from components.image_mirror import ImageMirror, ImageMirrorArgs
 from components.sandbox_project import SandboxProject, SandboxProjectArgs
 from components.service_perimeter import ServicePerimeter, ServicePerimeterArgs
 from components.tenant_iam import TenantIam, TenantIamArgs
+from components.tls_policy import TlsPolicy, TlsPolicyArgs
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.config import StackConfig
 from stacks import outputs as out
@@ -116,6 +120,22 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             ),
         )
 
+    # Issue 10: platform images come from Alice's mirror; load balancers speak TLS 1.2+ only.
+    mirror = ImageMirror(
+        "mirror",
+        ImageMirrorArgs(
+            project=project.project_id,
+            location=cluster.region,
+            repository_id=cluster.mirror_repository,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=project.services),
+    )
+    tls = TlsPolicy(
+        "tls",
+        TlsPolicyArgs(project=project.project_id, policy_name=cluster.ssl_policy),
+        opts=pulumi.ResourceOptions(depends_on=project.services),
+    )
+    links.ssl_policy = tls.policy_name
     links.node_sa_email = gke.node_sa_email
     links.workload_gsa_email = identity.email
     links.cluster_name = gke.cluster_name
@@ -132,4 +152,6 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
         out.NODE_SERVICE_ACCOUNT: gke.node_sa_email,
         out.WORKLOAD_SERVICE_ACCOUNT: identity.email,
         out.WORKLOAD_IDENTITY: identity.kubernetes_member,
+        out.MIRROR_REPOSITORY: mirror.repository_url,
+        out.SSL_POLICY: tls.policy_name,
     }

@@ -22,6 +22,8 @@ CLUSTER_CA_CERTIFICATE = "clusterCaCertificate"
 NODE_SERVICE_ACCOUNT = "nodeServiceAccount"
 WORKLOAD_SERVICE_ACCOUNT = "workloadServiceAccount"
 WORKLOAD_IDENTITY = "workloadIdentity"
+MIRROR_REPOSITORY = "mirrorRepositoryUrl"
+SSL_POLICY = "sslPolicy"
 # sandbox (Alice, Kubernetes)
 TENANT_NAMESPACES = "tenantNamespaces"
 TENANT_KUBECONFIGS = "tenantKubeconfigs"

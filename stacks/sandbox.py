@@ -64,7 +64,6 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
         GatekeeperArgs(
             version=sandbox.gatekeeper.version,
             image=sandbox.gatekeeper.image,
-            crd_image=sandbox.gatekeeper.crd_image,
             chart_repository=sandbox.gatekeeper.chart_repository,
             templates=gatekeeper_policy.constraint_templates(),
             constraints=[c for tenant in admission for c in gatekeeper_policy.constraints(tenant)],

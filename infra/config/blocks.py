@@ -28,6 +28,8 @@ from infra.config.patterns import (
     CLUSTER_NAME_HINT,
     DNS_LABEL,
     DNS_NAME,
+    GCP_NAME,
+    GCP_NAME_HINT,
     KMS_KEY_URI,
     KMS_KEY_URI_HINT,
     LOCATION,
@@ -358,6 +360,15 @@ def parse_cluster(block: Block) -> ClusterConfig:
             for i, v in enumerate(block.strings("binauthzAllowlist"))
         ),
         perimeter=perimeter,
+        mirror_repository=block.str(
+            "mirrorRepository",
+            pattern=GCP_NAME,
+            default="mirror",
+            expected="an Artifact Registry repository id such as mirror",
+        ),
+        ssl_policy=block.str(
+            "sslPolicy", pattern=GCP_NAME, default="sandbox-tls", expected=GCP_NAME_HINT
+        ),
     )
     block.done()
     if not is_sev_machine_type(config.machine_type):
@@ -511,7 +522,6 @@ def _parse_gatekeeper(block: Block) -> GatekeeperConfig:
             expected="a Gatekeeper release such as 3.20.1",
         ),
         image=image(gk, "image"),
-        crd_image=image(gk, "crdImage"),
         chart_repository=gk.str("chartRepository", default=GATEKEEPER_CHARTS),
     )
     gk.done()
@@ -599,6 +609,12 @@ def parse_workload(block: Block) -> WorkloadConfig:
         ),
         cluster_access=_parse_cluster_access(block),
         **parse_workload_scale(block, replicas),
+        ssl_policy=block.str(
+            "sslPolicy",
+            required=False,
+            pattern=GCP_NAME,
+            expected="the SSL policy name Alice gave you (cluster output sslPolicy)",
+        ),
     )
     block.done()
     if config.harness_sizing is not None:

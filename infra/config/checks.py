@@ -39,6 +39,9 @@ def fill_from_blocks(config: StackConfig) -> StackConfig:
                 value=given,
                 expected=f"{value!r} or leave it out",
             )
+    if workload.ssl_policy is None:
+        assert config.cluster is not None
+        derived["ssl_policy"] = config.cluster.ssl_policy
     sandbox = config.sandbox
     if not sandbox.allowed_repositories:
         sandbox = replace(sandbox, allowed_repositories=(harness.repository_url + "/",))
@@ -53,6 +56,7 @@ def check_cross_block(config: StackConfig) -> None:
     _check_harness_sizing(config)
     _check_sandbox_reaches_cluster(config)
     _check_gatekeeper_admitted(config)
+    _check_workload_ssl_policy(config)
 
 
 def _check_tenants_and_handover(config: StackConfig) -> None:
@@ -153,15 +157,31 @@ def _check_gatekeeper_admitted(config: StackConfig) -> None:
     sandbox = config.sandbox
     if not (sandbox and config.cluster):
         return
-    for label, image in (
-        ("image", sandbox.gatekeeper.image),
-        ("crdImage", sandbox.gatekeeper.crd_image),
-    ):
-        if image not in config.cluster.binauthz_allowlist:
-            # Binary Authorization would refuse to start Gatekeeper, and with it every tenant pod.
-            raise ConfigError(
-                f"{NAMESPACE}:cluster.binauthzAllowlist",
-                f"does not admit sandbox.gatekeeper.{label}",
-                value=image,
-                expected="the Gatekeeper images by digest",
-            )
+    image = sandbox.gatekeeper.image
+    mirror = config.cluster.mirror_prefix
+    if not image.startswith(mirror):
+        # Private nodes reach Artifact Registry (Private Google Access), not docker.io (issue 10).
+        raise ConfigError(
+            f"{NAMESPACE}:sandbox.gatekeeper.image",
+            "is not in the cluster project's mirror repository",
+            value=image,
+            expected=f"{mirror}gatekeeper@sha256:<64 hex> (copy the image there first)",
+        )
+    if image not in config.cluster.binauthz_allowlist:
+        # Binary Authorization would refuse to start Gatekeeper, and with it every tenant pod.
+        raise ConfigError(
+            f"{NAMESPACE}:cluster.binauthzAllowlist",
+            "does not admit sandbox.gatekeeper.image",
+            value=image,
+            expected="the Gatekeeper image by digest, exactly",
+        )
+
+
+def _check_workload_ssl_policy(config: StackConfig) -> None:
+    """Bob's Ingress must name Alice's TLS 1.2+ SSL policy; GCLB's default allows TLS 1.0."""
+    if config.workload is not None and config.workload.ssl_policy is None:
+        raise ConfigError(
+            f"{NAMESPACE}:workload.sslPolicy",
+            "is required",
+            expected="the SSL policy Alice created (cluster stack output sslPolicy)",
+        )

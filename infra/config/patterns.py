@@ -46,3 +46,7 @@ QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 DURATION = re.compile(r"^(?P<n>[0-9]+)(?P<unit>s|m|h|d)$")
 SHA256_HEX = contract.SHA256_HEX
 IMAGE_HINT = "an image by digest, <registry>/<path>@sha256:<64 hex>"
+# A Compute Engine resource name (RFC 1035 label: SSL policies) or an Artifact Registry
+# repository id: a lowercase letter, then lowercase letters, digits or hyphens, at most 63.
+GCP_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+GCP_NAME_HINT = "a lowercase name such as sandbox-tls (letters, digits, hyphens; at most 63)"

@@ -229,6 +229,16 @@ class ClusterConfig:
     binauthz_allowlist: tuple[str, ...] = ()
     # None when `perimeter.enabled` is false or the block is absent.
     perimeter: PerimeterConfig | None = None
+    # Artifact Registry docker repository in this project that holds the platform images
+    # (Gatekeeper): private nodes have no route to docker.io (issue 10).
+    mirror_repository: str = "mirror"
+    # The compute SSL policy (TLS 1.2+, MODERN) Bob's FrontendConfig names (issue 10).
+    ssl_policy: str = "sandbox-tls"
+
+    @property
+    def mirror_prefix(self) -> str:
+        """`<region>-docker.pkg.dev/<project>/<mirror>/`: where the cluster's platform images live."""
+        return f"{self.region}-docker.pkg.dev/{self.project}/{self.mirror_repository}/"
 
     @property
     def workload_pool(self) -> str:
@@ -283,7 +293,6 @@ class TenantConfig:
 class GatekeeperConfig:
     version: str
     image: str
-    crd_image: str
     chart_repository: str = "https://open-policy-agent.github.io/gatekeeper/charts"
 
 
@@ -350,6 +359,8 @@ class WorkloadConfig:
     kms_key_uri: str | None = None
     model_sha256: str | None = None
     cluster_access: ClusterAccess | None = None
+    # Name of the SSL policy Alice created in the cluster project (cluster output sslPolicy).
+    ssl_policy: str | None = None
     # Each harness pod's CPU and memory (request = limit); the CPU also sets HARNESS_WORKERS.
     cpu: str = "1"
     memory: str = "2Gi"

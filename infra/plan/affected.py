@@ -31,6 +31,8 @@ COMPONENT_PARTS: dict[str, set[str]] = {
     "tenant_iam": {"cluster"},
     "service_perimeter": {"cluster"},
     "project_services": {"model", "harness"},
+    "image_mirror": {"cluster"},
+    "tls_policy": {"cluster"},
     "tenant_sandbox": {"sandbox"},
     "gatekeeper": {"sandbox"},
     "gatekeeper_policy": {"sandbox"},

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from policy.access import check_model_access_paths
 from policy.facts import SEV_MACHINE_FAMILIES
 
-from . import data, deploy_gcp, durability, gke, iam, kubernetes, least_privilege
+from . import data, deploy_gcp, deploy_k8s, durability, gke, iam, kubernetes, least_privilege
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
 from .plan import Resource
@@ -22,8 +22,11 @@ from .tokens import (
     CONFIG_GROUP,
     CRYPTO_KEY,
     FOLDER,
+    FRONTEND_CONFIG,
     HELM_TYPES,
     IAM_TYPE_PATTERNS,
+    K8S_INGRESS,
+    K8S_ROLE,
     K8S_WORKLOAD_TYPES,
     KEY_RING,
     NODE_POOL,
@@ -31,6 +34,7 @@ from .tokens import (
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
     SERVICE_PERIMETER,
+    SSL_POLICY,
     STORAGE_ACL_TYPES,
 )
 
@@ -337,6 +341,58 @@ RULES: tuple[Rule, ...] = (
         "(from its Project resource), and perimeterType PERIMETER_TYPE_REGULAR.",
         applies_to=(SERVICE_PERIMETER,),
         check=deploy_gcp.check_exfiltration_perimeter,
+    ),
+    # Issue 10 "deploy-ready", Kubernetes side (policy/rules/deploy_k8s.py).
+    Rule(
+        name="images-pullable",
+        description="Every image the cluster runs (Helm chart image values, workload "
+        "containers) is in an Artifact Registry docker repository the node service account "
+        "can read, by digest, and Binary Authorization admits it: chart images by exactly "
+        "that digest reference in the allowlist, workload images by attestation or the same.",
+        severity=Severity.HIGH,
+        remediation="Copy the image into the cluster project's mirror repository (e.g. "
+        "`crane copy <src>@sha256:<d> <region>-docker.pkg.dev/<project>/mirror/<name>@sha256:<d>`),"
+        " reference it there by digest, grant the node service account "
+        "roles/artifactregistry.reader on the repository or its project, and add the exact "
+        "reference to cluster.binauthzAllowlist.",
+        applies_to=(*K8S_WORKLOAD_TYPES, *HELM_TYPES),
+        check=deploy_k8s.check_images_pullable,
+    ),
+    Rule(
+        name="tenant-can-deploy",
+        description="The tenant Role allows exactly what applying and awaiting the tenant's "
+        "objects with pulumi-kubernetes needs: create/delete/get/patch/update on each applied "
+        "kind, get/list/watch on what its await logic reads (ReplicaSets, Pods, PVCs, "
+        "Endpoints, Events...), nothing else.",
+        severity=Severity.HIGH,
+        remediation="Set the tenant Role's rules (components/tenant_sandbox.py TENANT_RULES) to "
+        "the verbs the messages name; `policy.facts.AWAIT_READS` lists the reads per kind.",
+        applies_to=(K8S_ROLE,),
+        check=deploy_k8s.check_tenant_can_deploy,
+    ),
+    Rule(
+        name="system-namespaces-exempt",
+        description="When Gatekeeper's webhooks fail closed, every system namespace is in "
+        "exemptNamespaces and the built-in ones (and Gatekeeper's own) carry the "
+        "admission.gatekeeper.sh/ignore label, so a Gatekeeper outage cannot block system pods.",
+        severity=Severity.HIGH,
+        remediation="List policy.facts.SYSTEM_NAMESPACES in "
+        "values.controllerManager.exemptNamespaces and label kube-system, kube-public, "
+        "kube-node-lease with a kubernetes:core/v1:NamespacePatch (and the Gatekeeper "
+        "Namespace itself) with admission.gatekeeper.sh/ignore.",
+        applies_to=HELM_TYPES,
+        check=deploy_k8s.check_system_namespaces_exempt,
+    ),
+    Rule(
+        name="lb-tls-policy",
+        description="Every Ingress names a FrontendConfig whose sslPolicy is a MODERN or "
+        "RESTRICTED SSL policy with minimum TLS 1.2; GCLB's default allows TLS 1.0.",
+        severity=Severity.MEDIUM,
+        remediation="Create a gcp.compute.SSLPolicy (profile MODERN, minTlsVersion TLS_1_2) in "
+        "the cluster project, set its name as the FrontendConfig's spec.sslPolicy, and "
+        "annotate the Ingress with networking.gke.io/v1beta1.FrontendConfig: <frontend>.",
+        applies_to=(K8S_INGRESS, FRONTEND_CONFIG, SSL_POLICY),
+        check=deploy_k8s.check_lb_tls_policy,
     ),
 )
 assert_unique(RULES)

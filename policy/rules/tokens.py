@@ -81,3 +81,12 @@ RBAC_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 RBAC_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 RBAC_TYPE_PATTERNS = ("kubernetes:rbac.authorization.k8s.io/*",)
 """Role, RoleBinding, ClusterRole, ClusterRoleBinding (and their List kinds), any version."""
+
+# Issue 10 (deploy-ready, Kubernetes side): what policy/rules/deploy_k8s.py judges.
+AR_REPOSITORY = REPOSITORY
+AR_REPOSITORY_IAM = REPOSITORY_IAM
+SSL_POLICY = "gcp:compute/sSLPolicy:SSLPolicy"
+K8S_NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
+K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"

@@ -26,12 +26,14 @@ from components.gatekeeper import Gatekeeper
 from components.harness_registry import HarnessRegistry
 from components.harness_workload import HarnessWorkload
 from components.image_attestor import ImageAttestor
+from components.image_mirror import ImageMirror
 from components.model_vault import ModelVault, SealedModel
 from components.project_services import ProjectServices
 from components.sandbox_project import SandboxProject
 from components.service_perimeter import ServicePerimeter
 from components.tenant_iam import TenantIam
 from components.tenant_sandbox import TenantSandbox
+from components.tls_policy import TlsPolicy
 from components.workload_identity import WorkloadIdentity
 from tests.components.test_binauthz_policy import SECOND_ID, policy_args
 from tests.components.test_confidential_cluster import cluster_args
@@ -40,12 +42,14 @@ from tests.components.test_gatekeeper import gatekeeper_args
 from tests.components.test_harness_registry import NODE_SA, OTHER_SA, registry_args
 from tests.components.test_harness_workload import workload_args
 from tests.components.test_image_attestor import attestor_args
+from tests.components.test_image_mirror import mirror_args
 from tests.components.test_model_vault import SEALED_METADATA, vault_args
 from tests.components.test_project_services import services_args
 from tests.components.test_sandbox_project import project_args
 from tests.components.test_service_perimeter import perimeter_args
 from tests.components.test_tenant_iam import iam_args
 from tests.components.test_tenant_sandbox import workload_tenant
+from tests.components.test_tls_policy import tls_args
 from tests.components.test_workload_identity import identity_args
 
 ROLE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -149,6 +153,13 @@ CASES = [
         ["attestor", "note", "signing-key"],
     ),
     Case(
+        ImageMirror,
+        "gke-sandbox:image_mirror:ImageMirror",
+        "mirror",
+        mirror_args,
+        ["repository"],
+    ),
+    Case(
         ModelVault,
         "gke-sandbox:model_vault:ModelVault",
         "model",
@@ -201,6 +212,7 @@ CASES = [
             "workload-ksa",
         ],
     ),
+    Case(TlsPolicy, "gke-sandbox:tls_policy:TlsPolicy", "tls", tls_args, ["ssl-policy"]),
     Case(
         WorkloadIdentity,
         "gke-sandbox:workload_identity:WorkloadIdentity",

@@ -17,8 +17,7 @@ COMPONENT = "gke-sandbox:gatekeeper:Gatekeeper"
 CHART = "kubernetes:helm.sh/v4:Chart"
 NS = "kubernetes:core/v1:Namespace"
 TEMPLATE = "kubernetes:templates.gatekeeper.sh/v1:ConstraintTemplate"
-IMAGE = "docker.io/openpolicyagent/gatekeeper@sha256:" + "4e" * 32
-CRD_IMAGE = "docker.io/openpolicyagent/gatekeeper-crds@sha256:" + "0c" * 32
+IMAGE = "us-central1-docker.pkg.dev/ab-demo-cluster/mirror/gatekeeper@sha256:" + "4e" * 32
 REPO = "us-central1-docker.pkg.dev/b-demo-harness/harness"
 
 
@@ -47,7 +46,6 @@ def gatekeeper_args(
     base: dict[str, Any] = {
         "version": "v3.15.0",
         "image": IMAGE,
-        "crd_image": CRD_IMAGE,
         "templates": copy.deepcopy(real_templates if templates is None else list(templates)),
         "constraints": copy.deepcopy(
             real_constraints if constraints is None else list(constraints)
@@ -65,9 +63,8 @@ def test_chart_pins_images_by_digest_with_no_hooks(run):
     chart = plan.one(CHART)
     values = chart.inputs["values"]
     # An empty release makes the chart use `repository` verbatim: image@sha256:...
-    assert values["image"] == {"repository": IMAGE, "crdRepository": CRD_IMAGE, "release": ""}, (
-        chart.urn
-    )
+    # No crdRepository: helm.v4 never runs the CRD upgrade hook that would pull it (issue 10).
+    assert values["image"] == {"repository": IMAGE, "release": ""}, chart.urn
     assert chart.inputs["includeHooks"] is False, chart.urn
     assert values["postInstall"] == {
         "labelNamespace": {"enabled": False},
@@ -90,6 +87,9 @@ def test_gatekeeper_namespace_is_exempt_and_restricted(run):
     chart = plan.one(CHART)
     assert chart.inputs["values"]["controllerManager"]["exemptNamespaces"] == [
         "gatekeeper-system",
+        "gke-managed-system",
+        "kube-node-lease",
+        "kube-public",
         "kube-system",
     ], chart.urn
 
@@ -139,7 +139,13 @@ def test_children_are_parented_and_named_by_role(run):
     component = plan.one(COMPONENT)
     children = [r for r in plan.resources if r.parent == component.urn]
     expected = (
-        ["gatekeeper-chart", "gatekeeper-namespace"]
+        [
+            "gatekeeper-chart",
+            "gatekeeper-namespace",
+            "gatekeeper-ignore-kube-node-lease",
+            "gatekeeper-ignore-kube-public",
+            "gatekeeper-ignore-kube-system",
+        ]
         + [f"gatekeeper-template-{t['metadata']['name']}" for t in templates]
         + [f"gatekeeper-constraint-{c['metadata']['name']}" for c in constraints]
     )
@@ -151,21 +157,60 @@ def test_registered_outputs_list_templates_and_constraints(run, registrations):
     plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
     component = plan.one(COMPONENT)
     assert registrations.outputs[component.urn] == {
+        "ignoredNamespaces": [
+            "gatekeeper-system",
+            "kube-node-lease",
+            "kube-public",
+            "kube-system",
+        ],
         "templates": [t["metadata"]["name"] for t in templates],
         "constraints": [c["metadata"]["name"] for c in constraints],
     }, component.urn
 
 
-@pytest.mark.parametrize(
-    ("field", "label"),
-    [("image", "image"), ("crd_image", "crd_image")],
-)
-def test_image_by_tag_is_refused(field, label):
+def test_image_by_tag_is_refused():
     tagged = "docker.io/openpolicyagent/gatekeeper:v3.15.0"
     with pytest.raises(
-        ValueError, match=re.escape(f"Gatekeeper {label} '{tagged}' must be pinned by digest")
+        ValueError, match=re.escape(f"Gatekeeper image '{tagged}' must be pinned by digest")
     ):
-        Gatekeeper("gatekeeper", gatekeeper_args(**{field: tagged}))
+        Gatekeeper("gatekeeper", gatekeeper_args(image=tagged))
+
+
+def test_system_namespaces_get_the_ignore_label_before_the_chart(run, registrations):
+    """exemptNamespaces only allows the label; the patches set it (issue 10)."""
+    plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
+    patches = plan.of_type("kubernetes:core/v1:NamespacePatch")
+    assert sorted(p.inputs["metadata"]["name"] for p in patches) == [
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
+    for patch in patches:
+        assert patch.inputs["metadata"]["labels"] == {"admission.gatekeeper.sh/ignore": "system"}
+    chart = plan.one(CHART)
+    assert {p.urn for p in patches} <= registrations.dependencies[chart.urn], chart.urn
+    assert chart.inputs["values"]["controllerManager"]["exemptNamespaces"] == [
+        "gatekeeper-system",
+        "gke-managed-system",
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
+
+
+def test_exemptions_without_a_system_namespace_are_refused():
+    with pytest.raises(ValueError, match=r"must include the system namespaces \['kube-public'\]"):
+        Gatekeeper(
+            "gatekeeper",
+            gatekeeper_args(
+                exempt_namespaces=[
+                    "gatekeeper-system",
+                    "gke-managed-system",
+                    "kube-node-lease",
+                    "kube-system",
+                ]
+            ),
+        )
 
 
 def test_constraint_without_its_template_is_refused():

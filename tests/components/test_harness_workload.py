@@ -31,6 +31,7 @@ SHA = "5f" * 32
 
 def workload_args(**overrides: Any) -> HarnessWorkloadArgs:
     base: dict[str, Any] = {
+        "ssl_policy": "sandbox-tls",
         "namespace": "ns1",
         "service_account": "tee-sa",
         "image": IMAGE,
@@ -144,7 +145,7 @@ def test_ingress_is_https_only(run):
     assert rule["host"] == "llama.example.com", ingress.urn
     frontend = plan.one(FRONTEND)
     assert frontend.inputs["spec"] == {
-        "redirectToHttps": {"enabled": True},
+        "redirectToHttps": {"enabled": True, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"},
         "sslPolicy": "modern-tls",
     }, frontend.urn
 

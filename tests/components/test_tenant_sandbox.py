@@ -80,24 +80,28 @@ def test_role_lives_in_the_tenants_namespace_with_exactly_the_tenant_rules(run, 
     role = plan.one(ROLE)
     assert role.inputs["metadata"]["namespace"] == args.namespace, role.urn
     assert role.inputs["metadata"]["name"] == "tenant", role.urn
-    write = ["get", "list", "watch", "create", "update", "patch", "delete"]
+    apply = ["create", "delete", "get", "patch", "update"]
+    apply_await = ["create", "delete", "get", "list", "patch", "update", "watch"]
     read = ["get", "list", "watch"]
     assert role.inputs["rules"] == [
-        # Deploy and roll the signed harness (Gatekeeper decides which pod specs pass).
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": write},
+        # What `pulumi up -s workload` applies (and, for these three, awaits) - issue 10.
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": apply_await},
+        # The Deployment await reads its ReplicaSets and Pods (pulumi-kubernetes await logic).
+        {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": read},
+        {"apiGroups": [""], "resources": ["services"], "verbs": apply_await},
+        # Secrets are applied, never listed or watched (no await reads them).
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": apply},
         {
-            "apiGroups": ["apps"],
-            "resources": ["deployments/scale"],
-            "verbs": ["get", "update", "patch"],
+            "apiGroups": [""],
+            "resources": ["pods", "persistentvolumeclaims", "endpoints", "events"],
+            "verbs": read,
         },
-        {"apiGroups": ["apps"], "resources": ["deployments/status"], "verbs": ["get"]},
-        # Its Service, config and its own token/TLS Secrets.
-        {"apiGroups": [""], "resources": ["services", "configmaps", "secrets"], "verbs": write},
-        # HTTPS exposure through the Ingress.
-        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": write},
-        # Watch it run: pods, logs, events; read only.
-        {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": read},
-        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": read},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": apply_await},
+        # GKE's FrontendConfig: the TLS 1.2+ SSL policy of the Ingress.
+        {"apiGroups": ["networking.gke.io"], "resources": ["frontendconfigs"], "verbs": apply},
+        # The harness's scale-out (issue 12): applied, never awaited.
+        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": apply},
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": apply},
     ], role.urn
 
 

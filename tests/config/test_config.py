@@ -176,17 +176,49 @@ def test_harness_digest_not_approved(dev_config):
     )
 
 
-@pytest.mark.parametrize(("field", "label"), [("image", "image"), ("crdImage", "crdImage")])
-def test_gatekeeper_image_not_in_binauthz_allowlist(dev_config, field, label):
-    repo = dev_config["sandbox"]["gatekeeper"][field].split("@", 1)[0]
-    dev_config["sandbox"]["gatekeeper"][field] = f"{repo}@{OTHER_DIGEST}"
+def test_gatekeeper_image_not_in_binauthz_allowlist(dev_config):
+    repo = dev_config["sandbox"]["gatekeeper"]["image"].split("@", 1)[0]
+    dev_config["sandbox"]["gatekeeper"]["image"] = f"{repo}@{OTHER_DIGEST}"
     error = config_error(dev_config)
     assert_names(
         error,
         "gke-sandbox:cluster.binauthzAllowlist",
-        f"does not admit sandbox.gatekeeper.{label}",
-        "the Gatekeeper images by digest",
+        "does not admit sandbox.gatekeeper.image",
+        "the Gatekeeper image by digest, exactly",
     )
+
+
+def test_gatekeeper_image_outside_the_mirror(dev_config):
+    """Issue 10: private nodes cannot pull from docker.io."""
+    image = f"docker.io/openpolicyagent/gatekeeper@{OTHER_DIGEST}"
+    dev_config["sandbox"]["gatekeeper"]["image"] = image
+    dev_config["cluster"]["binauthzAllowlist"] = [image]
+    error = config_error(dev_config)
+    assert_names(
+        error,
+        "gke-sandbox:sandbox.gatekeeper.image",
+        "is not in the cluster project's mirror repository",
+        "us-central1-docker.pkg.dev/ab-demo-cluster/mirror/gatekeeper@sha256:<64 hex>",
+    )
+
+
+def test_crd_image_is_no_longer_a_key(dev_config):
+    """helm.v4.Chart never runs the CRD hook, so the crds image was never pulled (issue 10)."""
+    dev_config["sandbox"]["gatekeeper"]["crdImage"] = dev_config["sandbox"]["gatekeeper"]["image"]
+    error = config_error(dev_config)
+    assert "crdImage" in str(error)
+
+
+def test_workload_ssl_policy_defaults_to_the_clusters_in_dev(dev_config):
+    config = parse(dev_config)
+    assert config.workload.ssl_policy == "sandbox-tls"
+
+
+@pytest.mark.parametrize("value", ["Sandbox_TLS", "-tls", "a" * 64])
+def test_bad_ssl_policy_name(dev_config, value):
+    dev_config["cluster"]["sslPolicy"] = value
+    error = config_error(dev_config)
+    assert_names(error, "gke-sandbox:cluster.sslPolicy", "is malformed", "a lowercase name")
 
 
 @pytest.mark.parametrize(
@@ -379,6 +411,10 @@ def test_cluster_access_name_follows_the_same_rule():
 def test_real_regions_with_two_digit_numbers_are_accepted(dev_config, region, location):
     dev_config["cluster"]["region"] = region
     dev_config["cluster"]["location"] = location
+    # The Gatekeeper mirror lives in the cluster's region (issue 10): the image moves with it.
+    image = dev_config["sandbox"]["gatekeeper"]["image"].replace("us-central1", region)
+    dev_config["sandbox"]["gatekeeper"]["image"] = image
+    dev_config["cluster"]["binauthzAllowlist"] = [image]
     cluster = parse(dev_config).cluster
     assert (cluster.region, cluster.location) == (region, location)
 
@@ -471,4 +507,17 @@ def test_plan_cli_prints_one_error_line_and_exits_2(tmp_path: Path):
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     assert not (tmp_path / "build" / "plan" / "dev.json").exists(), (
         "gke-sandbox:cluster.billingAccount"
+    )
+
+
+def test_workload_stack_needs_the_ssl_policy_name():
+    """Without it Bob's load balancer would keep GCLB's TLS 1.0 default (issue 10)."""
+    raw = stack_config("workload")
+    del raw["workload"]["sslPolicy"]
+    error = config_error(raw)
+    assert_names(
+        error,
+        "gke-sandbox:workload.sslPolicy",
+        "is required",
+        "the SSL policy Alice created (cluster stack output sslPolicy)",
     )

@@ -228,7 +228,7 @@ def test_the_access_analysis_loads_without_the_rule_catalogue():
         "import sys, policy.access\n"
         "print('policy.rules.catalogue' in sys.modules)\n"
         "from policy.rules import RULES\n"
-        "print([r.name for r in RULES if r.name == 'model-access-paths'])\n"
+        "print('model-access-paths' in [r.name for r in RULES])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -239,4 +239,4 @@ def test_the_access_analysis_loads_without_the_rule_catalogue():
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["False", "['model-access-paths']"]
+    assert done.stdout.splitlines() == ["False", "True"]

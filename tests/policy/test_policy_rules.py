@@ -21,6 +21,7 @@ from tests.policy.conftest import (
     WORKLOAD_POOL,
     WORKLOAD_SA,
 )
+from tests.policy.deploy_k8s_cases import deploy_k8s_cases
 
 C = 'gcp:container/cluster:Cluster "cluster-cluster"'
 P = 'gcp:container/nodePool:NodePool "cluster-pool"'
@@ -908,6 +909,8 @@ CASES = [
         "deleting the bucket must never delete the sealed model with it",
     ),
 ]
+# Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
+CASES += deploy_k8s_cases(Case, Change, set_, delete)
 
 
 def apply(
@@ -1245,7 +1248,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "model-access-paths",
             },
         ),
-        (("harness",), {"images-by-digest"}),
+        (("harness",), {"images-by-digest", "images-pullable", "lb-tls-policy"}),
     ],
 )
 def test_per_party_plans_mark_absent_types_not_applicable(
@@ -1295,6 +1298,11 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("webhook-reachable", "high"),
         ("google-apis-resolvable", "high"),
         ("exfiltration-perimeter", "high"),
+        # issue 10, Kubernetes side
+        ("images-pullable", "high"),
+        ("tenant-can-deploy", "high"),
+        ("system-namespaces-exempt", "high"),
+        ("lb-tls-policy", "medium"),
     ]
 
 

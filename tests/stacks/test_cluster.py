@@ -15,6 +15,9 @@ TOP_LEVEL = {
     "gke-sandbox:tenant_iam:TenantIam": {"tenant-iam-bob", "tenant-iam-carol"},
     # Pulumi.cluster.yaml turns the VPC Service Controls perimeter on.
     "gke-sandbox:service_perimeter:ServicePerimeter": {"perimeter"},
+    # Issue 10: the platform image mirror and the load balancers' SSL policy.
+    "gke-sandbox:image_mirror:ImageMirror": {"mirror"},
+    "gke-sandbox:tls_policy:TlsPolicy": {"tls"},
 }
 POLICY = "gcp:binaryauthorization/policy:Policy"
 VERIFIER = "gcp:binaryauthorization/attestorIamMember:AttestorIamMember"
@@ -134,6 +137,17 @@ def test_exports_cover_the_cluster_keys(shipped):
         out.NODE_SERVICE_ACCOUNT,
         out.WORKLOAD_SERVICE_ACCOUNT,
         out.WORKLOAD_IDENTITY,
+        out.MIRROR_REPOSITORY,
+        out.SSL_POLICY,
     }
     assert set(outputs) == expected, sorted(set(outputs) ^ expected)
     assert outputs[out.CLUSTER_NAME] == CONFIG["cluster"]["name"], out.CLUSTER_NAME
+
+
+def test_mirror_and_ssl_policy_are_exported_for_the_other_stacks(shipped):
+    """Alice copies Gatekeeper to the mirror; Bob's workload names the SSL policy (issue 10)."""
+    outputs = shipped("cluster").plan.outputs
+    assert outputs[out.MIRROR_REPOSITORY] == "us-central1-docker.pkg.dev/ab-demo-cluster/mirror"
+    assert outputs[out.SSL_POLICY] == "sandbox-tls"
+    policy = shipped("cluster").plan.one("gcp:compute/sSLPolicy:SSLPolicy")
+    assert (policy.inputs["profile"], policy.inputs["minTlsVersion"]) == ("MODERN", "TLS_1_2")

@@ -36,24 +36,25 @@ def test_repository_waits_for_the_artifact_registry_api(shipped):
     assert service.urn in repository.dependencies, repository.urn
 
 
-def test_reader_grant_goes_to_the_configured_node_service_account(shipped):
-    grant = shipped("harness").plan.one(READER)
-    assert grant.inputs["member"] == f"serviceAccount:{CONFIG['nodeServiceAccount']}", grant.urn
+NODE_SA = "gke-node@ab-demo-cluster.iam.gserviceaccount.com"
+
+
+def test_second_up_grants_the_cluster_stacks_node_service_account(run_stack, shipped):
+    """README "The real path": after `up -s cluster`, Bob sets the exported node SA and re-runs."""
+    assert shipped("cluster").plan.outputs[out.NODE_SERVICE_ACCOUNT] == NODE_SA
+    config = stack_config("harness")
+    config["harness"]["nodeServiceAccount"] = NODE_SA
+    grant = run_stack(config, stack="harness").one(READER)
+    assert grant.inputs["member"] == f"serviceAccount:{NODE_SA}", grant.urn
     assert grant.inputs["role"] == "roles/artifactregistry.reader", grant.urn
     assert grant.inputs["repository"] == CONFIG["repository"], grant.urn
     assert grant.inputs["project"] == CONFIG["project"], grant.urn
 
 
-def test_configured_node_service_account_is_the_cluster_stacks(shipped):
-    """The value Bob was handed is the one Alice's cluster stack exports."""
-    node_sa = shipped("cluster").plan.outputs[out.NODE_SERVICE_ACCOUNT]
-    assert CONFIG["nodeServiceAccount"] == node_sa, "gke-sandbox:harness.nodeServiceAccount"
-
-
-def test_without_node_service_account_there_is_no_reader_grant(run_stack):
-    config = stack_config("harness")
-    del config["harness"]["nodeServiceAccount"]
-    plan = run_stack(config, stack="harness")
+def test_first_up_has_no_reader_grant(shipped):
+    """The committed file runs before the cluster exists: no grant to a missing account (issue 10)."""
+    assert "nodeServiceAccount" not in CONFIG
+    plan = shipped("harness").plan
     assert plan.of_type(READER) == [], [r.urn for r in plan.of_type(READER)]
     assert len(plan.of_type(REPOSITORY)) == 1
 

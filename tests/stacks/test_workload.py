@@ -74,3 +74,15 @@ def test_exports_keep_the_token_secret(shipped):
     assert plan.outputs[out.HARNESS_CERTIFICATE].startswith("-----BEGIN CERTIFICATE-----"), (
         out.HARNESS_CERTIFICATE
     )
+
+
+def test_frontend_config_names_alices_ssl_policy(shipped):
+    """Issue 10: the Ingress's FrontendConfig carries the TLS 1.2+ policy named in config."""
+    plan = shipped("workload").plan
+    frontend = plan.one("kubernetes:networking.gke.io/v1beta1:FrontendConfig")
+    assert frontend.inputs["spec"]["sslPolicy"] == "sandbox-tls", frontend.urn
+    ingress = plan.one("kubernetes:networking.k8s.io/v1:Ingress")
+    annotation = ingress.inputs["metadata"]["annotations"][
+        "networking.gke.io/v1beta1.FrontendConfig"
+    ]
+    assert annotation == frontend.inputs["metadata"]["name"], ingress.urn
