@@ -302,7 +302,7 @@ def check_constraint_params_match(resources: Sequence[Resource]) -> Iterator[Vio
                     yield violation(
                         rule,
                         c,
-                        f"spec.parameters.serviceAccountName is {show(ksa)}; namespace {ns!r}'s "
+                        f"spec.parameters.serviceAccountName is {show(ksa)}; namespace {ns}'s "
                         f"workload KSA is {show(sorted(expected))}, so its pods escape this rule",
                     )
         if kind == "SandboxAllowedRepos":
