@@ -121,6 +121,7 @@ def check_gatekeeper_fail_closed(resources: Sequence[Resource]) -> Iterator[Viol
                 f"values.validatingWebhookCustomRules is {show(rules)}; it must cover "
                 f"{', '.join(missing)}",
             )
+        yield from _ignored_namespaces(rule, resources)
         for key in ("exemptNamespaces", "exemptNamespacePrefixes"):
             exempt = [
                 n
@@ -134,6 +135,25 @@ def check_gatekeeper_fail_closed(resources: Sequence[Resource]) -> Iterator[Viol
                     f"values.controllerManager.{key} exempts {show(exempt)}; only system "
                     f"namespaces {sorted(SYSTEM_NAMESPACES)} may be exempt",
                 )
+
+
+# The chart's webhook skips namespaces carrying this label (its namespaceSelector has
+# `admission.gatekeeper.sh/ignore DoesNotExist`; charts/gatekeeper/templates/
+# gatekeeper-validating-webhook-configuration-validatingwebhookconfiguration.yaml).
+IGNORE_LABEL = "admission.gatekeeper.sh/ignore"
+
+
+def _ignored_namespaces(rule: str, resources: Sequence[Resource]) -> Iterator[Violation]:
+    for r in resources:
+        labels = get(inputs_of(r), "metadata.labels") or {}
+        name = get(inputs_of(r), "metadata.name")
+        if r.get("type") == NAMESPACE and name not in SYSTEM_NAMESPACES and IGNORE_LABEL in labels:
+            yield violation(
+                rule,
+                r,
+                f"metadata.labels carries {IGNORE_LABEL}; the Gatekeeper webhook skips namespace "
+                f"{name}, so nothing is enforced there",
+            )
 
 
 # ------------------------------------------------------------------------ constraints-enforced

@@ -81,6 +81,12 @@ def tenant_namespace_exempt(plan: Plan) -> None:
     _chart(plan)["controllerManager"]["exemptNamespaces"].append("ns1")
 
 
+def tenant_namespace_ignored(plan: Plan) -> None:
+    _inputs(plan, "tenant-bob-namespace")["metadata"]["labels"][
+        "admission.gatekeeper.sh/ignore"
+    ] = "yes"
+
+
 def digest_check_skips_workload_ksa(plan: Plan) -> None:
     """The approved-digest check no longer selects the workload KSA: any digest runs as it."""
     params = _inputs(plan, "gatekeeper-constraint-ns1-approved-digests")["spec"]["parameters"]
@@ -175,6 +181,11 @@ MUTATIONS: list[tuple[Callable[[Plan], None], str, str]] = [
         "must cover core/pods/ephemeralcontainers UPDATE",
     ),
     (tenant_namespace_exempt, "gatekeeper-fail-closed", 'exempts ["ns1"]'),
+    (
+        tenant_namespace_ignored,
+        "gatekeeper-fail-closed",
+        "the Gatekeeper webhook skips namespace ns1",
+    ),
     (digest_check_skips_workload_ksa, "constraint-params-match", "its pods escape this rule"),
     (digest_check_dryrun, "constraints-enforced", 'spec.enforcementAction is "dryrun"'),
     (extra_digest_approved, "constraint-params-match", "approve exactly that"),
