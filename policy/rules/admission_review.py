@@ -24,8 +24,11 @@ Where the templates and constraints come from (decision):
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import ipaddress
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ from policy import admission
 from policy.access import kubernetes_objects
 from policy.facts import POD_SPEC_PATHS, SYSTEM_NAMESPACES
 
-from .engine import Violation, violation
+from .engine import Check, Violation, violation
 from .plan import Resource, as_list, get, inputs_of, is_unknown, show
 
 GATEKEEPER_DIR = Path(__file__).resolve().parents[1] / "gatekeeper"
@@ -71,6 +74,31 @@ DNS_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
+
+
+def closed(rule: str) -> Callable[[Callable[..., Iterable[Violation]]], Check]:
+    """Run a check to completion; a wrongly shaped input (a map where a list belongs, a string
+    for a map...) fails the rule with a message naming the error instead of an internal error.
+    Objects the API server would refuse cannot be judged, so they must not pass."""
+
+    def wrap(check: Callable[..., Iterable[Violation]]) -> Check:
+        @functools.wraps(check)
+        def run(resources: Sequence[Resource]) -> list[Violation]:
+            try:
+                return list(check(resources))
+            except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+                return [
+                    Violation(
+                        rule,
+                        "",
+                        f"a Kubernetes or Gatekeeper input of the plan is malformed and cannot be "
+                        f"judged ({type(exc).__name__}: {str(exc)[:120]}); fix its shape",
+                    )
+                ]
+
+        return run
+
+    return wrap
 
 
 @lru_cache(maxsize=1)
@@ -140,6 +168,7 @@ def _judged(obj: Mapping[str, Any]) -> bool:
     )
 
 
+@closed("workloads-admitted")
 def check_workloads_admitted(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Every namespaced object of the plan passes the plan's (or the design's) admission."""
     rule = "workloads-admitted"
@@ -155,6 +184,9 @@ def check_workloads_admitted(resources: Sequence[Resource]) -> Iterator[Violatio
         for o in objects
         if o["kind"] == "Namespace" and o.get("apiVersion") == "v1"
     }
+    context = hashlib.sha256(
+        json.dumps([templates, constraints, ns_labels], sort_keys=True, default=str).encode()
+    ).hexdigest()
     for obj, resource in pairs:
         if not _judged(obj) or (not own and obj["kind"] not in POD_SPEC_PATHS):
             continue
@@ -168,9 +200,7 @@ def check_workloads_admitted(resources: Sequence[Resource]) -> Iterator[Violatio
             )
             continue
         try:
-            denials = admission.evaluate(
-                obj, templates, constraints, namespace_labels=ns_labels or None
-            )
+            denials = _denials(obj, templates, constraints, ns_labels, context)
         except admission.AdmissionError as exc:
             yield violation(rule, resource, f"admission cannot be evaluated: {exc}")
             continue
@@ -178,11 +208,34 @@ def check_workloads_admitted(resources: Sequence[Resource]) -> Iterator[Violatio
             yield violation(rule, resource, f"Gatekeeper would deny it: {denial}")
 
 
+_DENIALS: dict[tuple[str, str], tuple[admission.Denial, ...]] = {}
+
+
+def _denials(
+    obj: Mapping[str, Any],
+    templates: Sequence[Mapping[str, Any]],
+    constraints: Sequence[Mapping[str, Any]],
+    ns_labels: Mapping[str, Mapping[str, str]],
+    context: str,
+) -> tuple[admission.Denial, ...]:
+    """`admission.evaluate`, remembered per (rules, namespaces) fingerprint and object: a review
+    (and a CrossGuard run, or a test mutating one object) re-judges mostly unchanged objects."""
+    key = (context, json.dumps(obj, sort_keys=True, default=str))
+    if key not in _DENIALS:
+        if len(_DENIALS) > 4096:
+            _DENIALS.clear()
+        _DENIALS[key] = tuple(
+            admission.evaluate(obj, templates, constraints, namespace_labels=ns_labels or None)
+        )
+    return _DENIALS[key]
+
+
 def _pairs(resources: Sequence[Resource]) -> list[tuple[dict[str, Any], Resource]]:
     """Each Kubernetes object of the plan (as a manifest) with the resource that declares it."""
     return [(obj, r) for r in resources for obj in kubernetes_objects([r])]
 
 
+@closed("ingress-https-only")
 def check_ingress_https_only(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Every Ingress disables HTTP and terminates TLS for every host it routes."""
     rule = "ingress-https-only"
@@ -278,6 +331,7 @@ def _ingress_problem(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
+@closed("network-policy-exact")
 def check_network_policy_exact(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Tenant NetworkPolicies open only the design's peers, and each tenant namespace has a
     default deny for both directions."""

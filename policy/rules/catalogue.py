@@ -228,21 +228,6 @@ RULES: tuple[Rule, ...] = (
         applies_to=(CLUSTER,),
         check=properties("gke-release-channel"),
     ),
-    Rule(
-        name="model-access-paths",
-        description="Every way to read or decrypt the model passes through the sandbox: the "
-        "harness pods in the tenant namespace, admitted only with an approved digest. "
-        "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
-        "(exec, attach, ephemeral containers, token minting) or missing admission "
-        "rule reaches a person, a group or the public directly.",
-        severity=Severity.CRITICAL,
-        remediation="Grant decrypt/read only to the workload service account, bind it only to "
-        "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
-        "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
-        "namespace. `python -m infra access <plan>` prints each chain.",
-        applies_to=(CRYPTO_KEY, BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
-        check=check_model_access_paths,
-    ),
     # Issue 14 (items 2 and 3): the review judges workloads as Gatekeeper would, and guards the
     # guards (webhook, enforcement, completeness and parameters of the constraints, the folder).
     Rule(
@@ -336,6 +321,21 @@ RULES: tuple[Rule, ...] = (
         "compute.restrictNonConfidentialComputing policy), not an organization or another folder.",
         applies_to=(guards.PROJECT,),
         check=guards.check_project_in_confidential_folder,
+    ),
+    Rule(
+        name="model-access-paths",
+        description="Every way to read or decrypt the model passes through the sandbox: the "
+        "harness pods in the tenant namespace, admitted only with an approved digest. "
+        "No grant, impersonation, service account key, GKE IAM role, RBAC permission "
+        "(exec, attach, ephemeral containers, token minting) or missing admission "
+        "rule reaches a person, a group or the public directly.",
+        severity=Severity.CRITICAL,
+        remediation="Grant decrypt/read only to the workload service account, bind it only to "
+        "the workload KSA with roles/iam.workloadIdentityUser, keep tenants to the "
+        "sandbox Role, and deploy every workload-KSA Gatekeeper rule for the "
+        "namespace. `python -m infra access <plan>` prints each chain.",
+        applies_to=(CRYPTO_KEY, BUCKET_OBJECT, *IAM_TYPE_PATTERNS),
+        check=check_model_access_paths,
     ),
 )
 assert_unique(RULES)

@@ -24,7 +24,7 @@ from policy.facts import (
     SYSTEM_NAMESPACES,
 )
 
-from .admission_review import CONSTRAINT_API, NAMESPACE, repo_templates, template_kind
+from .admission_review import CONSTRAINT_API, NAMESPACE, closed, repo_templates, template_kind
 from .engine import Violation, violation
 from .gcp_iam import workload_principal
 from .plan import Resource, as_list, get, inputs_of, is_unknown, show
@@ -82,6 +82,7 @@ def _webhook_requirements() -> list[tuple[str, str, str]]:
     return [*wanted, ("", "pods/ephemeralcontainers", "UPDATE")]
 
 
+@closed("gatekeeper-fail-closed")
 def check_gatekeeper_fail_closed(resources: Sequence[Resource]) -> Iterator[Violation]:
     """The Gatekeeper chart's validating webhook fails closed, sees every pod-creating kind and
     ephemeral containers, and exempts system namespaces only. The chart's defaults are
@@ -157,6 +158,7 @@ def _ignored_namespaces(rule: str, resources: Sequence[Resource]) -> Iterator[Vi
 
 
 # ------------------------------------------------------------------------ constraints-enforced
+@closed("constraints-enforced")
 def check_constraints_enforced(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Every Constraint blocks: `enforcementAction` is `deny` (unset means deny in Gatekeeper)."""
     for c in _constraints(resources):
@@ -219,6 +221,7 @@ def _covers(constraint: Mapping[str, Any], kind: str, ns: str, labels: Mapping) 
         return False
 
 
+@closed("constraints-complete")
 def check_constraints_complete(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Each tenant namespace has a constraint of every shipped template matching every kind it
     judges (the workload-KSA templates for the workload KSA where the namespace has one), and
@@ -301,6 +304,7 @@ def _namespaces_of(constraint: Resource) -> list[str]:
     return [str(n) for n in as_list(get(inputs_of(constraint), "spec.match.namespaces"))]
 
 
+@closed("constraint-params-match")
 def check_constraint_params_match(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Constraint parameters agree with the plan: allowed repos are the plan's registry, the
     approved digests are well formed and equal what the plan deploys as the workload KSA, and
@@ -382,6 +386,7 @@ def _confidential_folders(resources: Sequence[Resource]) -> set[str]:
     return out
 
 
+@closed("project-in-confidential-folder")
 def check_project_in_confidential_folder(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Every project the plan creates has the confidential folder as its parent (the folder
     whose org policy only allows Confidential VMs), not an organization or another folder."""
