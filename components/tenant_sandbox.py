@@ -28,6 +28,7 @@ from components._common import child
 from components.harness_workload import ROLLOUT_SURGE
 from harness.contract import PORT, SELECTOR_LABELS
 from policy.facts import (
+    GOOGLE_API_CIDRS,
     GOOGLE_FRONT_END_CIDRS,
     TENANT_ROLE_RULES,
     cpu_millis,
@@ -80,7 +81,7 @@ class TenantSandboxArgs:
     # Set for the one tenant whose harness may act as the model-reading GSA.
     workload_service_account: str | None = None
     workload_gsa_email: pulumi.Input[str] | None = None
-    google_api_cidrs: Sequence[str] = ("199.36.153.8/30", "199.36.153.4/30")
+    google_api_cidrs: Sequence[str] = GOOGLE_API_CIDRS
     load_balancer_cidrs: Sequence[str] = GOOGLE_FRONT_END_CIDRS
 
 

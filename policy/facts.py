@@ -148,6 +148,8 @@ RESTRICTED_GOOGLE_APIS_ADDRESSES: tuple[str, ...] = (
     "199.36.153.7",
 )
 RESTRICTED_GOOGLE_APIS_HOST = "restricted.googleapis.com."
+# What a tenant NetworkPolicy lets pods reach for Google APIs (both VIPs, on 443).
+GOOGLE_API_CIDRS: tuple[str, ...] = (PRIVATE_GOOGLE_APIS_CIDR, RESTRICTED_GOOGLE_APIS_CIDR)
 # Private DNS zones that send Google API and Artifact Registry names to the restricted VIP:
 # zone -> (wildcard record, CNAME target). Same source as above: `*.googleapis.com.` CNAME
 # `restricted.googleapis.com.`, `*.pkg.dev.` CNAME `pkg.dev.`; each target has an A record

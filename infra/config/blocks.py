@@ -562,7 +562,7 @@ def parse_sandbox(block: Block) -> SandboxConfig:
             expected="<org>/<project>/<stack>",
         ),
         cluster_access=access,
-        google_api_cidrs=cidrs(block, "googleApiCidrs", ("199.36.153.8/30", "199.36.153.4/30")),
+        google_api_cidrs=cidrs(block, "googleApiCidrs", facts.GOOGLE_API_CIDRS),
         load_balancer_cidrs=cidrs(block, "loadBalancerCidrs", GOOGLE_FRONT_END_CIDRS),
     )
     block.done()

@@ -314,7 +314,7 @@ class SandboxConfig:
     allowed_service_types: tuple[str, ...] = ("ClusterIP",)
     cluster_stack: str | None = None
     cluster_access: ClusterAccess | None = None
-    google_api_cidrs: tuple[str, ...] = ("199.36.153.8/30", "199.36.153.4/30")
+    google_api_cidrs: tuple[str, ...] = facts.GOOGLE_API_CIDRS
     load_balancer_cidrs: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
 
 

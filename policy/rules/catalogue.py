@@ -8,7 +8,18 @@ from collections.abc import Iterable, Sequence
 from policy.access import check_model_access_paths
 from policy.facts import SEV_MACHINE_FAMILIES
 
-from . import data, deploy_gcp, deploy_k8s, durability, gke, iam, kubernetes, least_privilege
+from . import (
+    admission_review,
+    data,
+    deploy_gcp,
+    deploy_k8s,
+    durability,
+    gke,
+    guards,
+    iam,
+    kubernetes,
+    least_privilege,
+)
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
 from .plan import Resource
@@ -276,6 +287,100 @@ RULES: tuple[Rule, ...] = (
         "on the bucket.",
         applies_to=(KEY_RING, CRYPTO_KEY, BUCKET),
         check=durability.check_model_data_durable,
+    ),
+    # Issue 14 (items 2 and 3): the review judges workloads as Gatekeeper would, and guards the
+    # guards (webhook, enforcement, completeness and parameters of the constraints, the folder).
+    Rule(
+        name="workloads-admitted",
+        description="Every namespaced Kubernetes object of the plan, of every pod-creating kind, "
+        "passes the project's own Gatekeeper admission (the plan's templates and constraints, "
+        "on OPA; the repository's templates where the plan deploys none), so a privileged, "
+        "token-mounting or writable-root workload fails before it reaches a cluster.",
+        severity=Severity.CRITICAL,
+        remediation="Fix the object as the quoted Gatekeeper message says (the harness "
+        "Deployment's pod spec is the reference), and deploy workloads only into the tenant "
+        "namespaces the plan's constraints cover.",
+        applies_to=(*K8S_WORKLOAD_TYPES, "kubernetes:core/v1:Service", "kubernetes:core/v1:Secret"),
+        check=admission_review.check_workloads_admitted,
+    ),
+    Rule(
+        name="ingress-https-only",
+        description="Every Ingress serves HTTPS only: HTTP disabled on the load balancer and "
+        "every routed host covered by spec.tls.",
+        severity=Severity.HIGH,
+        remediation='Set the annotation kubernetes.io/ingress.allow-http: "false" and list '
+        "every rule's host in spec.tls[].hosts with its certificate secret.",
+        applies_to=(admission_review.INGRESS,),
+        check=admission_review.check_ingress_https_only,
+    ),
+    Rule(
+        name="network-policy-exact",
+        description="Tenant namespaces deny all traffic by default and their NetworkPolicies "
+        "open only the design's peers: kube-dns on 53, the Google API VIPs on 443, the GKE "
+        "metadata server, and ingress from Google's load balancer ranges to the harness port.",
+        severity=Severity.HIGH,
+        remediation="Keep the tenant's default-deny policy and remove any rule without 'to'/"
+        "'from' or ports, or naming another peer (e.g. 0.0.0.0/0, another namespace).",
+        applies_to=(admission_review.NETWORK_POLICY, admission_review.NAMESPACE),
+        check=admission_review.check_network_policy_exact,
+    ),
+    Rule(
+        name="gatekeeper-fail-closed",
+        description="The Gatekeeper webhook fails closed (failurePolicy Fail), sees every "
+        "pod-creating kind on CREATE and UPDATE and pods/ephemeralcontainers, and exempts "
+        "system namespaces only.",
+        severity=Severity.CRITICAL,
+        remediation="In the Gatekeeper chart values set validatingWebhookFailurePolicy: Fail and "
+        'validatingWebhookCustomRules [{apiGroups: ["*"], apiVersions: ["*"], operations: '
+        '[CREATE, UPDATE], resources: ["*", "pods/ephemeralcontainers"]}]; exempt only system '
+        "namespaces.",
+        applies_to=(*HELM_TYPES, "kubernetes:constraints.gatekeeper.sh/*"),
+        check=guards.check_gatekeeper_fail_closed,
+    ),
+    Rule(
+        name="constraints-enforced",
+        description="Every Gatekeeper constraint blocks violations (enforcementAction deny), "
+        "never only reports them (dryrun, warn).",
+        severity=Severity.CRITICAL,
+        remediation="Set spec.enforcementAction: deny (or leave it unset) on every constraint.",
+        applies_to=("kubernetes:constraints.gatekeeper.sh/*",),
+        check=guards.check_constraints_enforced,
+    ),
+    Rule(
+        name="constraints-complete",
+        description="Every tenant namespace has a constraint of every shipped ConstraintTemplate "
+        "matching every kind the template judges (the workload-KSA set where the namespace has "
+        "a workload KSA), and every deployed template carries the repository's reviewed Rego.",
+        severity=Severity.CRITICAL,
+        remediation="Render the tenant's constraints with components.gatekeeper_policy."
+        "constraints() and deploy the templates from policy/gatekeeper/*/template.yaml.",
+        applies_to=(
+            admission_review.NAMESPACE,
+            "kubernetes:constraints.gatekeeper.sh/*",
+            "kubernetes:templates.gatekeeper.sh/*",
+        ),
+        check=guards.check_constraints_complete,
+    ),
+    Rule(
+        name="constraint-params-match",
+        description="Constraint parameters agree with the rest of the plan: allowed repos are "
+        "the plan's harness registry, approved digests are well-formed digests equal to what "
+        "the workload KSA deploys, and workload-KSA rules name the namespace's workload KSA.",
+        severity=Severity.CRITICAL,
+        remediation="Render the constraints from the same config as the registry, the harness "
+        "image and the Workload Identity binding (infra.config's tenant block).",
+        applies_to=("kubernetes:constraints.gatekeeper.sh/*",),
+        check=guards.check_constraint_params_match,
+    ),
+    Rule(
+        name="project-in-confidential-folder",
+        description="Every project the plan creates lives in the folder whose org policy "
+        "allows only Confidential VMs.",
+        severity=Severity.CRITICAL,
+        remediation="Set the project's folderId to the confidential folder (the parent of the "
+        "compute.restrictNonConfidentialComputing policy), not an organization or another folder.",
+        applies_to=(guards.PROJECT,),
+        check=guards.check_project_in_confidential_folder,
     ),
     Rule(
         name="model-access-paths",

@@ -156,7 +156,8 @@ CASES = [
         f"grant: roles/iam.workloadIdentityUser on service account {WORKLOAD_SA} to "
         f"serviceAccount:{WORKLOAD_POOL}[ns1/tee-sa] (only the workload KSA acts as the "
         "workload service account))",
-        frozenset({"model-access-paths"}),
+        # ns2/x can now act as the decrypting SA, and no workload-KSA constraint covers ns2
+        frozenset({"model-access-paths", "constraints-complete"}),
     ),
     Case(
         "binding-to-built-in-edit",

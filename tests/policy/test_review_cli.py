@@ -35,8 +35,8 @@ def test_valid_plan_passes_with_text_report(
     assert lines[0] == f"plan {path}: stack dev, part all, {len(valid_resources)} resources"
     for rule in RULES:
         assert any(line.split()[:3] == ["PASS", rule.name, str(rule.severity)] for line in lines)
-    assert "  30 passed, 0 failed, 0 not applicable" in lines
-    assert lines[-1] == ("summary: PASS, 1 plan(s), 30 passed, 0 failed, 0 not applicable")
+    assert "  38 passed, 0 failed, 0 not applicable" in lines
+    assert lines[-1] == ("summary: PASS, 1 plan(s), 38 passed, 0 failed, 0 not applicable")
     assert "\033[" not in out, "no colour when stdout is not a terminal"
 
 
@@ -67,7 +67,7 @@ def test_broken_property_fails_naming_rule_resource_and_remediation(
         "machine type (also on the cluster's nodeConfig, which sizes the default pool)."
     )
     assert lines[-1] == (
-        "summary: FAIL, 1 plan(s), 29 passed, 1 failed, "
+        "summary: FAIL, 1 plan(s), 37 passed, 1 failed, "
         "0 not applicable: gke-confidential-nodes (dev)"
     )
 
@@ -88,9 +88,9 @@ def test_json_format(
     assert doc["ok"] is False
     assert doc["summary"] == {
         "plans": 2,
-        "pass": 29,
+        "pass": 37,
         "fail": 1,
-        "not-applicable": 30,
+        "not-applicable": 38,
     }
     first, second = doc["plans"]
     assert (first["file"], first["stack"], first["part"], first["resources"], first["status"]) == (
@@ -306,5 +306,8 @@ def test_replication_controller_by_tag_fails_the_review(
         "digest (<repository>@sha256:<64 hex>)"
     )
     assert lines[-1].startswith("summary: FAIL, 1 plan(s), ")
-    # The tenant Role has no replicationcontrollers: the RC in ns1 is also one Bob cannot apply.
-    assert lines[-1].endswith(": images-by-digest (dev), tenant-can-deploy (dev)")
+    # The tenant Role has no replicationcontrollers (Bob cannot apply it), and Gatekeeper's
+    # image-digest constraint denies it too (the review gate, issue 14).
+    assert lines[-1].endswith(
+        ": images-by-digest (dev), workloads-admitted (dev), tenant-can-deploy (dev)"
+    )
