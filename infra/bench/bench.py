@@ -186,7 +186,7 @@ def _data_path(
         stack.start_emulators()
         stack.write_credentials()
         base = common.train_base(workdir / "base-model", params)
-        say(f"base model trained (2^{params.base_log2} features)")
+        say("ONNX demo model trained (served in (d))")
         for log2 in params.sizes_log2 if any(s in only for s in "abc") else ():
             for figure, row in _one_size(stack, base, log2, params, only, workdir, say).items():
                 rows[figure].append(row)
@@ -274,13 +274,14 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
     from infra.local.gcs import free_port
     from infra.local.stack import BUCKET, KEY_URI, stop_process
 
-    label = common.size_label(params.serve_model_log2)
-    model_dir = common.tiled_model(base, workdir / "serve" / "model", params.serve_model_log2)
+    label = "ONNX demo model"
+    model_dir = base
     raw = serving.raw_model(model_dir, max_calls=params.raw_calls, max_seconds=params.raw_seconds)
     say(
         f"(d) raw model in process: {raw['calls_per_second']:.0f} calls/s, "
         f"p50 {raw['p50_ms']:.3f} ms"
     )
+    (workdir / "serve").mkdir(parents=True, exist_ok=True)
     plaintext = workdir / "serve" / "model.tar"
     common.tar_model(model_dir, plaintext)
     uri = f"gs://{BUCKET}/bench/serve.tar.enc"

@@ -115,13 +115,13 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
 
     # model
     def build_model(self) -> Any:
-        from infra.model.modelbuild import build
+        from infra.model.onnx_demo import build
 
         report = build(self.paths.model_dir)
         self.progress(
-            f"model trained: {report.train_samples} generated reviews, {report.n_features} hashed "
-            f"features, {report.model_bytes} bytes, eval accuracy {report.eval_accuracy_3class:.0%} "
-            f"(3-class) in {report.seconds}s"
+            f"ONNX model trained (text in, probability out): {report.train_samples} generated "
+            f"reviews, {report.vocabulary} n-grams, {report.model_bytes} bytes, eval accuracy "
+            f"{report.eval_accuracy_3class:.0%} (3-class) in {report.seconds}s"
         )
         return report
 
