@@ -151,7 +151,12 @@ class _Run:
             state=app_state or self.state,
             tokens=self.tokens,
             limiter=self.limiter,
-            limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
+            limits=Limits(
+                config.max_body_bytes,
+                config.max_batch,
+                config.max_review_chars,
+                config.max_elements,
+            ),
             trusted_proxies=config.trusted_proxies,
         )
 
