@@ -37,7 +37,7 @@ demo: review ## the main job: offline plan + review, then the local sealed-model
 	$(PY) -m infra demo
 
 serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
-	$(PY) -m infra serve
+	$(PY) -m infra serve $(if $(MODEL),--model "$(MODEL)")
 
 lint: $(STAMP) ## ruff lint and format check over the tree
 	$(PY) -m ruff check .

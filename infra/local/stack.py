@@ -201,6 +201,22 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
         self.port = int(env["HARNESS_PORT"])
         return proc
 
+    def model_name(self) -> str:
+        """The served model's name, as the harness's `/check` reports it (its card)."""
+        import json
+        import ssl
+        import urllib.request
+
+        from harness.client import read_token
+
+        context = ssl.create_default_context(cafile=str(self.paths.ca_cert))
+        request = urllib.request.Request(  # noqa: S310 - https to our own loopback harness
+            f"{self.url}/check",
+            headers={"Authorization": f"Bearer {read_token(self.paths.token_file)}"},
+        )
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
+            return str(json.load(response)["model"]["name"])
+
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
