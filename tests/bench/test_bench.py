@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +173,12 @@ def test_serving_and_plan_numbers_are_consistent(quick):
         assert 0 < row["p50_ms"] <= row["p99_ms"], where
         _close(row["rps"], row["requests"] / row["seconds"], where)
         _close(row["overhead_ratio"], raw["calls_per_second"] / row["rps"], where)
+    versus = d["throughput_vs_bare"]["by_connections"]["1"]
+    if shutil.which("wrk"):
+        _positive(versus["harness"], "harness req/s under wrk")
+        _close(versus["ratio"], versus["harness"] / versus["bare"], "harness / bare")
+    else:
+        assert versus == {"harness": None, "bare": None, "ratio": None, "runs": versus["runs"]}
     e = doc["e_plan_time"]
     assert [row["tenants"] for row in e["rows"]] == doc["parameters"]["tenants"]
     resources = [row["resources"] for row in e["rows"]]
