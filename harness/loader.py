@@ -295,6 +295,20 @@ def _decrypt(
         raise ModelRefused(f"reading {model_uri} failed: {exc}") from None
 
 
+def _verified(meta: Any, digest: str, pinned: str | None, kms_key_uri: str) -> dict[str, Any]:
+    """What /check says about the plaintext and its key (never key material)."""
+    return {
+        "plaintext_bytes": meta.size,
+        "sha256": digest,
+        "sha256_verified": True,
+        "sha256_pinned": bool(pinned),
+        "kms_key_uri": kms_key_uri,
+        "kms_key_version": meta.kms_key_version,
+        "keyset_key_type": keyset_key_type(meta.keyset_json),
+        "sealed_at": meta.sealed_at,
+    }
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -342,14 +356,7 @@ def load_sealed_model(
         "model_uri": model_uri.uri,
         "generation": str(blob.generation),
         "ciphertext_bytes": ciphertext_bytes,
-        "plaintext_bytes": meta.size,
-        "sha256": digest,
-        "sha256_verified": True,
-        "sha256_pinned": bool(pinned_sha256),
-        "kms_key_uri": kms_key_uri,
-        "kms_key_version": meta.kms_key_version,
-        "keyset_key_type": keyset_key_type(meta.keyset_json),
-        "sealed_at": meta.sealed_at,
+        **_verified(meta, digest, pinned_sha256, kms_key_uri),
         "loaded_at": _now(),
         "load_seconds": round(seconds, 3),
         "decrypt_mib_per_second": round(meta.size / (1 << 20) / max(decrypt_seconds, 1e-9), 1),
