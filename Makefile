@@ -4,6 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-opa.txt | cksum | cut -d' ' -f1)
 
+# The Open Inference Protocol client `make test` calls the harness with (kserve's
+# InferenceRESTClient) lives in its own venv: kserve 0.21 needs protobuf >= 6, .venv pins 5.29.
+KSERVE_REQ   := tests/harness/kserve-client-requirements.txt
+KSERVE_VENV  := build/venv-kserve
+KSERVE_PY    := $(KSERVE_VENV)/bin/python
+KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cksum < $(KSERVE_REQ) | cut -d' ' -f1)
+
 .PHONY: help venv plan review access demo serve test lint bench clean
 
 help: ## list the targets
@@ -37,18 +44,23 @@ demo: review ## the main job: offline plan + review, then the local sealed-model
 	$(PY) -m infra demo
 
 serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
-	$(PY) -m infra serve
+	$(PY) -m infra serve $(if $(MODEL),--model "$(MODEL)")
 
 lint: $(STAMP) ## ruff lint and format check, and the import contracts of DESIGN.md
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
-test: lint ## lint, then the whole test suite
-	$(PY) -m pytest -q
+$(KSERVE_STAMP): $(KSERVE_REQ)
+	@test -x $(KSERVE_PY) || $(PYTHON) -m venv $(KSERVE_VENV)
+	@$(KSERVE_PY) -m pip install --quiet --disable-pip-version-check -r $(KSERVE_REQ)
+	@rm -f $(KSERVE_VENV)/.installed-* && touch $@
+
+test: lint $(KSERVE_STAMP) ## lint, then the whole test suite (with the kserve client venv)
+	KSERVE_PYTHON=$(abspath $(KSERVE_PY)) $(PY) -m pytest -q
 
 bench: $(STAMP) ## benchmarks -> build/bench/results.json
 	$(PY) -m infra bench
 
-clean: ## remove build output (keeps .venv)
+clean: ## remove build output, including the kserve client venv (keeps .venv)
 	rm -rf build .pytest_cache .ruff_cache

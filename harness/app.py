@@ -1,6 +1,7 @@
 """The harness HTTP application: the gate (harness/gate.py) in front of the routes.
 
-`create_app` wires them: `gate.app` is the FastAPI application of harness/routes.py,
+`create_app` wires them: `gate.app` is the FastAPI application of harness/routes.py
+plus the Open Inference Protocol routes of harness/v2routes.py,
 metrics are harness/metrics.py, the request schema harness/schema.py. Every error is a
 JSON object `{"error": <code>, "message": <what was wrong>}` with a 4xx status; bad
 input never reaches a 5xx.
@@ -12,6 +13,7 @@ import ipaddress
 import os
 from collections.abc import Sequence
 
+from harness import inference_protocol as oip
 from harness.auth import TokenStore
 from harness.gate import Gate, Limits
 from harness.metrics import Metrics
@@ -19,6 +21,7 @@ from harness.ratelimit import RateLimiter
 from harness.routes import Predictor, build_routes
 from harness.schema import SEED_EXAMPLE
 from harness.state import ModelState
+from harness.v2routes import add_v2_routes
 
 __all__ = ["SEED_EXAMPLE", "Gate", "Limits", "Metrics", "ModelState", "create_app"]
 
@@ -37,8 +40,13 @@ def create_app(
     metrics = metrics or Metrics()
     threads = infer_threads or max(1, min(4, os.cpu_count() or 1))
     predictor = Predictor(state, limits, metrics, threads)
+    routes = build_routes(state, predictor)
+    v2_limits = oip.Limits(
+        max_elements=limits.max_elements, max_string_chars=limits.max_review_chars
+    )
+    add_v2_routes(routes, state, v2_limits, threads)
     return Gate(
-        build_routes(state, predictor),
+        routes,
         fast_predict=predictor.asgi,
         tokens=tokens,
         limiter=limiter,

@@ -29,6 +29,7 @@ DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_HEADER_TIMEOUT = 10
 DEFAULT_BODY_TIMEOUT = 30
 MAX_WORKERS = 64
+DEFAULT_MAX_ELEMENTS = 1 << 20
 
 # name -> one-line description (shown in errors and the README)
 KNOWN_HARNESS_VARIABLES = {
@@ -46,6 +47,7 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_MAX_CONNECTIONS: f"open connections per process (default {DEFAULT_MAX_CONNECTIONS})",
     c.ENV_HEADER_TIMEOUT: f"seconds to receive a request's headers (default {DEFAULT_HEADER_TIMEOUT})",
     c.ENV_BODY_TIMEOUT: f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT})",
+    c.ENV_MAX_ELEMENTS: f"most tensor elements per /v2 infer request (default {DEFAULT_MAX_ELEMENTS})",
 }
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -77,6 +79,7 @@ class HarnessConfig:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_elements: int = DEFAULT_MAX_ELEMENTS
 
     @property
     def tls_cert(self) -> Path:
@@ -124,6 +127,7 @@ def _serving(env: Mapping[str, str]) -> dict[str, object]:
         "max_connections": _int(env, c.ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, 1, 100_000),
         "header_timeout": float(_int(env, c.ENV_HEADER_TIMEOUT, DEFAULT_HEADER_TIMEOUT, 1, 600)),
         "body_timeout": float(_int(env, c.ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT, 1, 3600)),
+        "max_elements": _int(env, c.ENV_MAX_ELEMENTS, DEFAULT_MAX_ELEMENTS, 1, 1 << 28),
     }
 
 

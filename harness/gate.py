@@ -64,6 +64,7 @@ class Limits:
     max_body_bytes: int
     max_batch: int
     max_review_chars: int
+    max_elements: int = 1 << 20  # tensor elements per /v2 infer request
 
 
 def error_bytes(code: str, message: str) -> bytes:

@@ -22,13 +22,14 @@ import mmap
 import posixpath
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import tink
 
 from harness.gcp import KmsAead
-from harness.model import HEADER_FILE, ModelFormatError, SentimentModel, load_model, parse_header
+from harness.model_card import CARD_FILE
+from harness.onnx_runtime import OnnxModelError, ServedModel, load_model_dir
 from harness.sealed import (
     GcsUri,
     SealedFormatError,
@@ -180,51 +181,57 @@ class GcsRangeReader(io.RawIOBase):
 class LoadedModel:
     """A verified model and what /check reports about it."""
 
-    model: SentimentModel
+    model: ServedModel
     info: dict[str, Any]
-    plaintext: mmap.mmap | bytearray  # owns the memory the model's arrays view
+    plaintext: mmap.mmap | bytearray  # owns the memory the session's weights point into
+    files: dict[str, memoryview] = field(default_factory=dict, repr=False)
+
+    def for_worker(self, workers: int) -> LoadedModel:
+        """The same model with a session built in this (forked) process.
+
+        onnxruntime's thread pool does not survive `fork`: a worker builds its own session
+        over the same shared plaintext pages (weights are not copied, only the graph).
+        """
+        if not self.files:
+            return self
+        served = load_model_dir(self.files, workers=workers)
+        return LoadedModel(model=served, info=self.info, plaintext=self.plaintext, files=self.files)
 
 
-def _find_model(buf: mmap.mmap | bytearray) -> SentimentModel:
+def model_files(buf: mmap.mmap | bytearray) -> dict[str, memoryview]:
+    """The model directory inside the tar: name relative to the folder of `model.json` -> view."""
     try:
         members = list_members(buf)
     except TarFormatError as exc:
         raise ModelRefused(f"decrypted plaintext is not an uncompressed tar: {exc}") from None
-    headers = [m for m in members.values() if posixpath.basename(m.name) == HEADER_FILE]
-    if len(headers) != 1:
+    cards = [m for m in members.values() if posixpath.basename(m.name) == CARD_FILE]
+    if len(cards) != 1:
         raise ModelRefused(
-            f"expected exactly one {HEADER_FILE} in the model archive, found {len(headers)} "
+            f"expected exactly one {CARD_FILE} in the model archive, found {len(cards)} "
             f"(members: {', '.join(sorted(members)[:10])})"
         )
-    header = headers[0]
+    base = posixpath.dirname(cards[0].name)
+    prefix = f"{base}/" if base else ""
     view = memoryview(buf)
-    header_raw = view[header.offset : header.offset + header.size]
-    base = posixpath.dirname(header.name)
+    return {
+        m.name[len(prefix) :]: view[m.offset : m.offset + m.size]
+        for m in members.values()
+        if m.name.startswith(prefix)
+    }
+
+
+def serve_model(files: dict[str, memoryview], workers: int) -> ServedModel:
+    """The ONNX session over the decrypted files, or `ModelRefused` saying why."""
     try:
-        weights_name = posixpath.join(base, parse_header(header_raw)["weights"]["file"])
-        weights = members.get(weights_name)
-        if weights is None:
-            raise ModelRefused(f"model archive has no {weights_name}")
-        return load_model(header_raw, view[weights.offset : weights.offset + weights.size])
-    except ModelFormatError as exc:
-        raise ModelRefused(f"model format: {exc}") from None
+        return load_model_dir(files, workers=workers)
+    except OnnxModelError as exc:
+        raise ModelRefused(f"model: {exc}") from None
 
 
-def load_sealed_model(
-    *,
-    model_uri: GcsUri,
-    kms_key_uri: str,
-    kms_key_name: str,
-    pinned_sha256: str | None,
-    storage: Any,
-    kms: Any,
-    chunk_size: int | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> LoadedModel:
-    """Everything between "pod started" and "ready"; raises `ModelRefused`."""
-    say = progress or log.info
-    started = time.perf_counter()
-    say(f"fetching metadata of {model_uri}")
+def _checked_blob(
+    model_uri: GcsUri, kms_key_uri: str, pinned_sha256: str | None, storage: Any
+) -> tuple[Any, Any]:
+    """(blob, metadata) once the object's metadata says it may be what we were asked for."""
     try:
         blob = storage.bucket(model_uri.bucket).get_blob(model_uri.name)
     except Exception as exc:  # google.api_core errors, transport errors
@@ -247,17 +254,21 @@ def load_sealed_model(
         raise ModelRefused(
             f"{model_uri} records plaintext SHA-256 {meta.sha256}, but MODEL_SHA256 pins {pinned_sha256}"
         )
-    ciphertext_bytes = int(blob.size or 0)
-    if meta.size >= ciphertext_bytes:
+    if meta.size >= int(blob.size or 0):
         raise ModelRefused(
             f"{model_uri}: metadata plaintext-size {meta.size} is not smaller than the "
-            f"ciphertext ({ciphertext_bytes} bytes); metadata and content do not belong together"
+            f"ciphertext ({int(blob.size or 0)} bytes); metadata and content do not belong together"
         )
-    associated_data = model_uri.associated_data()
-    kms_aead = KmsAead(kms, kms_key_name)
+    return blob, meta
+
+
+def _primitive(model_uri: GcsUri, meta: Any, kms: Any, kms_key_name: str) -> Any:
+    """The streaming AEAD once KMS unwrapped the keyset (bound to the object's name)."""
     try:
-        handle = unwrap_keyset(meta.keyset_json, kms_aead, associated_data)
-        primitive = streaming_primitive(handle)
+        handle = unwrap_keyset(
+            meta.keyset_json, KmsAead(kms, kms_key_name), model_uri.associated_data()
+        )
+        return streaming_primitive(handle)
     except tink.TinkError as exc:
         raise ModelRefused(
             f"KMS refused to unwrap the keyset of {model_uri} (wrong key, or a keyset sealed "
@@ -265,13 +276,14 @@ def load_sealed_model(
         ) from None
     except SealedFormatError as exc:
         raise ModelRefused(f"{model_uri}: {exc}") from None
-    say(f"keyset unwrapped by {kms_key_uri}; decrypting {meta.size} bytes in memory")
-    chunk = chunk_size or chunk_size_for(ciphertext_bytes)
-    reader = GcsRangeReader(blob, ciphertext_bytes, int(blob.generation), chunk)
-    decrypt_started = time.perf_counter()
+
+
+def _decrypt(
+    model_uri: GcsUri, reader: GcsRangeReader, primitive: Any, size: int
+) -> tuple[mmap.mmap | bytearray, str]:
     try:
         with reader:
-            plaintext, digest = decrypt_into_memory(reader, primitive, associated_data, meta.size)
+            return decrypt_into_memory(reader, primitive, model_uri.associated_data(), size)
     except tink.TinkError as exc:
         raise ModelRefused(
             f"ciphertext of {model_uri} failed authentication (tampered, truncated, or sealed "
@@ -281,6 +293,53 @@ def load_sealed_model(
         raise ModelRefused(f"{model_uri}: {exc}") from None
     except OSError as exc:
         raise ModelRefused(f"reading {model_uri} failed: {exc}") from None
+
+
+def _verified(meta: Any, digest: str, pinned: str | None, kms_key_uri: str) -> dict[str, Any]:
+    """What /check says about the plaintext and its key (never key material)."""
+    return {
+        "plaintext_bytes": meta.size,
+        "sha256": digest,
+        "sha256_verified": True,
+        "sha256_pinned": bool(pinned),
+        "kms_key_uri": kms_key_uri,
+        "kms_key_version": meta.kms_key_version,
+        "keyset_key_type": keyset_key_type(meta.keyset_json),
+        "sealed_at": meta.sealed_at,
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def load_sealed_model(
+    *,
+    model_uri: GcsUri,
+    kms_key_uri: str,
+    kms_key_name: str,
+    pinned_sha256: str | None,
+    storage: Any,
+    kms: Any,
+    chunk_size: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    workers: int = 1,
+) -> LoadedModel:
+    """Everything between "pod started" and "ready"; raises `ModelRefused`.
+
+    `workers`: the serving processes that will share the cores (sizes the session's threads).
+    """
+    say = progress or log.info
+    started = time.perf_counter()
+    say(f"fetching metadata of {model_uri}")
+    blob, meta = _checked_blob(model_uri, kms_key_uri, pinned_sha256, storage)
+    primitive = _primitive(model_uri, meta, kms, kms_key_name)
+    say(f"keyset unwrapped by {kms_key_uri}; decrypting {meta.size} bytes in memory")
+    ciphertext_bytes = int(blob.size or 0)
+    chunk = chunk_size or chunk_size_for(ciphertext_bytes)
+    reader = GcsRangeReader(blob, ciphertext_bytes, int(blob.generation), chunk)
+    decrypt_started = time.perf_counter()
+    plaintext, digest = _decrypt(model_uri, reader, primitive, meta.size)
     decrypt_seconds = time.perf_counter() - decrypt_started
     if digest != meta.sha256:
         raise ModelRefused(
@@ -290,28 +349,22 @@ def load_sealed_model(
         raise ModelRefused(
             f"plaintext SHA-256 {digest} does not match MODEL_SHA256 {pinned_sha256}"
         )
-    model = _find_model(plaintext)
+    files = model_files(plaintext)
+    model = serve_model(files, workers)
     seconds = time.perf_counter() - started
     info = {
         "model_uri": model_uri.uri,
         "generation": str(blob.generation),
         "ciphertext_bytes": ciphertext_bytes,
-        "plaintext_bytes": meta.size,
-        "sha256": digest,
-        "sha256_verified": True,
-        "sha256_pinned": bool(pinned_sha256),
-        "kms_key_uri": kms_key_uri,
-        "kms_key_version": meta.kms_key_version,
-        "keyset_key_type": keyset_key_type(meta.keyset_json),
-        "sealed_at": meta.sealed_at,
-        "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **_verified(meta, digest, pinned_sha256, kms_key_uri),
+        "loaded_at": _now(),
         "load_seconds": round(seconds, 3),
         "decrypt_mib_per_second": round(meta.size / (1 << 20) / max(decrypt_seconds, 1e-9), 1),
         "download_requests": reader.requests,
-        "model": model.describe(),
+        "model": model.card.describe(),
     }
     say(
         f"verified {model_uri} generation {blob.generation}: sha256 {digest}, "
         f"{meta.size} bytes in {seconds:.2f}s"
     )
-    return LoadedModel(model=model, info=info, plaintext=plaintext)
+    return LoadedModel(model=model, info=info, plaintext=plaintext, files=files)

@@ -10,6 +10,7 @@ path does one dict lookup instead of `labels()` (a lock and a tuple per call).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -19,6 +20,19 @@ from harness.contract import OPENAPI_PATH, PROBE_PATHS
 ROUTE_PATHS: frozenset[str] = frozenset(
     {*PROBE_PATHS, "/check", "/predict", "/metrics", "/", "/ui.js", "/ui.css", OPENAPI_PATH}
 )
+# Open Inference Protocol routes: one label per route, never the model name or version sent.
+V2_FIXED = frozenset({"/v2/health/live", "/v2/health/ready"})
+_V2_MODEL = re.compile(r"/v2/models/[^/]+(?:/versions/[^/]+)?(/ready|/infer)?")
+
+
+def v2_label(path: str) -> str:
+    """`/v2/models/{name}[/versions/{v}][/ready|/infer]` -> its route template, else `other`."""
+    if path in V2_FIXED:
+        return path
+    match = _V2_MODEL.fullmatch(path)
+    return "/v2/models/{name}" + (match.group(1) or "") if match else OTHER
+
+
 METHODS: frozenset[str] = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CODES: frozenset[int] = frozenset({200, 400, 401, 403, 404, 405, 408, 413, 415, 422, 429, 500, 503})
 OTHER = "other"
@@ -26,7 +40,9 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 def path_label(path: str) -> str:
-    return path if path in ROUTE_PATHS else OTHER
+    if path in ROUTE_PATHS:
+        return path
+    return v2_label(path) if path.startswith("/v2/") else OTHER
 
 
 def method_label(method: str) -> str:

@@ -40,6 +40,13 @@ import numpy as np
 from harness.inference_protocol import specs_from_ort
 from harness.model_card import CARD_FILE, ModelCard, ModelCardError, check_signature, parse_card
 
+# onnxruntime (1.32 Linux wheels) starts its OneDS telemetry on import: it writes
+# ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db} and ~/.ses, which
+# breaks "the harness writes nothing" (read-only root filesystem) and has no business in a
+# sandbox. The library reads ORT_DISABLE_TELEMETRY (a string in the binary; verified here: with
+# it set before the import, nothing is written). Set before any `import onnxruntime` below.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 MODEL_FILE = "model.onnx"
 # The model proto itself is copied once (InferenceSession takes `bytes`); weights belong in
 # external data files. Above this size the seal tool should have externalized them.

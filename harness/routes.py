@@ -160,16 +160,23 @@ class Predictor:
         loaded = self.state.loaded
         if loaded is None:
             return 503, _NOT_READY, {"retry-after": "1"}
+        served = loaded.model
+        if served.card.seed_api is None:
+            message = (
+                f"model {served.name!r} has no seed_api in its card, so /predict cannot map "
+                f"reviews to it; use POST /v2/models/{served.name}/infer"
+            )
+            return 404, error_bytes("no_seed_api", message), None
         if sum(map(len, reviews)) <= INLINE_CHARS:
-            scores = loaded.model.predict_small(reviews)
+            scores = served.score_reviews(reviews)
         else:
             if self._pool is None:
                 self._pool = anyio.CapacityLimiter(self.threads)
             scores = await anyio.to_thread.run_sync(
-                loaded.model.predict, reviews, limiter=self._pool
+                served.score_reviews, reviews, limiter=self._pool
             )
         self.metrics.reviews.inc(len(reviews))
-        payload = [[round(float(s), 7) if math.isfinite(s) else 0.5] for s in scores]
+        payload = [[round(s[0], 7) if math.isfinite(s[0]) else 0.5] for s in scores]
         return 200, json.dumps(payload, separators=(",", ":")).encode(), None
 
     async def asgi(self, scope: dict[str, Any], body: bytes, send: Any) -> None:

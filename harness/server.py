@@ -151,7 +151,12 @@ class _Run:
             state=app_state or self.state,
             tokens=self.tokens,
             limiter=self.limiter,
-            limits=Limits(config.max_body_bytes, config.max_batch, config.max_review_chars),
+            limits=Limits(
+                config.max_body_bytes,
+                config.max_batch,
+                config.max_review_chars,
+                config.max_elements,
+            ),
             trusted_proxies=config.trusted_proxies,
         )
 
@@ -170,6 +175,7 @@ class _Run:
                 pinned_sha256=config.model_sha256,
                 storage=gcp.storage_client(config.storage_emulator),
                 kms=kms,
+                workers=config.workers,
             )
         except ModelRefused as exc:
             state.set_failed(str(exc))
@@ -237,4 +243,15 @@ class _Run:
         gc.collect()  # what the loading server's closed loop left is freed before forking
         workers = self.config.workers
         log.info("model loaded once; forking %d workers (%s parser)", workers, HTTP_IMPL)
-        return run_workers(workers, lambda: server_for(self.make_app(), self.config), self.sock)
+        return run_workers(
+            workers, lambda: server_for(self.make_app(self.worker_state()), self.config), self.sock
+        )
+
+    def worker_state(self) -> Any:
+        """In a forked worker: the loaded model with a session of this process's own."""
+        from harness.app import ModelState
+
+        state = ModelState()
+        assert self.state.loaded is not None  # fork_workers runs only once loaded
+        state.set_loaded(self.state.loaded.for_worker(self.config.workers))
+        return state

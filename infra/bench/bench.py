@@ -186,7 +186,7 @@ def _data_path(
         stack.start_emulators()
         stack.write_credentials()
         base = common.train_base(workdir / "base-model", params)
-        say(f"base model trained (2^{params.base_log2} features)")
+        say("ONNX demo model trained (served in (d))")
         for log2 in params.sizes_log2 if any(s in only for s in "abc") else ():
             for figure, row in _one_size(stack, base, log2, params, only, workdir, say).items():
                 rows[figure].append(row)
@@ -274,13 +274,14 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
     from infra.local.gcs import free_port
     from infra.local.stack import BUCKET, KEY_URI, stop_process
 
-    label = common.size_label(params.serve_model_log2)
-    model_dir = common.tiled_model(base, workdir / "serve" / "model", params.serve_model_log2)
+    label = "ONNX demo model"
+    model_dir = base
     raw = serving.raw_model(model_dir, max_calls=params.raw_calls, max_seconds=params.raw_seconds)
     say(
         f"(d) raw model in process: {raw['calls_per_second']:.0f} calls/s, "
         f"p50 {raw['p50_ms']:.3f} ms"
     )
+    (workdir / "serve").mkdir(parents=True, exist_ok=True)
     plaintext = workdir / "serve" / "model.tar"
     common.tar_model(model_dir, plaintext)
     uri = f"gs://{BUCKET}/bench/serve.tar.enc"
@@ -312,6 +313,72 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
             max_seconds=params.serve_seconds,
             say=say,
         )
+        versus_bare = _versus_bare(stack, params, say)
     finally:
         stop_process(proc)
-    return serving.summarize(raw, rows, label)
+    summary = serving.summarize(raw, rows, label)
+    summary["throughput_vs_bare"] = versus_bare
+    return summary
+
+
+def _wait_port(port: int, proc: Any, timeout: float = 30.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise UserError(f"the bare comparison app did not listen on port {port}")
+
+
+def _versus_bare(stack: Any, params: Any, say: Any) -> dict[str, Any]:
+    """Issue 12's floor: harness / bare uvicorn+Starlette app req/s with `wrk`, same TLS.
+
+    `harness.throughput.compare`: alternating runs, best of `repeats` each; None per level
+    when `wrk` is not installed (the figure says so instead of inventing a number).
+    """
+    import subprocess
+    import sys
+
+    from harness.client import read_token
+    from harness.throughput import compare
+    from infra.local.gcs import free_port
+    from infra.local.stack import REPO_ROOT, stop_process
+
+    port = free_port()
+    bare = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "harness.throughput",
+            "bare",
+            "--tls-dir",
+            str(stack.paths.tls_dir),
+            "--token-file",
+            str(stack.paths.token_file),
+            "--port",
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, bare)
+        levels = (1,) if params.quick else (1, 16)
+        result = compare(
+            stack.url,
+            f"https://127.0.0.1:{port}",
+            read_token(stack.paths.token_file),
+            connections=levels,
+            repeats=1 if params.quick else 3,
+            seconds=1 if params.quick else 3,
+        )
+    finally:
+        stop_process(bare)
+    for count, row in result.items():
+        say(f"(d) harness / bare app at {count} connection(s): {row['ratio']} (wrk, best of runs)")
+    return {"tool": "wrk", "by_connections": result}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
-import json
 import math
 import os
 import platform
@@ -230,44 +229,34 @@ def machine_line(machine: dict[str, Any]) -> str:
 
 # models
 def train_base(out: Path, params: Params) -> Path:
-    """Train the demo model (at the smallest size needed); ~2 s for the full demo model."""
-    from infra.model.modelbuild import build
+    """The ONNX demo model (text in, probability out), served in (d)."""
+    from infra.model.onnx_demo import build
 
-    build(
-        out,
-        features_log2=params.base_log2,
-        samples=params.train_samples,
-        epochs=params.train_epochs,
-    )
+    build(out, samples=params.train_samples)
     return out
 
 
 def tiled_model(base: Path, out: Path, features_log2: int) -> Path:
-    """A valid model of 4 x 2^N bytes whose scores equal the base model's.
+    """An ONNX model with 4 x 2^N bytes of weights, laid out as the seal tool lays it out.
 
-    The featurizer hashes into `n_features` buckets with a mask, so a weights vector that
-    repeats the base vector 2^(N - base) times gives every text exactly the base score:
-    the size is real (every byte is sealed, decrypted, hashed and mapped) without training
-    a 1 GiB model.
+    A two-layer MLP (`infra.model.onnx_rss.build_mlp`) whose first weight matrix has the
+    requested size, in `model.onnx.data` beside the graph, plus its card: the size is
+    real (every byte is sealed, decrypted, hashed and handed to ONNX Runtime) without
+    training a 1 GiB model. `base` is unused (kept so the sizes stay a function of N).
     """
-    import numpy as np
+    from harness.model_card import CARD_FORMAT, dump_card
+    from infra.model.onnx_rss import build_mlp
 
-    from harness.model import HEADER_FILE, WEIGHTS_DTYPE, WEIGHTS_FILE, Thresholds, export_model
-
-    header = json.loads((base / HEADER_FILE).read_text())
-    weights = np.fromfile(base / WEIGHTS_FILE, dtype=WEIGHTS_DTYPE)
-    count = 1 << features_log2
-    if count % len(weights):
-        raise ValueError(f"2^{features_log2} features is not a multiple of the base model's")
-    labels = header["labels"]
-    export_model(
-        out,
-        name=header["name"],
-        weights=np.tile(weights, count // len(weights)),
-        bias=float(header["bias"]),
-        thresholds=Thresholds(float(labels["negative_below"]), float(labels["positive_above"])),
-        extra={"benchmark": f"base model of {len(weights)} features tiled to {count}"},
-    )
+    del base
+    build_mlp(out, (4 << features_log2) / (1 << 20))
+    card = {
+        "format": CARD_FORMAT,
+        "name": f"bench-mlp-{size_label(features_log2).replace(' ', '').lower()}",
+        "version": "1",
+        "inputs": ["x"],
+        "outputs": ["y"],
+    }
+    (out / "model.json").write_bytes(dump_card(card))
     return out
 
 

@@ -123,15 +123,24 @@ def measure_memory(
     return row
 
 
+TARGET_FROM_BYTES = 256 << 20
+"""Issue 13's bound holds "for a model of 256 MiB or more": below that, ONNX Runtime's fixed
+~20 MiB of arenas and code is a visible fraction of the model (reported, not judged)."""
+
+
 def summarize_memory(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    values = {row["model"]: row["ratio"] for row in rows}
+    judged = [row for row in rows if row["plaintext_bytes"] >= TARGET_FROM_BYTES] or rows
+    values = {row["model"]: row["ratio"] for row in judged}
     figure = max(values.values())
     return {
         "title": "peak RSS growth while loading / model size",
         "definition": __doc__.split("\n\n")[1],
         "rows": rows,
         "figure": {
-            "description": "(peak RSS - RSS before loading - library code paged in) / plaintext bytes",
+            "description": (
+                "(peak RSS - RSS before loading - library code paged in) / plaintext bytes, "
+                "models of 256 MiB or more (all models if none is that large)"
+            ),
             "unit": "ratio",
             "values": values,
             "aggregate": "max",

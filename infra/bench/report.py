@@ -172,6 +172,18 @@ def _serving(results: dict[str, Any], d: dict[str, Any]) -> list[str]:
         f"process: {raw['calls_per_second']:.0f} calls/s, p50 {raw['p50_ms']:.3f} ms, "
         f"p99 {raw['p99_ms']:.3f} ms",
         table(headers, rows),
+        *_versus_bare(d),
+    ]
+
+
+def _versus_bare(d: dict[str, Any]) -> list[str]:
+    versus = (d.get("throughput_vs_bare") or {}).get("by_connections") or {}
+    if not versus:
+        return []
+    rows = [[n, r["harness"], r["bare"], r["ratio"]] for n, r in versus.items()]
+    return [
+        "    harness / bare uvicorn+Starlette app, wrk, best of runs (None: wrk not installed)",
+        table(["connections", "harness req/s", "bare req/s", "ratio"], rows),
     ]
 
 

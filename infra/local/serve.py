@@ -4,7 +4,12 @@ Starts the emulators, builds and seals the model, writes TLS material and a toke
 build/local/, starts the harness on 127.0.0.1:$HARNESS_PORT (default 8443) with its log
 on this terminal (stderr), and once /readyz is 200 prints exactly one line on stdout:
 
-    READY https://127.0.0.1:<port> token=<path> ca=<path>
+    READY https://127.0.0.1:<port> token=<path> ca=<path> model=<name>
+
+`--model PATH` (`make serve MODEL=PATH`): a `.onnx` file or a model directory is sealed
+and served instead of the demo model (prepared as `python -m infra seal` prepares it).
+`HARNESS_*` variables in this environment (e.g. `HARNESS_RATE_LIMIT=0 make serve`) are
+passed to the harness after `harness.config` accepted them (same checks, same messages).
 
 Then call it, e.g. `python -m harness.client --url https://127.0.0.1:8443 --ca <ca>
 --token-file <token>`. Ctrl-C (or SIGTERM) stops the harness and the emulators. Progress
@@ -14,7 +19,9 @@ goes to stderr so stdout carries only the READY line.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from harness import contract
 from infra.errors import UserError
@@ -22,8 +29,41 @@ from infra.local import demo
 from infra.local.demo import install_sigterm_handler, port_from_env
 
 DEFAULT_PORT = contract.PORT
-# Same options as `demo` (--root): serve is demo without the client and the shutdown.
-add_arguments = demo.add_arguments
+PASSED_THROUGH = (
+    contract.ENV_PORT,
+    contract.ENV_BIND,
+    contract.ENV_TLS_DIR,
+    contract.ENV_TOKEN_FILE,
+)
+"""Set by serve itself (the port comes from HARNESS_PORT through `port_from_env`)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`demo`'s options (--root), plus the model to serve."""
+    demo.add_arguments(parser)
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a .onnx file or model directory to seal and serve instead of the demo model",
+    )
+
+
+def harness_overrides(environ: dict[str, str]) -> dict[str, str]:
+    """The caller's `HARNESS_*` settings, checked by the harness's own config parser."""
+    from harness.config import ConfigError, from_env
+
+    chosen = {
+        k: v for k, v in environ.items() if k.startswith("HARNESS_") and k not in PASSED_THROUGH
+    }
+    from infra.local.stack import KEY_URI, MODEL_URI
+
+    probe = {"MODEL_URI": MODEL_URI, "KMS_KEY_URI": KEY_URI}
+    try:
+        from_env({**probe, **chosen})
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return chosen
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,17 +80,21 @@ def run(args: argparse.Namespace) -> int:
     assert port is not None
     try:
         with LocalStack(args.root, progress=say) as stack:
+            extra = harness_overrides(dict(os.environ))
+            if args.model is not None and not args.model.exists():
+                raise UserError(f"MODEL={args.model}: no such .onnx file or model directory")
             stack.start_emulators()
-            stack.build_model()
-            sealed = stack.seal()
+            if args.model is None:
+                stack.build_model()
+            sealed = stack.seal(args.model)
             stack.write_credentials()
             say(f"starting the harness on https://127.0.0.1:{port} (its log follows on stderr)")
-            proc = stack.start_harness(
-                stack.harness_env(port=port, sha256=sealed.sha256), log_to=None
-            )
+            env = stack.harness_env(port=port, sha256=sealed.sha256, extra=extra)
+            proc = stack.start_harness(env, log_to=None)
             stack.wait_ready()
             print(
-                f"READY {stack.url} token={stack.paths.token_file} ca={stack.paths.ca_cert}",
+                f"READY {stack.url} token={stack.paths.token_file} ca={stack.paths.ca_cert} "
+                f"model={stack.model_name()}",
                 flush=True,
             )
             code = proc.wait()

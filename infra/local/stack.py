@@ -115,13 +115,13 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
 
     # model
     def build_model(self) -> Any:
-        from infra.model.modelbuild import build
+        from infra.model.onnx_demo import build
 
         report = build(self.paths.model_dir)
         self.progress(
-            f"model trained: {report.train_samples} generated reviews, {report.n_features} hashed "
-            f"features, {report.model_bytes} bytes, eval accuracy {report.eval_accuracy_3class:.0%} "
-            f"(3-class) in {report.seconds}s"
+            f"ONNX model trained (text in, probability out): {report.train_samples} generated "
+            f"reviews, {report.vocabulary} n-grams, {report.model_bytes} bytes, eval accuracy "
+            f"{report.eval_accuracy_3class:.0%} (3-class) in {report.seconds}s"
         )
         return report
 
@@ -200,6 +200,22 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
         self.harness_log = log_to
         self.port = int(env["HARNESS_PORT"])
         return proc
+
+    def model_name(self) -> str:
+        """The served model's name, as the harness's `/check` reports it (its card)."""
+        import json
+        import ssl
+        import urllib.request
+
+        from harness.client import read_token
+
+        context = ssl.create_default_context(cafile=str(self.paths.ca_cert))
+        request = urllib.request.Request(  # noqa: S310 - https to our own loopback harness
+            f"{self.url}/check",
+            headers={"Authorization": f"Bearer {read_token(self.paths.token_file)}"},
+        )
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
+            return str(json.load(response)["model"]["name"])
 
     @property
     def url(self) -> str:

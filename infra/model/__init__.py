@@ -1,1 +1,1 @@
-"""Alice's side of the data path: build the demo model (`modelbuild`) and seal it (`seal`)."""
+"""Alice's side of the data path: the ONNX demo model (`onnx_demo`), ONNX preparation (`onnx_pack`) and the seal tool (`seal`)."""

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 
-def build_mlp(out_dir: Path, mib: int, *, seed: int = 0) -> Path:
+def build_mlp(out_dir: Path, mib: float, *, seed: int = 0) -> Path:
     """A 2-layer MLP (x[N,D] -> relu(xW1+b1) W2 + b2 -> y[N,4]) with W1 of `mib` MiB."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -34,7 +34,7 @@ def build_mlp(out_dir: Path, mib: int, *, seed: int = 0) -> Path:
     from infra.model.onnx_pack import externalize
 
     d_in = 1024
-    hidden = max(1, mib * (1 << 20) // (4 * d_in))
+    hidden = max(1, int(mib * (1 << 20)) // (4 * d_in))
     rng = np.random.default_rng(seed)
     w1 = (rng.standard_normal((d_in, hidden), dtype=np.float32) * 0.03).astype(np.float32)
     b1 = rng.standard_normal(hidden, dtype=np.float32) * 0.01

@@ -1,12 +1,14 @@
-"""Alice: seal a model directory or tar archive with Tink + Cloud KMS and upload it.
+"""Alice: seal an ONNX model (file or directory) or tar archive with Tink + Cloud KMS, upload it.
 
     python -m infra seal MODEL --key-uri gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K \\
         --dest gs://BUCKET/OBJECT
 
-MODEL is a model directory (tarred on the fly, deterministically: sorted names, zeroed
-times and owners, so the same model always has the same SHA-256) or an uncompressed
-`.tar` (streamed as is; compressed archives are refused because the harness slices the
-plaintext in memory). A fresh Tink streaming-AEAD keyset encrypts the stream to a local
+MODEL is a `.onnx` file or a directory holding `model.onnx` (optionally its external data
+and a `model.json` card): it is first laid out for the harness by `prepare_onnx` (weights
+in one aligned external data file, card written or checked against the graph). A model
+directory is then tarred on the fly (deterministically: sorted names, zeroed times and
+owners, so the same model always has the same SHA-256); an uncompressed `.tar` is streamed
+as is (compressed archives are refused because the harness slices the plaintext in memory). A fresh Tink streaming-AEAD keyset encrypts the stream to a local
 ciphertext file; KMS wraps the keyset; the object is uploaded with the wrapped keyset in
 metadata `encryption-key` (seed 003 layout), the plaintext SHA-256 and size, and the key
 version. The associated data of both the stream and the keyset is `gs://BUCKET/OBJECT`.
@@ -157,16 +159,17 @@ def seal_model(
 
     template = template or DEFAULT_TEMPLATE
     target, key_name, handle = _parse_inputs(dest, kms_key_uri, template)
-    produce = _plaintext_stream(source)
     if storage is None and out is None:
         raise UserError("--no-upload needs --out FILE for the ciphertext")
-    if storage is not None and not replace:
-        _refuse_existing(storage, target)
-    associated_data = target.associated_data()
-    kms_aead = KmsAead(kms, key_name)
-    keyset_json = _wrapped_keyset(handle, kms_aead, associated_data, keyset_out)
-    progress(f"keyset ({template}) wrapped by {kms_aead.last_key_version}")
     with tempfile.TemporaryDirectory(prefix="seal-") as tmp:
+        source = prepare_onnx(source, Path(tmp) / "model", progress)
+        produce = _plaintext_stream(source)
+        if storage is not None and not replace:
+            _refuse_existing(storage, target)
+        associated_data = target.associated_data()
+        kms_aead = KmsAead(kms, key_name)
+        keyset_json = _wrapped_keyset(handle, kms_aead, associated_data, keyset_out)
+        progress(f"keyset ({template}) wrapped by {kms_aead.last_key_version}")
         ciphertext_path = out or Path(tmp) / "model.tar.enc"
         sha256, size = _encrypt(source, produce, ciphertext_path, handle, associated_data)
         ciphertext_bytes = ciphertext_path.stat().st_size
@@ -207,6 +210,28 @@ def _parse_inputs(dest: str, kms_key_uri: str, template: str) -> tuple[Any, Any,
         return parse_gcs_uri(dest), parse_kms_key_uri(kms_key_uri), new_keyset(template)
     except SealedFormatError as exc:
         raise UserError(str(exc)) from None
+
+
+def prepare_onnx(source: Path, work_dir: Path, progress: Callable[[str], None]) -> Path:
+    """An ONNX model (a `.onnx` file, or a directory with `model.onnx`) laid out for the harness.
+
+    `infra.model.onnx_pack.prepare` writes `model.onnx` (graph only), `model.onnx.data` (the
+    weights, 4 KiB aligned, so the harness maps them without a copy) and a checked
+    `model.json` into `work_dir`, a temporary directory on the sealer's own disk (which
+    already holds the model in the clear) that is deleted after sealing. Anything else
+    (a `.tar`, a directory without `model.onnx`) is sealed as given.
+    """
+    is_onnx_dir = source.is_dir() and (source / "model.onnx").is_file()
+    if not (is_onnx_dir or (source.is_file() and source.suffix == ".onnx")):
+        return source
+    from infra.model.onnx_pack import prepare
+
+    try:
+        prepared = prepare(source, work_dir)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    progress(f"prepared {source} for ONNX Runtime (weights in an aligned external data file)")
+    return prepared
 
 
 def _plaintext_stream(source: Path) -> Callable[[Any], None]:
@@ -308,7 +333,11 @@ def _upload(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="model directory or uncompressed .tar archive")
+    parser.add_argument(
+        "model",
+        type=Path,
+        help="a .onnx file, a model directory (model.onnx [+ model.json]) or an uncompressed .tar",
+    )
     parser.add_argument(
         "--key-uri", required=True, help="gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +173,12 @@ def test_serving_and_plan_numbers_are_consistent(quick):
         assert 0 < row["p50_ms"] <= row["p99_ms"], where
         _close(row["rps"], row["requests"] / row["seconds"], where)
         _close(row["overhead_ratio"], raw["calls_per_second"] / row["rps"], where)
+    versus = d["throughput_vs_bare"]["by_connections"]["1"]
+    if shutil.which("wrk"):
+        _positive(versus["harness"], "harness req/s under wrk")
+        _close(versus["ratio"], versus["harness"] / versus["bare"], "harness / bare")
+    else:
+        assert versus == {"harness": None, "bare": None, "ratio": None, "runs": versus["runs"]}
     e = doc["e_plan_time"]
     assert [row["tenants"] for row in e["rows"]] == doc["parameters"]["tenants"]
     resources = [row["resources"] for row in e["rows"]]
@@ -229,24 +236,22 @@ def test_statistics_helpers():
     )
 
 
-def test_tiled_model_scores_like_its_base(tmp_path):
-    """The bench's large models are the base model's weights repeated: same scores."""
-    from harness.model import HEADER_FILE, WEIGHTS_FILE, load_model
-    from infra.bench.common import Params, tiled_model, train_base
+def test_sized_model_has_the_requested_weights_and_serves_like_onnxruntime(tmp_path):
+    """The bench's large models: ONNX MLPs with 4 x 2^N bytes of external weights."""
+    import numpy as np
+    import onnxruntime as ort
 
-    params = Params.quick_run()
-    base = train_base(tmp_path / "base", params)
-    big = tiled_model(base, tmp_path / "big", params.base_log2 + 3)
-    reviews = ["The movie was great!", "The movie was okay.", "The movie was terrible..."]
+    from harness.onnx_runtime import load_model_dir
+    from infra.bench.common import tiled_model
 
-    def scores(path: Path) -> list[float]:
-        model = load_model(
-            (path / HEADER_FILE).read_bytes(), bytearray((path / WEIGHTS_FILE).read_bytes())
-        )
-        return [float(s) for s in model.predict(reviews)]
-
-    assert (big / WEIGHTS_FILE).stat().st_size == 8 * (base / WEIGHTS_FILE).stat().st_size
-    assert scores(big) == pytest.approx(scores(base), abs=1e-9)
+    big = tiled_model(tmp_path / "unused", tmp_path / "big", 20)  # 4 MiB of W1
+    assert 4 << 20 <= (big / "model.onnx.data").stat().st_size < (4 << 20) + (1 << 20)
+    files = {p.name: memoryview(p.read_bytes()) for p in big.iterdir()}
+    served = load_model_dir(files)
+    x = np.random.default_rng(1).standard_normal((2, 1024), dtype=np.float32)
+    reference = ort.InferenceSession(str(big / "model.onnx")).run(["y"], {"x": x})[0]
+    # float32 sums in another order (the harness turns weight pre-packing off): ~1 ulp apart
+    np.testing.assert_allclose(served.run({"x": x}, ["y"])[0], reference, rtol=1e-5, atol=1e-5)
 
 
 def test_plan_config_has_one_workload_tenant_and_unique_names():

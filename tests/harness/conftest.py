@@ -25,8 +25,8 @@ with warnings.catch_warnings():
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real demo model, trained once for the session."""
-    from infra.model.modelbuild import build
+    """The real ONNX demo model (text in, probability out), trained once for the session."""
+    from infra.model.onnx_demo import build
 
     out = tmp_path_factory.mktemp("model")
     build(out)
@@ -35,21 +35,23 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def loaded_model(model_dir: Path) -> Any:
-    """A `LoadedModel` built straight from the exported files (no GCS/KMS), for API tests."""
-    from harness.loader import LoadedModel
-    from harness.model import load_model
+    """A `LoadedModel` built from the directory tarred into memory (no GCS/KMS), for API tests."""
+    from onnx_testlib import in_memory
 
-    weights = bytearray((model_dir / "weights.bin").read_bytes())
-    model = load_model((model_dir / "model.json").read_bytes(), weights)
+    from harness.loader import LoadedModel, model_files, serve_model
+
+    buf, _ = in_memory(model_dir)
+    files = model_files(buf)
+    model = serve_model(files, workers=1)
     info = {
         "model_uri": f"gs://{BUCKET}/model.tar.enc",
         "generation": "1",
-        "plaintext_bytes": len(weights),
+        "plaintext_bytes": len(buf),
         "sha256": "0" * 64,
         "load_seconds": 0.01,
-        "model": model.describe(),
+        "model": model.card.describe(),
     }
-    return LoadedModel(model=model, info=info, plaintext=weights)
+    return LoadedModel(model=model, info=info, plaintext=buf, files=files)
 
 
 @pytest.fixture(scope="session")

@@ -168,3 +168,13 @@ def test_disabled_limiter_and_bounded_memory():
     assert limiter.acquire("c") > 0 and limiter.acquire("b") == 0.0
     with pytest.raises(ValueError):
         RateLimiter(-1)
+
+
+def test_max_elements_is_read_and_checked():
+    assert from_env(BASE).max_elements == 1048576
+    assert from_env({**BASE, "HARNESS_MAX_ELEMENTS": "500"}).max_elements == 500
+    with pytest.raises(ConfigError) as caught:
+        from_env({**BASE, "HARNESS_MAX_ELEMENTS": "0"})
+    assert (
+        str(caught.value) == "HARNESS_MAX_ELEMENTS='0': expected a whole number in [1, 268435456]"
+    )

@@ -89,7 +89,9 @@ def test_serve_prints_one_ready_line_and_stops_on_ctrl_c(tmp_path):
     )
     try:
         line = proc.stdout.readline()  # blocks until the READY line (or exit)
-        match = re.fullmatch(r"READY https://127\.0\.0\.1:(\d+) token=(\S+) ca=(\S+)\n", line)
+        match = re.fullmatch(
+            r"READY https://127\.0\.0\.1:(\d+) token=(\S+) ca=(\S+) model=sentiment-en\n", line
+        )
         assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
         assert int(match.group(1)) == port
         token_file, ca = Path(match.group(2)), Path(match.group(3))
@@ -114,6 +116,80 @@ def test_serve_prints_one_ready_line_and_stops_on_ctrl_c(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_a_model_never_seen_through_both_apis(tmp_path):
+    """`make serve MODEL=x.onnx`: a numeric MLP, v2 answers equal onnxruntime in process."""
+    import json
+    import ssl
+    import urllib.request
+
+    import numpy as np
+    import onnxruntime as ort
+    from onnx_testlib import mlp_model
+
+    exported = tmp_path / "numbers.onnx"
+    exported.write_bytes(mlp_model(seed=11).SerializeToString())
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra",
+            "serve",
+            "--root",
+            str(tmp_path / "local"),
+            "--model",
+            str(exported),
+        ],
+        cwd=REPO_ROOT,
+        env=_env(HARNESS_PORT=str(port), HARNESS_RATE_LIMIT="0", HARNESS_WORKERS="2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"READY (\S+) token=(\S+) ca=(\S+) model=numbers\n", line)
+        assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
+        url, token = match.group(1), read_token(Path(match.group(2)))
+        context = ssl.create_default_context(cafile=match.group(3))
+        x = np.random.default_rng(5).standard_normal((3, 8), dtype=np.float32)
+        body = {"inputs": [{"name": "x", "shape": [3, 8], "datatype": "FP32", "data": x.tolist()}]}
+        request = urllib.request.Request(  # noqa: S310 - our own loopback harness
+            f"{url}/v2/models/numbers/infer",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:  # noqa: S310
+            (out,) = json.load(response)["outputs"]
+        served = np.array(out["data"], dtype=np.float32).reshape(out["shape"])
+        session = ort.InferenceSession(exported.read_bytes(), providers=["CPUExecutionProvider"])
+        np.testing.assert_array_equal(served, session.run(["y"], {"x": x})[0])
+        client = HarnessClient(url, Path(match.group(3)), token)
+        assert client.check()["model"]["inputs"] == ["x"]
+        with pytest.raises(Exception, match="no seed_api"):  # the seed API needs a text model
+            client.predict(["a review"])
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_refuses_a_bad_harness_setting(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "infra", "serve", "--root", str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=_env(HARNESS_RATE_LIMIT="lots"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "HARNESS_RATE_LIMIT='lots': expected a whole number" in result.stderr
 
 
 def test_serve_refuses_a_bad_port(tmp_path):

@@ -84,12 +84,9 @@ def test_loads_verifies_and_reports(emulators, seal):
     assert info["kms_key_version"] == KEY_A + "/cryptoKeyVersions/1"
     assert info["plaintext_bytes"] == len(loaded.plaintext) == report.plaintext_bytes
     assert info["keyset_key_type"] == "AesGcmHkdfStreamingKey"
-    great, okay, terrible = loaded.model.predict(SEED_REVIEWS)
+    (great,), (okay,), (terrible,) = loaded.model.score_reviews(SEED_REVIEWS)
     assert great > okay > terrible
-    # the model's weights are a view into the decrypted buffer: no second copy
-    import numpy as np
-
-    assert np.shares_memory(loaded.model.weights, np.frombuffer(loaded.plaintext, dtype=np.uint8))
+    assert info["model"]["name"] == "sentiment-en" and info["model"]["format"] == "onnx"
     assert "secret" not in json.dumps(info).lower() and "encryptedKeyset" not in json.dumps(info)
 
 
@@ -113,7 +110,7 @@ def test_chunk_size_scales_with_the_object():
         ("flip middle byte", "failed authentication"),
         ("flip header byte", "failed authentication"),
         ("flip last byte", "failed authentication"),
-        ("truncate", "failed authentication|ended after"),
+        ("truncate", "failed authentication|ended after|not smaller"),
         ("append", "failed authentication|longer than"),
     ],
 )
@@ -200,9 +197,8 @@ def test_rollback_to_an_older_seal_is_caught_by_the_pin(emulators, seal, tmp_pat
     changed = tmp_path / "changed"
     changed.mkdir()
     (changed / "model.json").write_bytes((model_dir / "model.json").read_bytes())
-    weights = bytearray((model_dir / "weights.bin").read_bytes())
-    weights[0:4] = b"\0\0\x80\x3f"  # a different, still valid model
-    (changed / "weights.bin").write_bytes(weights)
+    graph = (model_dir / "model.onnx").read_bytes()
+    (changed / "model.onnx").write_bytes(graph + b"\x0a\x00")  # an empty field: still valid
     newer = seal(source=changed)
     assert newer.sha256 != first.sha256
     load(emulators, first.dest, pin=first.sha256)
@@ -260,7 +256,7 @@ def _tar(members: dict[str, bytes]) -> bytes:
     [
         (b"this is not a tar archive " * 100, "not an uncompressed tar"),
         (_tar({"readme.txt": b"hi"}), "exactly one model.json"),
-        (_tar({"model.json": b'{"format": "pickle"}'}), "model format"),
+        (_tar({"model.json": b'{"format": "pickle"}'}), "model: model.json"),
         (_tar({"a/model.json": b"{}", "b/model.json": b"{}"}), "exactly one model.json"),
     ],
 )
@@ -276,12 +272,34 @@ def test_model_in_a_subdirectory_of_the_archive_loads(emulators, model_dir):
     plaintext = _tar(
         {
             "my_model/model.json": (model_dir / "model.json").read_bytes(),
-            "my_model/weights.bin": (model_dir / "weights.bin").read_bytes(),
+            "my_model/model.onnx": (model_dir / "model.onnx").read_bytes(),
         }
     )
     seal_plaintext(emulators, uri, plaintext)
     loaded = load(emulators, uri)
-    assert loaded.model.predict(["great"])[0] > 0.5
+    assert loaded.model.score_reviews(["great"])[0][0] > 0.5
+
+
+def test_external_weights_are_views_of_the_decrypted_buffer(emulators, tmp_path):
+    """A model with external data: its files are slices of the one plaintext mapping."""
+    import numpy as np
+    from onnx_testlib import mlp_model, write_mlp_dir
+
+    mlp = write_mlp_dir(tmp_path / "mlp")  # w1, w2 in model.onnx.data
+    uri = emulators.unique_uri("mlp")
+    seal_plaintext(emulators, uri, _tar({p.name: p.read_bytes() for p in sorted(mlp.iterdir())}))
+    loaded = load(emulators, uri)
+    assert loaded.model.onnx.external_bytes > 0
+    plain = np.frombuffer(loaded.plaintext, dtype=np.uint8)
+    data = [name for name in loaded.files if name.endswith(".data")]
+    assert data and all(
+        np.shares_memory(np.frombuffer(loaded.files[n], np.uint8), plain) for n in data
+    )
+    x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+    import onnxruntime as ort
+
+    reference = ort.InferenceSession(mlp_model().SerializeToString()).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(loaded.model.run({"x": x}, ["y"])[0], reference)
 
 
 class _RecordingBlob:

@@ -16,7 +16,7 @@ from harness_testlib import KEY_A
 from harness.sealed import parse_metadata
 from infra.__main__ import main as infra_main
 from infra.errors import UserError
-from infra.model.seal import seal_model, tar_directory
+from infra.model.seal import prepare_onnx, seal_model, tar_directory
 
 
 class _Sink(io.BytesIO):
@@ -35,26 +35,33 @@ def test_directory_tar_is_deterministic_and_flat(model_dir):
     assert first == _tar_bytes(model_dir)
     with tarfile.open(fileobj=io.BytesIO(first)) as tar:
         members = tar.getmembers()
-    assert [m.name for m in members] == ["model.json", "weights.bin"]
+    assert [m.name for m in members] == ["model.json", "model.onnx"]
     assert all(m.mtime == 0 and m.uid == 0 and m.uname == "" for m in members)
 
 
-def test_seal_directory_records_metadata_in_seed_layout(seal, emulators, model_dir):
+def test_seal_directory_records_metadata_in_seed_layout(seal, emulators, model_dir, tmp_path):
     report = seal()
     blob = emulators.blob(report.dest)
     meta = parse_metadata(blob.metadata)
     assert meta.sealed_for == report.dest
     assert meta.kms_key_uri == "gcp-kms://" + KEY_A
     assert meta.kms_key_version == KEY_A + "/cryptoKeyVersions/1"
-    assert meta.sha256 == report.sha256 == hashlib.sha256(_tar_bytes(model_dir)).hexdigest()
+    # what is sealed is the model prepared for ONNX Runtime (weights in aligned external data)
+    prepared = prepare_onnx(model_dir, tmp_path / "prepared", lambda _m: None)
+    assert sorted(p.name for p in prepared.iterdir()) == [
+        "model.json",
+        "model.onnx",
+        "model.onnx.data",
+    ]
+    assert meta.sha256 == report.sha256 == hashlib.sha256(_tar_bytes(prepared)).hexdigest()
     assert meta.size == report.plaintext_bytes < report.ciphertext_bytes == blob.size
     # seed 003: base64 of the Tink JSON {"encryptedKeyset": ..., "keysetInfo": ...}
     doc = json.loads(base64.b64decode(blob.metadata["encryption-key"]))
     assert set(doc) == {"encryptedKeyset", "keysetInfo"}
     assert blob.content_type == "application/octet-stream"
     # the ciphertext does not contain the plaintext
-    weights = (model_dir / "weights.bin").read_bytes()
-    assert weights[4096:4160] not in blob.download_as_bytes()
+    weights = (prepared / "model.onnx.data").read_bytes()
+    assert len(weights) > 4160 and weights[4096:4160] not in blob.download_as_bytes()
 
 
 def test_seal_archive_streams_it_as_is(seal, emulators, tmp_path, model_dir):
@@ -104,13 +111,13 @@ def test_unsliceable_or_missing_inputs_are_refused(seal, tmp_path, model_dir, ki
 def test_directory_without_model_json_or_with_links_is_refused(seal, tmp_path, model_dir):
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "weights.bin").write_bytes(b"\0" * 16)
+    (empty / "weights.data").write_bytes(b"\0" * 16)
     with pytest.raises(UserError, match=r"no model.json"):
         seal(source=empty)
     linked = tmp_path / "linked"
     linked.mkdir()
     (linked / "model.json").write_bytes((model_dir / "model.json").read_bytes())
-    os.symlink(model_dir / "weights.bin", linked / "weights.bin")
+    os.symlink(model_dir / "model.json", linked / "weights.data")
     with pytest.raises(UserError, match="only regular files"):
         seal(source=linked)
 
@@ -206,3 +213,31 @@ def test_help_does_not_import_tink():
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_lone_onnx_file_is_prepared_and_sealed(seal, emulators, tmp_path):
+    """Alice's exported `model.onnx` alone: a card naming its real signature is written."""
+    from onnx_testlib import mlp_model
+
+    from harness.loader import model_files
+    from harness.sealed import allocate_plaintext
+
+    exported = tmp_path / "classifier.onnx"
+    exported.write_bytes(mlp_model().SerializeToString())
+    report = seal(source=exported)
+    assert report.plaintext_bytes > 0
+    prepared = prepare_onnx(exported, tmp_path / "out", lambda _m: None)
+    raw = _tar_bytes(prepared)
+    assert hashlib.sha256(raw).hexdigest() == report.sha256
+    buf = allocate_plaintext(len(raw))
+    buf[:] = raw
+    files = model_files(buf)
+    card = json.loads(bytes(files["model.json"]))
+    assert (card["name"], card["inputs"], card["outputs"]) == ("classifier", ["x"], ["y"])
+
+
+def test_an_invalid_onnx_file_is_a_user_error(seal, tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a protobuf at all")
+    with pytest.raises(UserError, match=r"broken\.onnx: not a valid ONNX model"):
+        seal(source=broken)

@@ -24,7 +24,7 @@ from harness_testlib import (
     wait_for,
 )
 
-from harness.client import HarnessClient
+from harness.client import ClientError, HarnessClient
 from infra.local.gcs import free_port
 from infra.local.stack import harness_command
 
@@ -271,7 +271,11 @@ def test_refused_model_stops_the_process_without_serving(
         ready_seen = []
 
         def exited() -> bool:
-            if client.request("GET", "/readyz")[0] == 200 if _listening(proc.url) else False:
+            try:  # the socket can close between the check and the request: not ready either
+                ready = _listening(proc.url) and client.request("GET", "/readyz")[0] == 200
+            except ClientError:
+                ready = False
+            if ready:
                 ready_seen.append(True)
             return proc.proc.poll() is not None
 

@@ -3,7 +3,8 @@ handlers over HTTP on 127.0.0.1, for a numeric MLP and the text demo model.
 
 kserve 0.21.0 cannot share the main environment (it needs protobuf >= 6; pulumi-policy pins
 5.29), so it lives in its own venv: `$KSERVE_PYTHON` if set, else `build/venv-kserve`,
-created on first use from `kserve-client-requirements.txt` (PyPI, about a minute).
+created on first use from `kserve-client-requirements.txt` (PyPI, about a minute). `make test`
+builds that venv as a prerequisite and sets `KSERVE_PYTHON`, so there a missing client fails.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ TOKEN = "kserve-test-token-0123456789"
 def kserve_python() -> str:
     configured = os.environ.get("KSERVE_PYTHON")
     if configured:
+        probe = [configured, "-c", "import kserve"]
+        if not Path(configured).exists() or subprocess.run(probe, capture_output=True).returncode:
+            # `make test` creates it (a prerequisite): its absence there is a failure, not a skip
+            pytest.fail(f"KSERVE_PYTHON={configured} cannot import kserve; run `make test`")
         return configured
     env_dir = ROOT / "build" / "venv-kserve"
     python = env_dir / "bin" / "python"
@@ -58,11 +63,12 @@ def kserve_python() -> str:
     return str(python)
 
 
-def _serve(model: Any) -> Iterator[str]:
+def _serve(model: Any, *, wrap: bool = True) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(model, TOKEN), log_level="warning"))
+    app = create_app(model, TOKEN) if wrap else model
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -153,3 +159,36 @@ def test_wrong_token_is_refused_to_the_client(kserve_python: str, tmp_path: Path
             timeout=120,
         )
     assert done.returncode != 0 and "401" in done.stderr
+
+
+def test_kserve_client_against_the_real_harness_app(
+    kserve_python: str, tmp_path: Path, loaded_model: Any
+) -> None:
+    """The harness's own app (gate: token, rate limit, body cap) answers the real client."""
+    from harness.app import Limits, ModelState
+    from harness.app import create_app as create_harness_app
+    from harness.auth import TokenStore
+    from harness.ratelimit import RateLimiter
+    from infra.local.tls import write_token
+
+    token_path = write_token(tmp_path / "token", TOKEN)
+    tokens = TokenStore(token_path)
+    tokens.load()
+    state = ModelState()
+    state.set_loaded(loaded_model)
+    app = create_harness_app(
+        state=state,
+        tokens=tokens,
+        limiter=RateLimiter(0),
+        limits=Limits(max_body_bytes=1 << 20, max_batch=8, max_review_chars=500),
+    )
+    reviews = ["The movie was great!", "The movie was okay.", "The movie was terrible..."]
+    for url in _serve(app, wrap=False):
+        got = _client(kserve_python, url, "sentiment-en", "text", "BYTES", reviews)
+    assert (got["live"], got["ready"], got["model_ready"]) == (True, True, True)
+    expected = [s for (s,) in loaded_model.model.score_reviews(reviews)]
+    assert np.array_equal(
+        np.array(got["outputs"]["score"]["data"], dtype=np.float32),
+        np.array(expected, dtype=np.float32),
+    )
+    assert got["unknown_model_status"] == 404
