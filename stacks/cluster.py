@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.binauthz_policy import AttestorRef, BinAuthzPolicy, BinAuthzPolicyArgs
 from components.confidential_cluster import (
     AuthorizedNetwork,
@@ -60,8 +62,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
                 )
             ],
             allowlist_patterns=list(cluster.binauthz_allowlist),
-            depends_on=[project.by_api["binaryauthorization.googleapis.com"]],
         ),
+        pulumi.ResourceOptions(depends_on=[project.by_api["binaryauthorization.googleapis.com"]]),
     )
     gke = ConfidentialCluster(
         "cluster",
@@ -81,8 +83,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             authorized_networks=[
                 AuthorizedNetwork(n.name, n.cidr) for n in cluster.authorized_networks
             ],
-            depends_on=project.services,
         ),
+        pulumi.ResourceOptions(depends_on=project.services),
     )
     identity = WorkloadIdentity(
         "workload-identity",
@@ -94,8 +96,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             kms_key_id=links.kms_key_id or model.key_id,
             bucket=links.bucket or model.bucket,
             object_name=model.object_name,
-            depends_on=[gke.cluster, project.by_api["iam.googleapis.com"]],
         ),
+        pulumi.ResourceOptions(depends_on=[gke.cluster, project.by_api["iam.googleapis.com"]]),
     )
     for each in config.tenants:
         TenantIam(
@@ -111,9 +113,9 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
                 short_name=cluster.perimeter.name,
                 project_numbers=[cluster.perimeter.model_project_number, project.project_number],
                 ingress_identities=list(cluster.perimeter.ingress_identities),
-                # Inside the perimeter before the first grant on the model is used.
-                depends_on=project.services,
             ),
+            # Inside the perimeter before the first grant on the model is used.
+            pulumi.ResourceOptions(depends_on=project.services),
         )
 
     links.node_sa_email = gke.node_sa_email
