@@ -1,6 +1,7 @@
 """Small helpers every component shares."""
 
 import dataclasses
+import inspect
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -46,7 +47,8 @@ def as_args(cls: type[A], value: A | Mapping[str, Any]) -> A:
         return value
     if not isinstance(value, Mapping):
         raise TypeError(f"{cls.__name__}: expected {cls.__name__} or a mapping, got {value!r}")
-    hints = typing.get_type_hints(cls)
+    # The annotations as written (no get_type_hints: pulumi.Input holds an unresolvable ForwardRef).
+    hints = inspect.get_annotations(cls)
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(value) - fields)
     if unknown:
