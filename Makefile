@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-opa.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv plan review access demo serve test lint bench clean
+.PHONY: help venv plan review access demo serve test lint bench clean schema
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ lint: $(STAMP) ## ruff lint and format check, and the import contracts of DESIGN
 
 test: lint ## lint, then the whole test suite
 	$(PY) -m pytest -q
+
+schema: $(STAMP) ## rewrite components/schema.json, the component package schema (issue 15)
+	$(PY) -m infra schema
 
 bench: $(STAMP) ## benchmarks -> build/bench/results.json
 	$(PY) -m infra bench
