@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 import pulumi
-from pulumi.provider.experimental.component import ComponentProvider
 
 from components._common import PACKAGE, host_as_package
 from components.binauthz_policy import BinAuthzPolicy
@@ -48,8 +47,15 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
 ]
 
 
-def provider() -> ComponentProvider:
-    """The provider the host serves: the analyzer runs here, over the classes above."""
+def provider() -> Any:
+    """The provider the host serves (a ComponentProvider): the analyzer runs here.
+
+    `pulumi.provider` is imported here, not at the top: its generated google.rpc.Status proto
+    clashes with googleapis-common-protos' in one process (duplicate symbol), and the stacks'
+    and tests' processes load the latter with the Google clients; only the host needs it.
+    """
+    from pulumi.provider.experimental.component import ComponentProvider
+
     return ComponentProvider(COMPONENTS, PACKAGE, version=VERSION)
 
 
