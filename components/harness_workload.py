@@ -5,14 +5,21 @@ read-only root filesystem, with no command/args override, an env allowlist only,
 two secret volumes: its TLS pair and the bearer token (mounted as a directory, so a
 rotated token reaches the running harness without a restart).
 
+It scales on the engine already there (issue 12): an optional HorizontalPodAutoscaler on
+CPU, a PodDisruptionBudget that never blocks a node drain, soft spread across zones, and a
+one-pod rollout surge the tenant quota is sized for (components/tenant_sandbox.py). The
+harness trusts X-Forwarded-For from the load balancer only, and runs one worker per core
+of its CPU limit.
+
 The Kubernetes objects are built by the pure functions below (`harness_pod_spec`,
-`deployment_spec`, `service_spec`, `ingress_spec`...), which tests call without mocks; the
-component only registers them.
+`deployment_spec`, `autoscaler_spec`, `disruption_budget_spec`, `service_spec`,
+`ingress_spec`...), which tests call without mocks; the component only registers them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -22,7 +29,7 @@ import pulumi_tls as tls
 
 from components._common import child
 from harness import contract
-from policy.facts import BY_DIGEST_HINT, IMAGE_BY_DIGEST
+from policy.facts import BY_DIGEST_HINT, GOOGLE_FRONT_END_CIDRS, IMAGE_BY_DIGEST, cpu_millis
 
 # Every object of the workload is called this in its namespace; the Gatekeeper and
 # NetworkPolicy rules select the pods by label (contract.SELECTOR_LABELS), not by name.
@@ -33,6 +40,37 @@ TLS_SECRET = "harness-tls"
 SERVICE_PORT = 443
 # Files in the two secret volumes: readable by the harness's group only.
 SECRET_FILE_MODE = 0o440
+# A rolling update starts one new pod before it stops an old one (maxUnavailable 0), so a
+# release never drops below the running count; the tenant quota holds room for it.
+ROLLOUT_SURGE = 1
+ZONE_KEY = "topology.kubernetes.io/zone"
+WHEN_UNSATISFIABLE = ("ScheduleAnyway", "DoNotSchedule")
+
+
+@dataclass
+class Autoscaling:
+    """HorizontalPodAutoscaler bounds; CPU utilization is relative to the pod's request."""
+
+    min_replicas: int = 2
+    max_replicas: int = 3
+    cpu_target_percent: int = 70
+
+
+@dataclass
+class DisruptionBudget:
+    """At most this many harness pods evicted at once (node drains, upgrades).
+
+    maxUnavailable rather than minAvailable: with one replica, minAvailable 1 would block
+    every drain forever, while maxUnavailable 1 still lets the node go."""
+
+    max_unavailable: int | None = 1
+    min_available: int | None = None
+
+
+@dataclass
+class ZoneSpread:
+    max_skew: int = 1
+    when_unsatisfiable: str = "ScheduleAnyway"
 
 
 @dataclass
@@ -53,6 +91,51 @@ class HarnessWorkloadArgs:
     tls_certificate: pulumi.Input[str] | None = None
     tls_private_key: pulumi.Input[str] | None = None
     ssl_policy: str | None = None
+    # Fixed `replicas` unless autoscaling is given (then the HPA owns the count).
+    autoscaling: Autoscaling | None = None
+    disruption_budget: DisruptionBudget = field(default_factory=DisruptionBudget)
+    zone_spread: ZoneSpread | None = field(default_factory=ZoneSpread)
+    # Where X-Forwarded-For hops are believed from: the load balancer's proxies...
+    trusted_proxies: Sequence[str] = GOOGLE_FRONT_END_CIDRS
+    # ...and the Ingress's own external address, which the load balancer appends after the
+    # client's (see trusted_proxy_cidrs).
+    ingress_address: str | None = None
+
+
+def max_replicas(args: HarnessWorkloadArgs) -> int:
+    """The most harness pods that run outside a rollout: the HPA's ceiling, or the fixed count."""
+    return args.autoscaling.max_replicas if args.autoscaling else args.replicas
+
+
+def min_replicas(args: HarnessWorkloadArgs) -> int:
+    return args.autoscaling.min_replicas if args.autoscaling else args.replicas
+
+
+def _check_scale(args: HarnessWorkloadArgs) -> None:
+    """Refuse an HPA that cannot hold, a budget that blocks drains, an unknown spread mode."""
+    scale = args.autoscaling
+    if scale and not 1 <= scale.min_replicas <= scale.max_replicas:
+        raise ValueError(
+            f"autoscaling needs 1 <= min_replicas <= max_replicas, got "
+            f"{scale.min_replicas}..{scale.max_replicas}"
+        )
+    if scale and not 1 <= scale.cpu_target_percent <= 100:
+        raise ValueError(f"cpu_target_percent must be 1..100, got {scale.cpu_target_percent}")
+    budget = args.disruption_budget
+    if (budget.max_unavailable is None) == (budget.min_available is None):
+        raise ValueError("disruption_budget takes exactly one of max_unavailable, min_available")
+    if budget.max_unavailable is not None and budget.max_unavailable < 1:
+        raise ValueError("disruption_budget.max_unavailable below 1 would block every node drain")
+    if budget.min_available is not None and budget.min_available >= min_replicas(args):
+        raise ValueError(
+            f"disruption_budget.min_available {budget.min_available} would block node drains "
+            f"at {min_replicas(args)} replica(s); use a smaller value or max_unavailable"
+        )
+    spread = args.zone_spread
+    if spread and (spread.when_unsatisfiable not in WHEN_UNSATISFIABLE or spread.max_skew < 1):
+        raise ValueError(
+            f"zone_spread needs max_skew >= 1 and when_unsatisfiable in {WHEN_UNSATISFIABLE}"
+        )
 
 
 def check_args(args: HarnessWorkloadArgs) -> None:
@@ -65,6 +148,30 @@ def check_args(args: HarnessWorkloadArgs) -> None:
         raise ValueError(
             f"rate_limit_per_minute must be 1..100000, got {args.rate_limit_per_minute}"
         )
+    _check_scale(args)
+    workers(args.cpu)  # a malformed CPU quantity fails here, not in the pod
+
+
+def workers(cpu: str) -> int:
+    """Serving processes for a CPU limit: whole cores, at least one.
+
+    The harness defaults to os.cpu_count(), which in a pod is the node's core count, not
+    the limit: more workers than cores only adds memory (~11 MiB each, harness/README.md)
+    and CFS throttling."""
+    return max(1, cpu_millis(cpu) // 1000)
+
+
+def trusted_proxy_cidrs(args: HarnessWorkloadArgs) -> list[str]:
+    """The load balancer's proxy ranges, plus the Ingress's own address as a /32.
+
+    Google's load balancer appends `<client IP>, <forwarding rule IP>` to X-Forwarded-For
+    (https://cloud.google.com/load-balancing/docs/https#x-forwarded-for_header) and the
+    harness takes the rightmost hop it does not trust; without the forwarding rule's address
+    every client would resolve to it and share one rate-limit bucket."""
+    cidrs = list(args.trusted_proxies)
+    if args.ingress_address:
+        cidrs.append(f"{args.ingress_address}/32")
+    return cidrs
 
 
 def metadata(namespace: str, name: str = NAME, **extra: Any) -> dict[str, Any]:
@@ -81,6 +188,8 @@ def harness_env(args: HarnessWorkloadArgs) -> list[dict[str, Any]]:
         {"name": contract.ENV_TLS_DIR, "value": contract.TLS_DIR},
         {"name": contract.ENV_TOKEN_FILE, "value": contract.TOKEN_FILE},
         {"name": contract.ENV_RATE_LIMIT, "value": str(args.rate_limit_per_minute)},
+        {"name": contract.ENV_TRUSTED_PROXIES, "value": ",".join(trusted_proxy_cidrs(args))},
+        {"name": contract.ENV_WORKERS, "value": str(workers(args.cpu))},
     ]
     if args.model_sha256:
         env.append({"name": contract.ENV_MODEL_SHA256, "value": args.model_sha256})
@@ -141,6 +250,9 @@ def harness_pod_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [harness_container(args)],
+        **(
+            {"topologySpreadConstraints": zone_spread(args.zone_spread)} if args.zone_spread else {}
+        ),
         "volumes": [
             {
                 "name": "tls",
@@ -154,16 +266,73 @@ def harness_pod_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
     }
 
 
+def zone_spread(spread: ZoneSpread) -> list[dict[str, Any]]:
+    """Harness pods spread across zones, so one zone's outage leaves the others serving."""
+    return [
+        {
+            "maxSkew": spread.max_skew,
+            "topologyKey": ZONE_KEY,
+            "whenUnsatisfiable": spread.when_unsatisfiable,
+            "labelSelector": {"matchLabels": contract.SELECTOR_LABELS},
+        }
+    ]
+
+
 def deployment_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
-    """The Deployment's spec: `replicas` copies of the harness pod, selected by the pod labels."""
-    return {
-        "replicas": args.replicas,
+    """The Deployment's spec: the harness pod, selected by the pod labels, rolled one surge pod
+    at a time. Under autoscaling `replicas` is left out, so `pulumi up` never resets the
+    count the HPA chose (the HPA raises a new Deployment to its minimum)."""
+    spec: dict[str, Any] = {
         "selector": {"matchLabels": contract.POD_LABELS},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": ROLLOUT_SURGE, "maxUnavailable": 0},
+        },
         "template": {
             "metadata": {"labels": contract.POD_LABELS},
             "spec": harness_pod_spec(args),
         },
     }
+    if args.autoscaling is None:
+        spec = {"replicas": args.replicas, **spec}
+    return spec
+
+
+def autoscaler_spec(scale: Autoscaling) -> dict[str, Any]:
+    """autoscaling/v2 HorizontalPodAutoscaler on the harness Deployment's CPU utilization."""
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
+        "minReplicas": scale.min_replicas,
+        "maxReplicas": scale.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": scale.cpu_target_percent,
+                    },
+                },
+            }
+        ],
+    }
+
+
+def disruption_budget_spec(budget: DisruptionBudget) -> dict[str, Any]:
+    """policy/v1 PodDisruptionBudget over the harness pods.
+
+    Unhealthy pods (still decrypting, or failing) may always be evicted: they serve nobody,
+    and guarding them would only stall a drain."""
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": contract.SELECTOR_LABELS},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+    if budget.max_unavailable is not None:
+        spec["maxUnavailable"] = budget.max_unavailable
+    else:
+        spec["minAvailable"] = budget.min_available
+    return spec
 
 
 def service_metadata(namespace: str) -> dict[str, Any]:
@@ -221,7 +390,7 @@ def ingress_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
 
 
 class HarnessWorkload(pulumi.ComponentResource):
-    """Token and TLS Secrets, the hardened Deployment, a ClusterIP Service, an HTTPS-only Ingress."""
+    """Token and TLS Secrets, the hardened Deployment (HPA, PDB), a ClusterIP Service, an HTTPS-only Ingress."""
 
     token_secret: k8s.core.v1.Secret
     tls_secret: k8s.core.v1.Secret
@@ -229,6 +398,8 @@ class HarnessWorkload(pulumi.ComponentResource):
     service: k8s.core.v1.Service
     ingress: k8s.networking.v1.Ingress
     frontend_config: k8s.apiextensions.CustomResource
+    autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    disruption_budget: k8s.policy.v1.PodDisruptionBudget
 
     def __init__(
         self, name: str, args: HarnessWorkloadArgs, opts: pulumi.ResourceOptions | None = None
@@ -258,6 +429,7 @@ class HarnessWorkload(pulumi.ComponentResource):
             spec=deployment_spec(args),
             opts=child(self, depends_on=[self.token_secret, self.tls_secret]),
         )
+        self._register_scale(name, args)
         self.service = k8s.core.v1.Service(
             f"{name}-service", metadata=service_metadata(ns), spec=service_spec(), opts=child(self)
         )
@@ -280,6 +452,23 @@ class HarnessWorkload(pulumi.ComponentResource):
         self.url = f"https://{args.host}"
         self.register_outputs(
             {"url": self.url, "token": self.token, "certificate": self.certificate}
+        )
+
+    def _register_scale(self, name: str, args: HarnessWorkloadArgs) -> None:
+        """The HPA (when autoscaling is on) and the disruption budget, beside the Deployment."""
+        self.autoscaler = None
+        if args.autoscaling is not None:
+            self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler",
+                metadata=metadata(args.namespace),
+                spec=autoscaler_spec(args.autoscaling),
+                opts=child(self, depends_on=[self.deployment]),
+            )
+        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-disruption-budget",
+            metadata=metadata(args.namespace),
+            spec=disruption_budget_spec(args.disruption_budget),
+            opts=child(self),
         )
 
     def _secrets(

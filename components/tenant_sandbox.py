@@ -6,22 +6,34 @@ the signed harness. Anything that runs other code (exec, attach, port-forward, p
 ephemeral containers, minting tokens) or changes the rules (RBAC, NetworkPolicy, quota,
 the namespace, service accounts) is absent, and RBAC is allow-only, so absent means denied.
 
+The workload tenant's quota is derived from the harness sizing Alice agreed to host
+(`harness_quota`: its maximum replicas plus the rollout surge, times the pod's size), so
+the autoscaler can reach its ceiling and a release at the ceiling can still roll.
+
 The objects are built by pure functions (`namespace_labels`, `network_policies`,
-`quota_spec`, `limit_range_spec`), which tests call without mocks; the component only
-registers them.
+`harness_quota`, `quota_spec`, `limit_range_spec`), which tests call without mocks; the
+component only registers them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components._common import child
+from components.harness_workload import ROLLOUT_SURGE
 from harness.contract import PORT, SELECTOR_LABELS
+from policy.facts import (
+    GOOGLE_FRONT_END_CIDRS,
+    cpu_millis,
+    cpu_quantity,
+    memory_bytes,
+    memory_quantity,
+)
 
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 READ = ["get", "list", "watch"]
@@ -56,17 +68,29 @@ class TenantQuota:
 
 
 @dataclass
+class HarnessSizing:
+    """What Alice sizes the workload tenant for: the most harness pods Bob's workload may run
+    (its HPA ceiling) and each pod's CPU/memory (request = limit)."""
+
+    max_replicas: int = 3
+    cpu: str = "1"
+    memory: str = "2Gi"
+
+
+@dataclass
 class TenantSandboxArgs:
     tenant: str
     namespace: str
     # IAM-style members: user:<email>, group:<email>, serviceAccount:<email>.
     members: Sequence[str]
-    quota: TenantQuota = field(default_factory=TenantQuota)
+    # The quota: given, or derived from `harness` (the workload tenant), else the default.
+    quota: TenantQuota | None = None
+    harness: HarnessSizing | None = None
     # Set for the one tenant whose harness may act as the model-reading GSA.
     workload_service_account: str | None = None
     workload_gsa_email: pulumi.Input[str] | None = None
     google_api_cidrs: Sequence[str] = ("199.36.153.8/30", "199.36.153.4/30")
-    load_balancer_cidrs: Sequence[str] = ("35.191.0.0/16", "130.211.0.0/22")
+    load_balancer_cidrs: Sequence[str] = GOOGLE_FRONT_END_CIDRS
 
 
 def rbac_subject(member: str) -> dict[str, str]:
@@ -157,6 +181,41 @@ def network_policies(args: TenantSandboxArgs) -> dict[str, dict[str, Any]]:
     return policies
 
 
+def harness_quota(sizing: HarnessSizing) -> TenantQuota:
+    """Room for `max_replicas` harness pods plus the rolling update's surge pod(s): a release
+    at the HPA's ceiling must still be able to start its new pod."""
+    pods = sizing.max_replicas + ROLLOUT_SURGE
+    return TenantQuota(
+        cpu=cpu_quantity(cpu_millis(sizing.cpu) * pods),
+        memory=memory_quantity(memory_bytes(sizing.memory) * pods),
+        pods=pods,
+    )
+
+
+def quota_admits(quota: TenantQuota, need: TenantQuota) -> bool:
+    return (
+        quota.pods >= need.pods
+        and cpu_millis(quota.cpu) >= cpu_millis(need.cpu)
+        and memory_bytes(quota.memory) >= memory_bytes(need.memory)
+    )
+
+
+def effective_quota(args: TenantSandboxArgs) -> TenantQuota:
+    """The quota the namespace gets; a given quota too small for the harness sizing is refused
+    (the HPA would stall below its ceiling, or a rollout at the ceiling would hang)."""
+    if args.harness is None:
+        return args.quota or TenantQuota()
+    need = harness_quota(args.harness)
+    if args.quota is None:
+        return need
+    if not quota_admits(args.quota, need):
+        raise ValueError(
+            f"tenant {args.tenant!r}: quota {args.quota} does not admit the harness sizing "
+            f"{args.harness} (needs {need}, surge included)"
+        )
+    return args.quota
+
+
 def quota_spec(quota: TenantQuota) -> dict[str, Any]:
     """The tenant's ResourceQuota: its compute budget, and no other way out or onto disk."""
     return {
@@ -196,6 +255,7 @@ def check_args(args: TenantSandboxArgs) -> list[dict[str, str]]:
     subjects = [rbac_subject(m) for m in args.members]
     if not subjects:
         raise ValueError(f"tenant {args.tenant!r} has no members")
+    effective_quota(args)
     return subjects
 
 
@@ -256,11 +316,12 @@ class TenantSandbox(pulumi.ComponentResource):
             )
             for role, spec in network_policies(args).items()
         ]
+        quota = effective_quota(args)
         self.quota = k8s.core.v1.ResourceQuota(
-            f"{name}-quota", metadata=meta("tenant"), spec=quota_spec(args.quota), opts=in_ns
+            f"{name}-quota", metadata=meta("tenant"), spec=quota_spec(quota), opts=in_ns
         )
         self.limits = k8s.core.v1.LimitRange(
-            f"{name}-limits", metadata=meta("tenant"), spec=limit_range_spec(args.quota), opts=in_ns
+            f"{name}-limits", metadata=meta("tenant"), spec=limit_range_spec(quota), opts=in_ns
         )
         self.namespace_name = self.namespace.metadata.name
         self.register_outputs(

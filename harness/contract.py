@@ -55,6 +55,8 @@ DEPLOYED_ENV: tuple[str, ...] = (
     ENV_RATE_LIMIT,
     ENV_TLS_DIR,
     ENV_TOKEN_FILE,
+    ENV_TRUSTED_PROXIES,
+    ENV_WORKERS,
 )
 """What the workload component sets; the Gatekeeper env allowlist admits exactly these."""
 

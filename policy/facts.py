@@ -182,3 +182,64 @@ IAM_SCOPE_KINDS: tuple[str, ...] = (
     "folder",
     "organization",
 )
+
+# --------------------------------------------------------------------------- load balancer
+# Where Google's external Application Load Balancer (the GCE Ingress) connects from: its
+# health checks and, for zonal NEG backends (container-native load balancing), its GFE
+# proxies. https://cloud.google.com/load-balancing/docs/firewall-rules ("Global external
+# Application Load Balancer": 35.191.0.0/16, 130.211.0.0/22; IPv6 2600:2d00:1:b029::/64,
+# 2600:2d00:1:1::/64). The tenant NetworkPolicy admits these to the harness port, and the
+# harness trusts their X-Forwarded-For hops (HARNESS_TRUSTED_PROXIES).
+GOOGLE_FRONT_END_CIDRS: tuple[str, ...] = (
+    "35.191.0.0/16",
+    "130.211.0.0/22",
+    "2600:2d00:1:b029::/64",
+    "2600:2d00:1:1::/64",
+)
+
+# --------------------------------------------------------------------------- quantities
+# Kubernetes resource quantities (k8s.io/apimachinery resource.Quantity): decimal SI
+# suffixes, binary IEC suffixes, and `m` (milli) for CPU. Only what the sandbox sizes with.
+_QUANTITY = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<suffix>m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+_MEMORY_UNITS = {
+    None: 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+
+
+def cpu_millis(quantity: str) -> int:
+    """A CPU quantity ("1", "1.5", "500m") in millicores; ValueError for anything else."""
+    match = _QUANTITY.match(str(quantity))
+    if not match or match["suffix"] not in (None, "m"):
+        raise ValueError(f"{quantity!r} is not a CPU quantity such as 1, 1.5 or 500m")
+    n = float(match["n"])
+    return round(n if match["suffix"] == "m" else n * 1000)
+
+
+def memory_bytes(quantity: str) -> int:
+    """A memory quantity ("2Gi", "512Mi", "1G") in bytes; ValueError for anything else."""
+    match = _QUANTITY.match(str(quantity))
+    if not match or match["suffix"] == "m":
+        raise ValueError(f"{quantity!r} is not a memory quantity such as 2Gi or 512Mi")
+    return round(float(match["n"]) * _MEMORY_UNITS[match["suffix"]])
+
+
+def cpu_quantity(millis: int) -> str:
+    """Millicores as Kubernetes writes them: whole cores when exact, else `<n>m`."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def memory_quantity(size: int) -> str:
+    """Bytes in the largest binary unit that divides them exactly."""
+    for suffix in ("Ti", "Gi", "Mi", "Ki"):
+        unit = _MEMORY_UNITS[suffix]
+        if size % unit == 0:
+            return f"{size // unit}{suffix}"
+    return str(size)

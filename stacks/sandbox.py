@@ -8,7 +8,7 @@ import pulumi
 
 from components import gatekeeper_policy
 from components.gatekeeper import Gatekeeper, GatekeeperArgs
-from components.tenant_sandbox import TenantQuota, TenantSandbox, TenantSandboxArgs
+from components.tenant_sandbox import HarnessSizing, TenantQuota, TenantSandbox, TenantSandboxArgs
 from infra import kubeconfig, providers
 from infra.config import StackConfig
 from stacks import outputs as out
@@ -85,7 +85,12 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
                 members=tenant.members,
                 quota=TenantQuota(
                     cpu=tenant.quota.cpu, memory=tenant.quota.memory, pods=tenant.quota.pods
-                ),
+                )
+                if tenant.quota
+                else None,
+                harness=HarnessSizing(max_replicas=sz.max_replicas, cpu=sz.cpu, memory=sz.memory)
+                if (sz := tenant.harness_sizing)
+                else None,
                 workload_service_account=tenant.workload_service_account,
                 workload_gsa_email=workload_gsa,
                 google_api_cidrs=sandbox.google_api_cidrs,

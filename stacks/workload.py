@@ -6,7 +6,13 @@ from typing import Any
 
 import pulumi
 
-from components.harness_workload import HarnessWorkload, HarnessWorkloadArgs
+from components.harness_workload import (
+    Autoscaling,
+    DisruptionBudget,
+    HarnessWorkload,
+    HarnessWorkloadArgs,
+    ZoneSpread,
+)
 from infra import providers
 from infra.config import StackConfig
 from stacks import outputs as out
@@ -39,6 +45,24 @@ def build(
             kms_key_uri=workload.kms_key_uri,
             model_sha256=workload.model_sha256,
             replicas=workload.replicas,
+            cpu=workload.cpu,
+            memory=workload.memory,
+            autoscaling=Autoscaling(
+                min_replicas=workload.autoscaling.min_replicas,
+                max_replicas=workload.autoscaling.max_replicas,
+                cpu_target_percent=workload.autoscaling.cpu_target_percent,
+            )
+            if workload.autoscaling
+            else None,
+            disruption_budget=DisruptionBudget(
+                max_unavailable=workload.disruption_budget.max_unavailable,
+                min_available=workload.disruption_budget.min_available,
+            ),
+            zone_spread=ZoneSpread(
+                max_skew=workload.zone_spread.max_skew,
+                when_unsatisfiable=workload.zone_spread.when_unsatisfiable.value,
+            ),
+            ingress_address=workload.ingress_address,
             token=secrets.get("harnessToken"),
             tls_certificate=secrets.get("tlsCertificate"),
             tls_private_key=secrets.get("tlsPrivateKey"),

@@ -41,6 +41,7 @@ from infra.config.patterns import (
     SHA256_HEX,
 )
 from infra.config.reader import Block, cidr, cidrs, duration_seconds, image, image_value
+from infra.config.scale import check_within_sizing, parse_harness_sizing, parse_workload_scale
 from infra.config.schema import (
     NAMESPACE,
     SEALED_OPTIONAL_METADATA,
@@ -53,6 +54,7 @@ from infra.config.schema import (
     DenyPolicyConfig,
     GatekeeperConfig,
     HarnessConfig,
+    HarnessSizing,
     ModelConfig,
     PerimeterConfig,
     ProtectionLevel,
@@ -65,7 +67,13 @@ from infra.config.schema import (
 )
 from infra.errors import ConfigError
 from policy import facts
-from policy.facts import DIGEST, REPOSITORY_PREFIX, RESERVED_NAMESPACES, is_sev_machine_type
+from policy.facts import (
+    DIGEST,
+    GOOGLE_FRONT_END_CIDRS,
+    REPOSITORY_PREFIX,
+    RESERVED_NAMESPACES,
+    is_sev_machine_type,
+)
 
 DEFAULT_DENIED_PERMISSIONS = (
     # Paths around the sandbox: long-lived keys for its service accounts, and reading a
@@ -371,10 +379,10 @@ def parse_cluster(block: Block) -> ClusterConfig:
 
 
 # --------------------------------------------------------------------------- tenants
-def _parse_quota(item: Block) -> Quota:
+def _parse_quota(item: Block) -> Quota | None:
     quota_block = item.block("quota", required=False)
     if quota_block is None:
-        return Quota()
+        return None
     quota = Quota(
         cpu=quota_block.str(
             "cpu", pattern=QUANTITY, default="4", expected="a CPU quantity such as 4 or 500m"
@@ -398,6 +406,8 @@ def _parse_tenant(item: Block) -> TenantConfig:
             value=namespace,
             expected="a tenant's own namespace",
         )
+    hosts_workload = item.has("workloadServiceAccount")
+    sizing = parse_harness_sizing(item)
     tenant = TenantConfig(
         name=item.str("name", pattern=DNS_LABEL, expected="a short tenant name"),
         namespace=namespace,
@@ -408,6 +418,7 @@ def _parse_tenant(item: Block) -> TenantConfig:
             expected="user:<email>, group:<email> or serviceAccount:<email>",
         ),
         quota=quota,
+        harness_sizing=sizing or (HarnessSizing() if hosts_workload else None),
         workload_service_account=item.str(
             "workloadServiceAccount",
             required=False,
@@ -447,7 +458,25 @@ def parse_tenants(raw: Any) -> tuple[TenantConfig, ...]:
             value=hosts,
             expected="at most one",
         )
+    for index, (tenant, item) in enumerate(zip(tenants, raw, strict=True)):
+        _check_quota_source(Block(f"{key}[{index}]", item), tenant)
     return tuple(tenants)
+
+
+def _check_quota_source(item: Block, tenant: TenantConfig) -> None:
+    """One source: the workload tenant's quota is computed from the harness it must hold."""
+    if tenant.hosts_workload and item.has("quota"):
+        raise ConfigError(
+            item.key("quota"),
+            "is derived from harnessSizing for the tenant that hosts the harness",
+            expected="harnessSizing: {maxReplicas, cpu, memory} instead of quota",
+        )
+    if item.has("harnessSizing") and not tenant.hosts_workload:
+        raise ConfigError(
+            item.key("harnessSizing"),
+            "is only for the tenant that hosts the harness",
+            expected="quota for a tenant without workloadServiceAccount",
+        )
 
 
 # --------------------------------------------------------------------------- sandbox
@@ -524,7 +553,7 @@ def parse_sandbox(block: Block) -> SandboxConfig:
         ),
         cluster_access=access,
         google_api_cidrs=cidrs(block, "googleApiCidrs", ("199.36.153.8/30", "199.36.153.4/30")),
-        load_balancer_cidrs=cidrs(block, "loadBalancerCidrs", ("35.191.0.0/16", "130.211.0.0/22")),
+        load_balancer_cidrs=cidrs(block, "loadBalancerCidrs", GOOGLE_FRONT_END_CIDRS),
     )
     block.done()
     if not config.approved_digests:
@@ -554,7 +583,7 @@ def parse_workload(block: Block) -> WorkloadConfig:
             expected="the workload service account Alice gave you",
         ),
         host=block.str("host", pattern=DNS_NAME, expected="a DNS name such as llama.example.com"),
-        replicas=block.int("replicas", default=2, minimum=1, maximum=20),
+        replicas=(replicas := block.int("replicas", default=2, minimum=1, maximum=20)),
         image=image(block, "image", required=False),
         model_uri=block.str(
             "modelUri",
@@ -569,6 +598,9 @@ def parse_workload(block: Block) -> WorkloadConfig:
             "modelSha256", required=False, pattern=SHA256_HEX, expected="64 lowercase hex digits"
         ),
         cluster_access=_parse_cluster_access(block),
+        **parse_workload_scale(block, replicas),
     )
     block.done()
+    if config.harness_sizing is not None:
+        check_within_sizing(config, config.harness_sizing, f"{block.path}.harnessSizing")
     return config

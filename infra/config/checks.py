@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from infra.config.scale import check_within_sizing
 from infra.config.schema import NAMESPACE, Part, StackConfig
 from infra.errors import ConfigError
 
@@ -49,6 +50,7 @@ def check_cross_block(config: StackConfig) -> None:
     _check_tenants_and_handover(config)
     _check_workload_image(config)
     _check_workload_tenant(config)
+    _check_harness_sizing(config)
     _check_sandbox_reaches_cluster(config)
     _check_gatekeeper_admitted(config)
 
@@ -114,6 +116,23 @@ def _check_workload_tenant(config: StackConfig) -> None:
             value=f"{workload.namespace}/{workload.service_account}",
             expected=f"{tenant.namespace}/{tenant.workload_service_account}",
         )
+
+
+def _check_harness_sizing(config: StackConfig) -> None:
+    """Where both parties' values are known: Bob's replicas and pod size fit Alice's quota."""
+    workload, tenant = config.workload, config.workload_tenant
+    if not (workload and tenant and tenant.harness_sizing):
+        return
+    source = f"{NAMESPACE}:tenants[{config.tenants.index(tenant)}].harnessSizing"
+    given = workload.harness_sizing
+    if given is not None and given != tenant.harness_sizing:
+        raise ConfigError(
+            f"{NAMESPACE}:workload.harnessSizing",
+            "disagrees with the block it comes from",
+            value=given,
+            expected=f"{source} ({tenant.harness_sizing}) or leave it out",
+        )
+    check_within_sizing(workload, tenant.harness_sizing, source)
 
 
 def _check_sandbox_reaches_cluster(config: StackConfig) -> None:

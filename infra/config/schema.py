@@ -30,6 +30,7 @@ from harness.contract import (
 )
 from infra.config.patterns import KMS_KEY_URI
 from policy import facts
+from policy.facts import GOOGLE_FRONT_END_CIDRS
 
 NAMESPACE = "gke-sandbox"
 
@@ -250,11 +251,26 @@ class Quota:
 
 
 @dataclass(frozen=True)
+class HarnessSizing:
+    """What crosses between Alice's sandbox and Bob's workload: the most harness pods and each
+    pod's CPU/memory (request = limit). Alice sizes the workload tenant's quota from it
+    (`tenants[].harnessSizing`); Bob's workload must stay within it (`workload.harnessSizing`,
+    the same values handed over)."""
+
+    max_replicas: int = 3
+    cpu: str = "1"
+    memory: str = "2Gi"
+
+
+@dataclass(frozen=True)
 class TenantConfig:
     name: str
     namespace: str
     members: tuple[str, ...]
-    quota: Quota = field(default_factory=Quota)
+    # Given for a plain tenant (else the default Quota); derived from harness_sizing for the
+    # workload tenant.
+    quota: Quota | None = None
+    harness_sizing: HarnessSizing | None = None
     # The one tenant whose namespace hosts the harness under the model-reading identity.
     workload_service_account: str | None = None
 
@@ -290,7 +306,35 @@ class SandboxConfig:
     cluster_stack: str | None = None
     cluster_access: ClusterAccess | None = None
     google_api_cidrs: tuple[str, ...] = ("199.36.153.8/30", "199.36.153.4/30")
-    load_balancer_cidrs: tuple[str, ...] = ("35.191.0.0/16", "130.211.0.0/22")
+    load_balancer_cidrs: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
+
+
+class WhenUnsatisfiable(StrEnum):
+    """Zone spread: prefer other zones (ScheduleAnyway), or leave pods pending (DoNotSchedule)."""
+
+    SCHEDULE_ANYWAY = "ScheduleAnyway"
+    DO_NOT_SCHEDULE = "DoNotSchedule"
+
+
+@dataclass(frozen=True)
+class AutoscalingConfig:
+    min_replicas: int = 2
+    max_replicas: int = 3
+    cpu_target_percent: int = 70
+
+
+@dataclass(frozen=True)
+class DisruptionBudgetConfig:
+    """Exactly one of the two is set; maxUnavailable 1 by default (never blocks a drain)."""
+
+    max_unavailable: int | None = 1
+    min_available: int | None = None
+
+
+@dataclass(frozen=True)
+class ZoneSpreadConfig:
+    max_skew: int = 1
+    when_unsatisfiable: WhenUnsatisfiable = WhenUnsatisfiable.SCHEDULE_ANYWAY
 
 
 @dataclass(frozen=True)
@@ -306,6 +350,25 @@ class WorkloadConfig:
     kms_key_uri: str | None = None
     model_sha256: str | None = None
     cluster_access: ClusterAccess | None = None
+    # Each harness pod's CPU and memory (request = limit); the CPU also sets HARNESS_WORKERS.
+    cpu: str = "1"
+    memory: str = "2Gi"
+    # When given, an HPA owns the replica count and `replicas` must be left out.
+    autoscaling: AutoscalingConfig | None = None
+    disruption_budget: DisruptionBudgetConfig = field(default_factory=DisruptionBudgetConfig)
+    zone_spread: ZoneSpreadConfig = field(default_factory=ZoneSpreadConfig)
+    # The Ingress's reserved external IP: trusted as the last X-Forwarded-For hop.
+    ingress_address: str | None = None
+    # What Alice sized the namespace for (handed over; filled from the tenant in `all`).
+    harness_sizing: HarnessSizing | None = None
+
+    @property
+    def max_replicas(self) -> int:
+        return self.autoscaling.max_replicas if self.autoscaling else self.replicas
+
+    @property
+    def min_replicas(self) -> int:
+        return self.autoscaling.min_replicas if self.autoscaling else self.replicas
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,7 @@ CASES = [
         workload_args,
         [
             "deployment",
+            "disruption-budget",
             "frontend",
             "ingress",
             "service",

@@ -92,6 +92,10 @@ def test_env_is_exactly_the_harness_variables(run):
         "HARNESS_TLS_DIR": "/etc/harness/tls",
         "HARNESS_TOKEN_FILE": "/etc/harness/token/token",
         "HARNESS_RATE_LIMIT": "100",
+        "HARNESS_TRUSTED_PROXIES": (
+            "35.191.0.0/16,130.211.0.0/22,2600:2d00:1:b029::/64,2600:2d00:1:1::/64"
+        ),
+        "HARNESS_WORKERS": "1",
     }, deployment.urn
     assert "envFrom" not in spec["containers"][0], deployment.urn
 

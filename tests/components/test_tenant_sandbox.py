@@ -176,6 +176,8 @@ def test_default_deny_dns_and_load_balancer_policies(run):
     assert ingress["from"] == [
         {"ipBlock": {"cidr": "35.191.0.0/16"}},
         {"ipBlock": {"cidr": "130.211.0.0/22"}},
+        {"ipBlock": {"cidr": "2600:2d00:1:b029::/64"}},
+        {"ipBlock": {"cidr": "2600:2d00:1:1::/64"}},
     ], lb.urn
     assert ingress["ports"] == [{"protocol": "TCP", "port": 8443}], lb.urn
     for policy in by_name.values():
@@ -301,6 +303,8 @@ def test_network_policies_open_only_dns_and_the_harness_port_for_a_plain_tenant(
                 "from": [
                     {"ipBlock": {"cidr": "35.191.0.0/16"}},
                     {"ipBlock": {"cidr": "130.211.0.0/22"}},
+                    {"ipBlock": {"cidr": "2600:2d00:1:b029::/64"}},
+                    {"ipBlock": {"cidr": "2600:2d00:1:1::/64"}},
                 ],
                 "ports": [{"protocol": "TCP", "port": 8443}],
             }
