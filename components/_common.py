@@ -1,11 +1,90 @@
 """Small helpers every component shares."""
 
-from __future__ import annotations
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import pulumi
 
 # Labels on every GCP resource that takes them, so billing and audit can find the sandbox.
 MANAGED_BY = {"managed-by": "pulumi", "app": "gke-sandbox"}
+
+# The Pulumi package name the components are published under (PulumiPlugin.yaml, schema.json).
+PACKAGE = "gke-sandbox"
+
+# The module part of every type token. None: the component's own module, as the plans have
+# always recorded (`gke-sandbox:model_vault:ModelVault`). When hosted as a component package
+# it becomes "index": the pinned SDK's ComponentProvider only serves `<package>:index:<Type>`
+# (provider/experimental/component.py, validate_resource_type) and the schema it infers names
+# every component so, and the component must register under the token the engine asked for.
+_token_module: str | None = None
+
+A = TypeVar("A")
+
+
+def host_as_package() -> None:
+    """Register components under `gke-sandbox:index:<Type>` (the component package's tokens)."""
+    global _token_module  # one process-wide switch, set once by the provider host
+    _token_module = "index"
+
+
+def token(module: str, type_name: str) -> str:
+    """The component's type token: `gke-sandbox:<module>:<Type>`, or `index` when hosted."""
+    return f"{PACKAGE}:{_token_module or module}:{type_name}"
+
+
+def as_args(cls: type[A], value: A | Mapping[str, Any]) -> A:
+    """The args dataclass, from a Python caller's instance or a package host's dict.
+
+    Python stacks pass the dataclass. Hosted as a component package, `Construct` passes a dict
+    of the Python field names (nested types as dicts too); an absent or null field takes the
+    dataclass's default, so the defaults live in one place for every language.
+    """
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{cls.__name__}: expected {cls.__name__} or a mapping, got {value!r}")
+    # The annotations as written (no get_type_hints: pulumi.Input holds an unresolvable ForwardRef).
+    hints = inspect.get_annotations(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(value) - fields)
+    if unknown:
+        raise TypeError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+    kwargs = {key: _nested(hints[key], item) for key, item in value.items() if item is not None}
+    return cls(**kwargs)
+
+
+def _nested(hint: Any, value: Any) -> Any:
+    """Turn dicts back into the nested args dataclass the annotation names (also in lists)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _nested(inner[0], value) if len(inner) == 1 else value
+    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+        return as_args(hint, value)  # type: ignore[arg-type]
+    if origin in (list, Sequence) and isinstance(value, list | tuple):
+        (item,) = typing.get_args(hint)
+        return [_nested(item, v) for v in value]
+    return value
+
+
+def waits_for(opts: pulumi.ResourceOptions | None) -> list[pulumi.Input[pulumi.Resource]]:
+    """What the component's `opts.depends_on` names, to pass on to the children that need it.
+
+    A component's own `depends_on` does not reach its children in the pinned SDK (children
+    register with their own options); the children that call an API list these explicitly,
+    so each one waits for the enablement itself, as the plan's `dependencies` record. Every
+    Pulumi language has `dependsOn`, and a package host receives it in `Construct`.
+    """
+    if opts is None or opts.depends_on is None:
+        return []
+    deps = opts._depends_on_list()
+    if not isinstance(deps, list):
+        raise TypeError("depends_on must be a list of resources here, not an Output of one")
+    return deps
 
 
 def child(parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:

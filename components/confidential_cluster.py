@@ -10,8 +10,6 @@ The cluster's and node pool's settings are built by pure functions (`node_config
 registers resources.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +17,15 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child, sa_member, workload_pool
+from components._common import (
+    MANAGED_BY,
+    as_args,
+    child,
+    sa_member,
+    token,
+    waits_for,
+    workload_pool,
+)
 from policy import facts
 from policy.facts import (
     GATEKEEPER_WEBHOOK_PORT,
@@ -39,27 +45,44 @@ NODE_ROLES = (
 
 @dataclass
 class AuthorizedNetwork:
+    """A network allowed to reach the cluster's control plane."""
+
     display_name: str
+    """What the network is (shown in the console)."""
     cidr_block: str
+    """The network's CIDR block."""
 
 
 @dataclass
 class ConfidentialClusterArgs:
+    """Where the cluster goes, its nodes and its network ranges."""
+
     project_id: pulumi.Input[str]
+    """The cluster project."""
     region: str
-    location: str  # a zone (zonal cluster) or the region (regional cluster)
+    """The region of the network and subnet."""
+    location: str
+    """A zone (zonal cluster) or the region (regional cluster)."""
     cluster_name: str
-    node_service_account_id: str = "gke-node"
-    machine_type: str = facts.DEFAULT_MACHINE_TYPE
-    node_count: int = 2
-    release_channel: str = "REGULAR"
-    subnet_cidr: str = "10.10.0.0/20"
-    pods_cidr: str = "10.20.0.0/16"
-    services_cidr: str = "10.30.0.0/20"
-    master_cidr: str = "172.16.0.16/28"
-    authorized_networks: Sequence[AuthorizedNetwork] = field(default_factory=list)
-    # Resources that must exist first (e.g. the project's enabled services).
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """The cluster's name (also prefixes its network, subnet, firewall and DNS zones)."""
+    node_service_account_id: str | None = "gke-node"
+    """The nodes' own service account id."""
+    machine_type: str | None = facts.DEFAULT_MACHINE_TYPE
+    """The nodes' machine type: an AMD SEV series, so Confidential Nodes can run."""
+    node_count: int | None = 2
+    """Nodes in the confidential pool (per zone)."""
+    release_channel: str | None = "REGULAR"
+    """The GKE release channel."""
+    subnet_cidr: str | None = "10.10.0.0/20"
+    """The node subnet's range."""
+    pods_cidr: str | None = "10.20.0.0/16"
+    """The pods' secondary range."""
+    services_cidr: str | None = "10.30.0.0/20"
+    """The services' secondary range."""
+    master_cidr: str | None = "172.16.0.16/28"
+    """The control plane's /28 range (private nodes)."""
+    authorized_networks: Sequence[AuthorizedNetwork] | None = field(default_factory=list)
+    """Networks allowed to reach the control plane's IP endpoint; empty: none."""
 
 
 def check_args(args: ConfidentialClusterArgs) -> None:
@@ -203,7 +226,7 @@ def cluster_settings(args: ConfidentialClusterArgs) -> dict[str, Any]:
             "gcp_public_cidrs_access_enabled": False,
             "cidr_blocks": [
                 {"display_name": n.display_name, "cidr_block": n.cidr_block}
-                for n in args.authorized_networks
+                for n in args.authorized_networks or []
             ],
         },
         "addons_config": {
@@ -232,28 +255,40 @@ def cluster_settings(args: ConfidentialClusterArgs) -> dict[str, Any]:
 
 
 class ConfidentialCluster(pulumi.ComponentResource):
-    """VPC + subnet, node SA with three roles, the cluster and one confidential node pool."""
+    """VPC + subnet, node SA with three roles, the cluster and one confidential node pool.
 
-    network: gcp.compute.Network
-    subnet: gcp.compute.Subnetwork
-    node_sa: gcp.serviceaccount.Account
-    node_roles: list[gcp.projects.IAMMember]
-    cluster: gcp.container.Cluster
-    node_pool: gcp.container.NodePool
+    `depends_on` (resource option): the project's API enablements; every child that calls an
+    API first (network, node SA, firewall, DNS zones, cluster) waits for them.
+    """
+
+    cluster_name: pulumi.Output[str]
+    """The cluster's name."""
+    endpoint: pulumi.Output[str]
+    """The control plane's IP endpoint."""
+    dns_endpoint: pulumi.Output[str]
+    """The control plane's DNS endpoint (IAM-checked, reachable like a Google API)."""
+    ca_certificate: pulumi.Output[str]
+    """The cluster CA certificate, base64 PEM."""
+    node_service_account: pulumi.Output[str]
+    """The nodes' service account email."""
+    workload_pool: pulumi.Output[str]
+    """The Workload Identity pool, `<project>.svc.id.goog`."""
 
     def __init__(
         self, name: str, args: ConfidentialClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(ConfidentialClusterArgs, args)
         check_args(args)
-        super().__init__("gke-sandbox:confidential_cluster:ConfidentialCluster", name, None, opts)
-        after = child(self, depends_on=list(args.depends_on))
+        super().__init__(token("confidential_cluster", "ConfidentialCluster"), name, None, opts)
+        waits = waits_for(opts)
+        after = child(self, depends_on=waits)
 
         self._network(name, args, after)
         self._node_identity(name, args, after)
         self._private_access(name, args, after)
         pool = pulumi.Output.from_input(args.project_id).apply(workload_pool)
         nodes = node_config(args.machine_type, self.node_sa.email)
-        self.cluster = gcp.container.Cluster(
+        self.cluster: gcp.container.Cluster = gcp.container.Cluster(
             f"{name}-cluster",
             project=args.project_id,
             network=self.network.id,
@@ -261,9 +296,9 @@ class ConfidentialCluster(pulumi.ComponentResource):
             node_config=nodes,
             workload_identity_config={"workload_pool": pool},
             **cluster_settings(args),
-            opts=child(self, depends_on=[*args.depends_on, *self.node_roles]),
+            opts=child(self, depends_on=[*waits, *self.node_roles]),
         )
-        self.node_pool = gcp.container.NodePool(
+        self.node_pool: gcp.container.NodePool = gcp.container.NodePool(
             f"{name}-pool",
             name="confidential",
             project=args.project_id,
@@ -279,13 +314,14 @@ class ConfidentialCluster(pulumi.ComponentResource):
         self.dns_endpoint = self.cluster.control_plane_endpoints_config.apply(_dns_endpoint)
         self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
         self.workload_pool = pool
+        self.node_service_account = self.node_sa_email
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
                 "endpoint": self.endpoint,
                 "dnsEndpoint": self.dns_endpoint,
                 "caCertificate": self.ca_certificate,
-                "nodeServiceAccount": self.node_sa_email,
+                "nodeServiceAccount": self.node_service_account,
                 "workloadPool": self.workload_pool,
             }
         )
@@ -294,14 +330,14 @@ class ConfidentialCluster(pulumi.ComponentResource):
         self, name: str, args: ConfidentialClusterArgs, after: pulumi.ResourceOptions
     ) -> None:
         """The cluster's own VPC and node subnet (the project has no default network)."""
-        self.network = gcp.compute.Network(
+        self.network: gcp.compute.Network = gcp.compute.Network(
             f"{name}-network",
             name=f"{args.cluster_name}-vpc",
             project=args.project_id,
             auto_create_subnetworks=False,
             opts=after,
         )
-        self.subnet = gcp.compute.Subnetwork(
+        self.subnet: gcp.compute.Subnetwork = gcp.compute.Subnetwork(
             f"{name}-subnet",
             name=f"{args.cluster_name}-nodes",
             project=args.project_id,
@@ -319,7 +355,7 @@ class ConfidentialCluster(pulumi.ComponentResource):
         self, name: str, args: ConfidentialClusterArgs, after: pulumi.ResourceOptions
     ) -> None:
         """The nodes' own service account and its three project roles."""
-        self.node_sa = gcp.serviceaccount.Account(
+        self.node_sa: gcp.serviceaccount.Account = gcp.serviceaccount.Account(
             f"{name}-node-sa",
             account_id=args.node_service_account_id,
             project=args.project_id,
@@ -328,7 +364,7 @@ class ConfidentialCluster(pulumi.ComponentResource):
         )
         self.node_sa_email = self.node_sa.email
         node_member = sa_member(self.node_sa.email)
-        self.node_roles = [
+        self.node_roles: list[gcp.projects.IAMMember] = [
             gcp.projects.IAMMember(
                 f"{name}-node-{role_name(role)}",
                 project=args.project_id,

@@ -1,38 +1,46 @@
 """Bob's Artifact Registry repository for the harness image, and who may pull from it (seed 003 steps 4, 13)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child
+from components._common import MANAGED_BY, as_args, child, token, waits_for
 
 
 @dataclass
 class HarnessRegistryArgs:
+    """Where the harness repository lives and who may pull from it."""
+
     project: pulumi.Input[str]
+    """The harness owner's project."""
     location: str
+    """The repository's region, e.g. `europe-west4`."""
     repository_id: str
-    # IAM members (e.g. the cluster's node service account) granted artifactregistry.reader.
-    readers: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    # Must exist first: the enablement (`gcp.projects.Service`) of each API used here.
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """The repository's id (last part of its URL)."""
+    readers: Sequence[pulumi.Input[str]] | None = field(default_factory=list)
+    """IAM members granted artifactregistry.reader (e.g. the cluster's node service account)."""
 
 
 class HarnessRegistry(pulumi.ComponentResource):
-    """A docker repository with immutable tags, readable only by the members listed."""
+    """A docker repository with immutable tags, readable only by the members listed.
 
-    repository: gcp.artifactregistry.Repository
-    reader_grants: list[gcp.artifactregistry.RepositoryIamMember]
+    `depends_on` (resource option): the enablement of artifactregistry.googleapis.com; the
+    repository waits for it.
+    """
+
+    repository_id: pulumi.Output[str]
+    """The repository's resource id."""
+    repository_url: pulumi.Output[str]
+    """Where images are pushed and pulled: `<location>-docker.pkg.dev/<project>/<id>`."""
 
     def __init__(
         self, name: str, args: HarnessRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gke-sandbox:harness_registry:HarnessRegistry", name, None, opts)
-        self.repository = gcp.artifactregistry.Repository(
+        args = as_args(HarnessRegistryArgs, args)
+        super().__init__(token("harness_registry", "HarnessRegistry"), name, None, opts)
+        self.repository: gcp.artifactregistry.Repository = gcp.artifactregistry.Repository(
             f"{name}-repository",
             repository_id=args.repository_id,
             project=args.project,
@@ -42,9 +50,9 @@ class HarnessRegistry(pulumi.ComponentResource):
             # A signed digest must keep meaning the same bytes: tags cannot be moved.
             docker_config={"immutable_tags": True},
             labels=MANAGED_BY,
-            opts=child(self, depends_on=list(args.depends_on)),
+            opts=child(self, depends_on=waits_for(opts)),
         )
-        self.reader_grants = [
+        self.reader_grants: list[gcp.artifactregistry.RepositoryIamMember] = [
             gcp.artifactregistry.RepositoryIamMember(
                 f"{name}-reader-{index}",
                 project=args.project,
@@ -54,7 +62,7 @@ class HarnessRegistry(pulumi.ComponentResource):
                 member=member,
                 opts=child(self),
             )
-            for index, member in enumerate(args.readers)
+            for index, member in enumerate(args.readers or [])
         ]
         self.repository_url = pulumi.Output.concat(
             args.location,
@@ -63,6 +71,7 @@ class HarnessRegistry(pulumi.ComponentResource):
             "/",
             args.repository_id,
         )
+        self.repository_id = self.repository.id
         self.register_outputs(
-            {"repositoryId": self.repository.id, "repositoryUrl": self.repository_url}
+            {"repositoryId": self.repository_id, "repositoryUrl": self.repository_url}
         )

@@ -1,32 +1,34 @@
 """Alice's signature on the harness digest: a Container Analysis note and a BinAuthz attestor (seed 003 step 9)."""
 
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child
+from components._common import MANAGED_BY, as_args, child, token, waits_for
 
 # The signing algorithm `gcloud beta container binauthz attestations sign-and-create` supports well.
 SIGNING_ALGORITHM = "EC_SIGN_P256_SHA256"
+DEFAULT_SIGNING_KEY_NAME = "harness-signer"
 
 
 @dataclass
 class ImageAttestorArgs:
+    """Where the attestor lives and how its signing key is held (exactly one way)."""
+
     project: pulumi.Input[str]
+    """The model owner's project, which holds the note and the attestor."""
     attestor_name: str
+    """The attestor's name."""
     note_name: str
-    # Preferred: a KMS asymmetric signing key created in this key ring (private key never leaves KMS).
+    """The Container Analysis note's name."""
     signing_key_ring_id: pulumi.Input[str] | None = None
-    signing_key_name: str = "harness-signer"
-    # Accepted as in the seed: an ASCII-armored PGP public key whose private half Alice keeps.
+    """Preferred: a key ring in which a KMS asymmetric signing key is created (its private key never leaves KMS)."""
+    signing_key_name: str | None = DEFAULT_SIGNING_KEY_NAME
+    """The KMS signing key's name, with `signingKeyRingId`."""
     pgp_public_key: str | None = None
-    # Must exist first: the enablement (`gcp.projects.Service`) of each API used here.
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """As in the seed: an ASCII-armored PGP public key whose private half the model owner keeps."""
 
 
 def check_args(args: ImageAttestorArgs) -> None:
@@ -40,35 +42,45 @@ def check_args(args: ImageAttestorArgs) -> None:
 
 
 class ImageAttestor(pulumi.ComponentResource):
-    """Note + attestor whose public key is a KMS signing key (PKIX) or a PGP key."""
+    """Note + attestor whose public key is a KMS signing key (PKIX) or a PGP key.
 
-    note: gcp.containeranalysis.Note
-    attestor: gcp.binaryauthorization.Attestor
-    signing_key: gcp.kms.CryptoKey | None
+    `depends_on` (resource option): the enablement of containeranalysis and
+    binaryauthorization APIs; the note and the attestor wait for it.
+    """
+
+    attestor_id: pulumi.Output[str]
+    """The attestor's id, `projects/<project>/attestors/<name>`: what a policy requires."""
+    note_id: pulumi.Output[str]
+    """The Container Analysis note's id."""
+    signing_key_version: pulumi.Output[str] | None
+    """The KMS signing key version to sign with (only with `signingKeyRingId`)."""
 
     def __init__(
         self, name: str, args: ImageAttestorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(ImageAttestorArgs, args)
         check_args(args)
-        super().__init__("gke-sandbox:image_attestor:ImageAttestor", name, None, opts)
+        super().__init__(token("image_attestor", "ImageAttestor"), name, None, opts)
+        waits = waits_for(opts)
 
-        self.note = gcp.containeranalysis.Note(
+        self.note: gcp.containeranalysis.Note = gcp.containeranalysis.Note(
             f"{name}-note",
             name=args.note_name,
             project=args.project,
             attestation_authority={
                 "hint": {"human_readable_name": f"gke-sandbox {args.attestor_name}"}
             },
-            opts=child(self, depends_on=list(args.depends_on)),
+            opts=child(self, depends_on=waits),
         )
-        self.signing_key = None
-        self.signing_key_version: pulumi.Output[str] | None = None
+        self.signing_key: gcp.kms.CryptoKey | None = None
+        self.signing_key_version = None
         if args.signing_key_ring_id is not None:
-            public_key = self._kms_public_key(name, args.signing_key_ring_id, args.signing_key_name)
+            key_name = args.signing_key_name or DEFAULT_SIGNING_KEY_NAME
+            public_key = self._kms_public_key(name, args.signing_key_ring_id, key_name)
         else:
             public_key = {"ascii_armored_pgp_public_key": args.pgp_public_key}
 
-        self.attestor = gcp.binaryauthorization.Attestor(
+        self.attestor: gcp.binaryauthorization.Attestor = gcp.binaryauthorization.Attestor(
             f"{name}-attestor",
             name=args.attestor_name,
             project=args.project,
@@ -76,13 +88,14 @@ class ImageAttestor(pulumi.ComponentResource):
                 "note_reference": self.note.id,
                 "public_keys": [public_key],
             },
-            opts=child(self, depends_on=list(args.depends_on)),
+            opts=child(self, depends_on=waits),
         )
         self.attestor_id = self.attestor.id
+        self.note_id = self.note.id
         self.register_outputs(
             {
                 "attestorId": self.attestor_id,
-                "noteId": self.note.id,
+                "noteId": self.note_id,
                 "signingKeyVersion": self.signing_key_version,
             }
         )

@@ -6,15 +6,13 @@ must wait for that API's enablement, or a first `pulumi up` on a fresh project f
 "API has not been used in project ... or it is disabled" and only a retry passes.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import child
+from components._common import as_args, child, token
 
 
 def service_role(service: str) -> str:
@@ -24,22 +22,31 @@ def service_role(service: str) -> str:
 
 @dataclass
 class ProjectServicesArgs:
+    """An existing project and the APIs it must have."""
+
     project: pulumi.Input[str]
+    """The party's existing project."""
     services: Sequence[str]
+    """The APIs to enable, e.g. `cloudkms.googleapis.com`; at least one."""
 
 
 class ProjectServices(pulumi.ComponentResource):
-    """One `gcp.projects.Service` per API, kept enabled when the stack is destroyed."""
+    """One `gcp.projects.Service` per API, kept enabled when the stack is destroyed.
 
-    services: list[gcp.projects.Service]
+    From another language, `dependsOn: [thisComponent]` makes a resource wait for every API.
+    """
+
+    enabled_apis: pulumi.Output[list[str]]
+    """The APIs enabled, sorted."""
 
     def __init__(
         self, name: str, args: ProjectServicesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(ProjectServicesArgs, args)
         if not args.services:
             raise ValueError("ProjectServices needs at least one API to enable")
-        super().__init__("gke-sandbox:project_services:ProjectServices", name, None, opts)
-        self.by_api = {
+        super().__init__(token("project_services", "ProjectServices"), name, None, opts)
+        self.by_api: dict[str, gcp.projects.Service] = {
             service: gcp.projects.Service(
                 f"{name}-{service_role(service)}",
                 project=args.project,
@@ -52,5 +59,6 @@ class ProjectServices(pulumi.ComponentResource):
             )
             for service in sorted(set(args.services))
         }
-        self.services = list(self.by_api.values())
-        self.register_outputs({"services": sorted(self.by_api)})
+        self.services: list[gcp.projects.Service] = list(self.by_api.values())
+        self.enabled_apis = pulumi.Output.from_input(sorted(self.by_api))
+        self.register_outputs({"enabledApis": self.enabled_apis})

@@ -1,14 +1,12 @@
 """The cluster project: created in the confidential folder, billed to Bob's account (seed 003 step 6)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child
+from components._common import MANAGED_BY, as_args, child, token
 
 # What the sandbox needs and nothing more; each enabled API is attack surface.
 REQUIRED_SERVICES = (
@@ -28,27 +26,36 @@ REQUIRED_SERVICES = (
 
 @dataclass
 class SandboxProjectArgs:
+    """The cluster project's id, its folder, the billing account and its APIs."""
+
     project_id: str
+    """The new project's id."""
     folder_id: pulumi.Input[str]
+    """The confidential folder the project is created in (`folders/<id>` or the id)."""
     billing_account: str
-    services: Sequence[str] = field(default_factory=lambda: list(REQUIRED_SERVICES))
+    """The customer's billing account id the sandbox runs on."""
+    services: Sequence[str] | None = field(default_factory=lambda: list(REQUIRED_SERVICES))
+    """The APIs to enable; by default exactly the ones the sandbox uses."""
 
 
 class SandboxProject(pulumi.ComponentResource):
     """Project + billing link + the services the sandbox uses."""
 
-    project: gcp.organizations.Project
-    services: list[gcp.projects.Service]
+    project_id: pulumi.Output[str]
+    """The project's id."""
+    project_number: pulumi.Output[str]
+    """The project's number (names its service agents)."""
 
     def __init__(
         self, name: str, args: SandboxProjectArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gke-sandbox:sandbox_project:SandboxProject", name, None, opts)
+        args = as_args(SandboxProjectArgs, args)
+        super().__init__(token("sandbox_project", "SandboxProject"), name, None, opts)
         if not args.billing_account:
             raise ValueError(
                 "billing_account is required: the sandbox runs on the customer's billing account"
             )
-        self.project = gcp.organizations.Project(
+        self.project: gcp.organizations.Project = gcp.organizations.Project(
             f"{name}-project",
             project_id=args.project_id,
             name=args.project_id,
@@ -60,7 +67,7 @@ class SandboxProject(pulumi.ComponentResource):
             labels=MANAGED_BY,
             opts=child(self),
         )
-        self.by_api = {
+        self.by_api: dict[str, gcp.projects.Service] = {
             service: gcp.projects.Service(
                 f"{name}-{service.split('.')[0]}",
                 project=self.project.project_id,
@@ -70,9 +77,11 @@ class SandboxProject(pulumi.ComponentResource):
                 disable_on_destroy=False,
                 opts=child(self),
             )
-            for service in sorted(set(args.services))
+            for service in sorted(
+                set(REQUIRED_SERVICES if args.services is None else args.services)
+            )
         }
-        self.services = list(self.by_api.values())
+        self.services: list[gcp.projects.Service] = list(self.by_api.values())
         self.project_id = self.project.project_id
         self.project_number = self.project.number
         self.register_outputs({"projectId": self.project_id, "projectNumber": self.project_number})

@@ -12,8 +12,6 @@ Field names and formats: pulumi-gcp 10.2.0 `accesscontextmanager/service_perimet
 `_inputs.py` (ServicePerimeterStatus*): `resources` are `projects/<project number>`.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import child
+from components._common import as_args, child, token, waits_for
 from policy.facts import PERIMETER_RESTRICTED_SERVICES
 
 # `name`'s short part: letters, digits and underscores (accessPolicies/<id>/servicePerimeters/<x>).
@@ -31,14 +29,17 @@ _SHORT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 
 @dataclass
 class ServicePerimeterArgs:
-    access_policy: str  # the numeric id of the organization's access policy
+    """The access policy, the perimeter's name, the projects inside and who may come in."""
+
+    access_policy: str
+    """The numeric id of the organization's access policy."""
     short_name: str
-    # `projects/<number>` of every project inside: the model project and the cluster project.
+    """The perimeter's short name: letters, digits and underscores."""
     project_numbers: Sequence[pulumi.Input[str]]
-    # Who may still reach storage/KMS inside from outside (the parties' deploy identities and
-    # the sealing tool), as `user:` / `serviceAccount:` emails; empty admits no one.
-    ingress_identities: Sequence[str] = field(default_factory=list)
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """The number of every project inside: the model project and the cluster project."""
+    ingress_identities: Sequence[str] | None = field(default_factory=list)
+    """Who may still reach storage/KMS inside from outside (the parties' deploy identities and
+    the sealing tool), as `user:` / `serviceAccount:` emails; empty admits no one."""
 
 
 def check_args(args: ServicePerimeterArgs) -> None:
@@ -74,37 +75,44 @@ def ingress_policies(identities: Sequence[str]) -> list[dict[str, Any]]:
 
 
 class ServicePerimeter(pulumi.ComponentResource):
-    """A regular, enforced (not dry-run) perimeter restricting storage and KMS."""
+    """A regular, enforced (not dry-run) perimeter restricting storage and KMS.
 
-    perimeter: gcp.accesscontextmanager.ServicePerimeter
+    `depends_on` (resource option): what must exist first; the perimeter waits for it.
+    """
+
+    perimeter_name: pulumi.Output[str]
+    """The perimeter's name, `accessPolicies/<id>/servicePerimeters/<short name>`."""
 
     def __init__(
         self, name: str, args: ServicePerimeterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(ServicePerimeterArgs, args)
         check_args(args)
-        super().__init__("gke-sandbox:service_perimeter:ServicePerimeter", name, None, opts)
+        super().__init__(token("service_perimeter", "ServicePerimeter"), name, None, opts)
         parent = f"accessPolicies/{args.access_policy}"
         resources = [
             pulumi.Output.from_input(number).apply(lambda n: f"projects/{n}")
             for number in args.project_numbers
         ]
-        self.perimeter = gcp.accesscontextmanager.ServicePerimeter(
-            f"{name}-perimeter",
-            parent=parent,
-            name=f"{parent}/servicePerimeters/{args.short_name}",
-            title=args.short_name,
-            description="gke-sandbox: the sealed model and its key stay inside",
-            # Regular, not a bridge: a bridge restricts no services.
-            perimeter_type="PERIMETER_TYPE_REGULAR",
-            # Enforced `status`, never only a dry-run `spec`: a dry run blocks nothing.
-            status={
-                "resources": resources,
-                "restricted_services": list(PERIMETER_RESTRICTED_SERVICES),
-                # No `vpc_accessible_services` restriction: the nodes also need container,
-                # logging, monitoring and Artifact Registry, which are not restricted here.
-                "ingress_policies": ingress_policies(args.ingress_identities),
-            },
-            opts=child(self, depends_on=list(args.depends_on)),
+        self.perimeter: gcp.accesscontextmanager.ServicePerimeter = (
+            gcp.accesscontextmanager.ServicePerimeter(
+                f"{name}-perimeter",
+                parent=parent,
+                name=f"{parent}/servicePerimeters/{args.short_name}",
+                title=args.short_name,
+                description="gke-sandbox: the sealed model and its key stay inside",
+                # Regular, not a bridge: a bridge restricts no services.
+                perimeter_type="PERIMETER_TYPE_REGULAR",
+                # Enforced `status`, never only a dry-run `spec`: a dry run blocks nothing.
+                status={
+                    "resources": resources,
+                    "restricted_services": list(PERIMETER_RESTRICTED_SERVICES),
+                    # No `vpc_accessible_services` restriction: the nodes also need container,
+                    # logging, monitoring and Artifact Registry, which are not restricted here.
+                    "ingress_policies": ingress_policies(args.ingress_identities or []),
+                },
+                opts=child(self, depends_on=waits_for(opts)),
+            )
         )
         self.perimeter_name = self.perimeter.name
         self.register_outputs({"perimeterName": self.perimeter_name})

@@ -5,41 +5,46 @@ IAM. `roles/container.clusterViewer` only allows `get-credentials`; what the ten
 inside the cluster is decided by Kubernetes RBAC in its own namespace.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import child
+from components._common import as_args, child, token
 
 TENANT_ROLE = "roles/container.clusterViewer"
 
 
 @dataclass
 class TenantIamArgs:
+    """The cluster project, the tenant's name and its members."""
+
     project_id: pulumi.Input[str]
+    """The cluster project."""
     tenant: str
+    """The tenant's name (for error messages and reports)."""
     members: Sequence[str]
+    """IAM members (`user:`, `group:`, `serviceAccount:`), never public; at least one."""
 
 
 class TenantIam(pulumi.ComponentResource):
     """One `container.clusterViewer` grant per tenant member."""
 
-    grants: list[gcp.projects.IAMMember]
+    members: pulumi.Output[list[str]]
+    """The members granted `roles/container.clusterViewer`."""
 
     def __init__(
         self, name: str, args: TenantIamArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(TenantIamArgs, args)
         if not args.members:
             raise ValueError(f"tenant {args.tenant!r} has no members")
         for member in args.members:
             if member.startswith(("allUsers", "allAuthenticatedUsers")):
                 raise ValueError(f"tenant {args.tenant!r}: public member {member!r} is not allowed")
-        super().__init__("gke-sandbox:tenant_iam:TenantIam", name, None, opts)
-        self.grants = [
+        super().__init__(token("tenant_iam", "TenantIam"), name, None, opts)
+        self.grants: list[gcp.projects.IAMMember] = [
             gcp.projects.IAMMember(
                 f"{name}-cluster-viewer-{index}",
                 project=args.project_id,
@@ -49,4 +54,5 @@ class TenantIam(pulumi.ComponentResource):
             )
             for index, member in enumerate(args.members)
         ]
-        self.register_outputs({"members": list(args.members)})
+        self.members = pulumi.Output.from_input(list(args.members))
+        self.register_outputs({"members": self.members})

@@ -15,8 +15,6 @@ The objects are built by pure functions (`namespace_labels`, `network_policies`,
 component only registers them.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import child
+from components._common import as_args, child, token
 from components.harness_workload import ROLLOUT_SURGE
 from harness.contract import PORT, SELECTOR_LABELS
 from policy.facts import (
@@ -54,9 +52,14 @@ METADATA_SERVER = (
 
 @dataclass
 class TenantQuota:
-    cpu: str = "4"
-    memory: str = "8Gi"
-    pods: int = 10
+    """The tenant namespace's compute budget (ResourceQuota, LimitRange)."""
+
+    cpu: str | None = "4"
+    """Total CPU requests and limits, a Kubernetes quantity."""
+    memory: str | None = "8Gi"
+    """Total memory requests and limits, a Kubernetes quantity."""
+    pods: int | None = 10
+    """Most pods at once."""
 
 
 @dataclass
@@ -64,25 +67,36 @@ class HarnessSizing:
     """What Alice sizes the workload tenant for: the most harness pods Bob's workload may run
     (its HPA ceiling) and each pod's CPU/memory (request = limit)."""
 
-    max_replicas: int = 3
-    cpu: str = "1"
-    memory: str = "2Gi"
+    max_replicas: int | None = 3
+    """The workload's most harness pods (its HPA ceiling)."""
+    cpu: str | None = "1"
+    """Each harness pod's CPU (request = limit)."""
+    memory: str | None = "2Gi"
+    """Each harness pod's memory (request = limit)."""
 
 
 @dataclass
 class TenantSandboxArgs:
+    """The tenant, its namespace and members, its budget and (for one tenant) the workload identity."""
+
     tenant: str
+    """The tenant's name (labels, error messages)."""
     namespace: str
-    # IAM-style members: user:<email>, group:<email>, serviceAccount:<email>.
+    """The tenant's own namespace."""
     members: Sequence[str]
-    # The quota: given, or derived from `harness` (the workload tenant), else the default.
+    """IAM-style members: `user:<email>`, `group:<email>`, `serviceAccount:<email>`."""
     quota: TenantQuota | None = None
+    """The quota: given, or derived from `harness` (the workload tenant), else the default."""
     harness: HarnessSizing | None = None
-    # Set for the one tenant whose harness may act as the model-reading GSA.
+    """The harness sizing the workload tenant's quota must admit."""
     workload_service_account: str | None = None
+    """The Kubernetes service account that may act as the model-reading GSA (one tenant only)."""
     workload_gsa_email: pulumi.Input[str] | None = None
-    google_api_cidrs: Sequence[str] = GOOGLE_API_CIDRS
-    load_balancer_cidrs: Sequence[str] = GOOGLE_FRONT_END_CIDRS
+    """That GSA's email, with `workloadServiceAccount`."""
+    google_api_cidrs: Sequence[str] | None = GOOGLE_API_CIDRS
+    """The restricted Google API VIP ranges pods may reach."""
+    load_balancer_cidrs: Sequence[str] | None = GOOGLE_FRONT_END_CIDRS
+    """The load balancer's ranges allowed to reach the harness."""
 
 
 def rbac_subject(member: str) -> dict[str, str]:
@@ -162,14 +176,14 @@ def network_policies(args: TenantSandboxArgs) -> dict[str, dict[str, Any]]:
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": _ip_blocks(args.load_balancer_cidrs),
+                    "from": _ip_blocks(args.load_balancer_cidrs or ()),
                     "ports": [{"protocol": "TCP", "port": PORT}],
                 }
             ],
         },
     }
     if args.workload_service_account is not None:
-        policies["allow-google-apis"] = _google_apis_egress(args.google_api_cidrs)
+        policies["allow-google-apis"] = _google_apis_egress(args.google_api_cidrs or ())
     return policies
 
 
@@ -254,23 +268,23 @@ def check_args(args: TenantSandboxArgs) -> list[dict[str, str]]:
 class TenantSandbox(pulumi.ComponentResource):
     """Namespace (Pod Security restricted), workload KSA, tenant Role/RoleBinding, NetworkPolicies, quota."""
 
-    namespace: k8s.core.v1.Namespace
-    service_account: k8s.core.v1.ServiceAccount | None
-    role: k8s.rbac.v1.Role
-    role_binding: k8s.rbac.v1.RoleBinding
-    network_policies: list[k8s.networking.v1.NetworkPolicy]
-    quota: k8s.core.v1.ResourceQuota
-    limits: k8s.core.v1.LimitRange
+    namespace_name: pulumi.Output[str]
+    """The tenant's namespace."""
+    workload_service_account: pulumi.Output[str] | None
+    """The workload's Kubernetes service account, if this tenant runs the harness."""
+    subjects: pulumi.Output[list[dict[str, str]]]
+    """The RBAC subjects the tenant Role is bound to."""
 
     def __init__(
         self, name: str, args: TenantSandboxArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(TenantSandboxArgs, args)
         subjects = check_args(args)
         ns = args.namespace
         labels = tenant_labels(args.tenant)
-        super().__init__("gke-sandbox:tenant_sandbox:TenantSandbox", name, None, opts)
+        super().__init__(token("tenant_sandbox", "TenantSandbox"), name, None, opts)
 
-        self.namespace = k8s.core.v1.Namespace(
+        self.namespace: k8s.core.v1.Namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": ns, "labels": namespace_labels(args.tenant)},
             opts=child(self),
@@ -280,7 +294,7 @@ class TenantSandbox(pulumi.ComponentResource):
         def meta(resource_name: str, **extra: object) -> dict:
             return {"name": resource_name, "namespace": ns, "labels": labels, **extra}
 
-        self.service_account = None
+        self.service_account: k8s.core.v1.ServiceAccount | None = None
         if args.workload_service_account is not None:
             self.service_account = k8s.core.v1.ServiceAccount(
                 f"{name}-workload-ksa",
@@ -302,7 +316,7 @@ class TenantSandbox(pulumi.ComponentResource):
             subjects=subjects,
             opts=child(self, depends_on=[self.namespace, self.role]),
         )
-        self.network_policies = [
+        self.network_policies: list[k8s.networking.v1.NetworkPolicy] = [
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{role}", metadata=meta(role), spec=spec, opts=in_ns
             )
@@ -316,10 +330,16 @@ class TenantSandbox(pulumi.ComponentResource):
             f"{name}-limits", metadata=meta("tenant"), spec=limit_range_spec(quota), opts=in_ns
         )
         self.namespace_name = self.namespace.metadata.name
+        self.workload_service_account = (
+            None
+            if args.workload_service_account is None
+            else pulumi.Output.from_input(args.workload_service_account)
+        )
+        self.subjects = pulumi.Output.from_input(subjects)
         self.register_outputs(
             {
-                "namespace": self.namespace_name,
-                "serviceAccount": args.workload_service_account,
-                "subjects": subjects,
+                "namespaceName": self.namespace_name,
+                "workloadServiceAccount": self.workload_service_account,
+                "subjects": self.subjects,
             }
         )

@@ -1,63 +1,75 @@
 """The one identity that may read and decrypt the model: `ns/ksa` via Workload Identity (seed 003 steps 6-7)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import child, ksa_member, sa_member
+from components._common import as_args, child, ksa_member, sa_member, token, waits_for
 
 
 @dataclass
 class WorkloadIdentityArgs:
+    """The workload's GSA, the one `namespace/ksa` that may act as it, and what it may read."""
+
     project_id: pulumi.Input[str]
+    """The cluster project (holds the GSA and the workload pool)."""
     account_id: str
+    """The workload GSA's account id."""
     namespace: str
+    """The Kubernetes namespace of the one service account that may act as the GSA."""
     kubernetes_service_account: str
-    kms_key_id: pulumi.Input[str]  # projects/.../cryptoKeys/<key>
+    """That Kubernetes service account's name."""
+    kms_key_id: pulumi.Input[str]
+    """The model key, `projects/.../cryptoKeys/<key>`: decrypt only."""
     bucket: pulumi.Input[str]
-    # When set, read access is limited to this one object, not the whole bucket.
+    """The model bucket: object read only."""
     object_name: str | None = None
-    # Must exist before the binding (the workload pool appears with the cluster).
-    depends_on: list[pulumi.Resource] | None = None
+    """When set, read access is limited to this one object, not the whole bucket."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
-    """Workload GSA, its Workload Identity binding, decrypt on one key and read on one bucket/object."""
+    """Workload GSA, its Workload Identity binding, decrypt on one key and read on one bucket/object.
 
-    service_account: gcp.serviceaccount.Account
-    wi_binding: gcp.serviceaccount.IAMMember
-    decrypter: gcp.kms.CryptoKeyIAMMember
-    object_reader: gcp.storage.BucketIAMMember
+    `depends_on` (resource option): the cluster (the workload pool appears with it) and the
+    iam API's enablement; the GSA and its binding wait for them.
+    """
+
+    email: pulumi.Output[str]
+    """The workload GSA's email (the Kubernetes service account's annotation)."""
+    member: pulumi.Output[str]
+    """The GSA as an IAM member, `serviceAccount:<email>`."""
+    kubernetes_member: pulumi.Output[str]
+    """The Kubernetes service account as an IAM member, `serviceAccount:<pool>[<ns>/<ksa>]`."""
 
     def __init__(
         self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gke-sandbox:workload_identity:WorkloadIdentity", name, None, opts)
-        self.service_account = gcp.serviceaccount.Account(
+        args = as_args(WorkloadIdentityArgs, args)
+        super().__init__(token("workload_identity", "WorkloadIdentity"), name, None, opts)
+        waits = waits_for(opts)
+        self.service_account: gcp.serviceaccount.Account = gcp.serviceaccount.Account(
             f"{name}-gsa",
             account_id=args.account_id,
             project=args.project_id,
             display_name=f"Model reader for {args.namespace}/{args.kubernetes_service_account}",
             description="Decrypts and reads the sealed model; usable only by one Kubernetes service account.",
-            opts=child(self, depends_on=list(args.depends_on or [])),
+            opts=child(self, depends_on=waits),
         )
         pool_member = pulumi.Output.from_input(args.project_id).apply(
             lambda p: ksa_member(p, args.namespace, args.kubernetes_service_account)
         )
         # workloadIdentityUser, not serviceAccountTokenCreator as seed 003 used: the KSA
         # may act as the GSA, and nobody may mint tokens for it directly.
-        self.wi_binding = gcp.serviceaccount.IAMMember(
+        self.wi_binding: gcp.serviceaccount.IAMMember = gcp.serviceaccount.IAMMember(
             f"{name}-wi-user",
             service_account_id=self.service_account.name,
             role="roles/iam.workloadIdentityUser",
             member=pool_member,
-            opts=child(self, depends_on=list(args.depends_on or [])),
+            opts=child(self, depends_on=waits),
         )
         member = sa_member(self.service_account.email)
-        self.decrypter = gcp.kms.CryptoKeyIAMMember(
+        self.decrypter: gcp.kms.CryptoKeyIAMMember = gcp.kms.CryptoKeyIAMMember(
             f"{name}-decrypter",
             crypto_key_id=args.kms_key_id,
             role="roles/cloudkms.cryptoKeyDecrypter",
@@ -75,7 +87,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                     )
                 ),
             }
-        self.object_reader = gcp.storage.BucketIAMMember(
+        self.object_reader: gcp.storage.BucketIAMMember = gcp.storage.BucketIAMMember(
             f"{name}-object-viewer",
             bucket=args.bucket,
             role="roles/storage.objectViewer",

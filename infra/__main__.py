@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("infra.local.serve", "like demo, but leave the harness running in the foreground"),
     "bench": ("infra.bench.bench", "benchmarks -> build/bench/results.json"),
     "affected": ("infra.plan.affected", "which stacks a change touches (for CI previews)"),
+    "schema": ("infra.schema", "write or --check components/schema.json (the component package)"),
 }
 
 

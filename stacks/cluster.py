@@ -64,8 +64,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
                 )
             ],
             allowlist_patterns=list(cluster.binauthz_allowlist),
-            depends_on=[project.by_api["binaryauthorization.googleapis.com"]],
         ),
+        pulumi.ResourceOptions(depends_on=[project.by_api["binaryauthorization.googleapis.com"]]),
     )
     gke = ConfidentialCluster(
         "cluster",
@@ -85,8 +85,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             authorized_networks=[
                 AuthorizedNetwork(n.name, n.cidr) for n in cluster.authorized_networks
             ],
-            depends_on=project.services,
         ),
+        pulumi.ResourceOptions(depends_on=project.services),
     )
     identity = WorkloadIdentity(
         "workload-identity",
@@ -98,8 +98,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             kms_key_id=links.kms_key_id or model.key_id,
             bucket=links.bucket or model.bucket,
             object_name=model.object_name,
-            depends_on=[gke.cluster, project.by_api["iam.googleapis.com"]],
         ),
+        pulumi.ResourceOptions(depends_on=[gke.cluster, project.by_api["iam.googleapis.com"]]),
     )
     for each in config.tenants:
         TenantIam(
@@ -115,9 +115,9 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
                 short_name=cluster.perimeter.name,
                 project_numbers=[cluster.perimeter.model_project_number, project.project_number],
                 ingress_identities=list(cluster.perimeter.ingress_identities),
-                # Inside the perimeter before the first grant on the model is used.
-                depends_on=project.services,
             ),
+            # Inside the perimeter before the first grant on the model is used.
+            pulumi.ResourceOptions(depends_on=project.services),
         )
 
     # Issue 10: platform images come from Alice's mirror; load balancers speak TLS 1.2+ only.

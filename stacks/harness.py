@@ -33,7 +33,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             location=harness.location,
             repository_id=harness.repository,
             readers=readers,
-            depends_on=apis.services,
         ),
+        pulumi.ResourceOptions(depends_on=apis.services),
     )
     return {out.REPOSITORY_URL: registry.repository_url, out.HARNESS_IMAGE: harness.image}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.image_attestor import ImageAttestor, ImageAttestorArgs
 from components.model_vault import ModelVault, ModelVaultArgs, SealedModel
 from components.project_services import ProjectServices, ProjectServicesArgs
@@ -41,8 +43,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             rotation_period=model.rotation_period,
             protection_level=model.protection_level.value,
             sealed_model=sealed,
-            depends_on=apis.services,
         ),
+        pulumi.ResourceOptions(depends_on=apis.services),
     )
     uses_kms = model.attestor.key is AttestorKeyKind.KMS
     attestor = ImageAttestor(
@@ -53,8 +55,8 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             note_name=model.attestor.note,
             signing_key_ring_id=vault.key_ring.id if uses_kms else None,
             pgp_public_key=None if uses_kms else model.attestor.pgp_public_key,
-            depends_on=apis.services,
         ),
+        pulumi.ResourceOptions(depends_on=apis.services),
     )
     links.kms_key_id = vault.key_id
     links.bucket = vault.bucket.name

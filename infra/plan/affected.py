@@ -37,6 +37,8 @@ COMPONENT_PARTS: dict[str, set[str]] = {
     "gatekeeper": {"sandbox"},
     "gatekeeper_policy": {"sandbox"},
     "harness_workload": {"workload"},
+    # The component package host (issue 15): no stack imports it, so no party part.
+    "package": set(),
 }
 EVERYTHING = (
     "infra/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pulumi
 import pytest
 
 from components.confidential_cluster import (
@@ -129,7 +130,9 @@ def test_cluster_waits_for_node_roles_and_given_dependencies(run, registrations)
         project = SandboxProject(
             "project", SandboxProjectArgs("ab-demo-cluster", "1", "018B55-7FDD84-7F175A")
         )
-        ConfidentialCluster("cluster", cluster_args(depends_on=project.services))
+        ConfidentialCluster(
+            "cluster", cluster_args(), pulumi.ResourceOptions(depends_on=project.services)
+        )
 
     plan = run(program)
     cluster = plan.one(CLUSTER)
@@ -268,7 +271,9 @@ def test_private_access_waits_for_the_given_dependencies(run, registrations):
         project = SandboxProject(
             "project", SandboxProjectArgs("ab-demo-cluster", "1", "018B55-7FDD84-7F175A")
         )
-        ConfidentialCluster("cluster", cluster_args(depends_on=project.services))
+        ConfidentialCluster(
+            "cluster", cluster_args(), pulumi.ResourceOptions(depends_on=project.services)
+        )
 
     plan = run(program)
     dns = plan.one("gcp:projects/service:Service", "project-dns").urn

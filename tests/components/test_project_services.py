@@ -32,7 +32,7 @@ def test_registered_outputs_list_the_apis(run, registrations):
     plan = run(lambda: ProjectServices("model-apis", services_args()))
     component = plan.one("gke-sandbox:project_services:ProjectServices")
     assert registrations.outputs[component.urn] == {
-        "services": ["cloudkms.googleapis.com", "storage.googleapis.com"]
+        "enabledApis": ["cloudkms.googleapis.com", "storage.googleapis.com"]
     }
 
 

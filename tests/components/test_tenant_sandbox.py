@@ -248,8 +248,8 @@ def test_registered_outputs(run, registrations):
     plan = run(lambda: TenantSandbox("tenant-bob", workload_tenant()))
     component = plan.one(COMPONENT)
     assert registrations.outputs[component.urn] == {
-        "namespace": "ns1",
-        "serviceAccount": "tee-sa",
+        "namespaceName": "ns1",
+        "workloadServiceAccount": "tee-sa",
         "subjects": [{"kind": "User", "name": "bob@example.com", "apiGroup": RBAC}],
     }, component.urn
 

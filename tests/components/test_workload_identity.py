@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 
 COMPONENT = "gke-sandbox:workload_identity:WorkloadIdentity"
@@ -88,7 +90,9 @@ def test_binding_waits_for_the_given_dependencies(run, registrations):
         project = SandboxProject(
             "project", SandboxProjectArgs("ab-demo-cluster", "1", "018B55-7FDD84-7F175A")
         )
-        WorkloadIdentity("wi", identity_args(depends_on=[project.project]))
+        WorkloadIdentity(
+            "wi", identity_args(), pulumi.ResourceOptions(depends_on=[project.project])
+        )
 
     plan = run(program)
     binding = plan.one(WI_BINDING)

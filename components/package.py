@@ -1,0 +1,74 @@
+"""The components as one Pulumi component package, `gke-sandbox`, usable from every Pulumi language.
+
+`PulumiPlugin.yaml` (repo root) runs `components/__main__.py`, which hosts the classes below
+with the SDK's `component_provider_host`; the engine then asks it for its schema and calls
+`Construct` for each component a TypeScript, Go, C#, Java or YAML program declares. The
+schema is inferred from the classes' annotations (args dataclasses in, documented
+`pulumi.Output` attributes out) by the analyzer in the pinned SDK; `python -m infra schema`
+writes it to `components/schema.json`, and a test fails when the two drift.
+"""
+
+import json
+from typing import Any
+
+import pulumi
+
+from components._common import PACKAGE, host_as_package
+from components.binauthz_policy import BinAuthzPolicy
+from components.confidential_cluster import ConfidentialCluster
+from components.confidential_folder import ConfidentialFolder
+from components.harness_registry import HarnessRegistry
+from components.image_attestor import ImageAttestor
+from components.model_vault import ModelVault
+from components.project_services import ProjectServices
+from components.sandbox_project import SandboxProject
+from components.service_perimeter import ServicePerimeter
+from components.tenant_iam import TenantIam
+from components.tenant_sandbox import TenantSandbox
+from components.workload_identity import WorkloadIdentity
+
+# The package's version, as in pyproject.toml; consumers pin it (`pulumi package add ...@v0.1.0`).
+VERSION = "0.1.0"
+
+# Every hosted component. Not yet here: Gatekeeper (raw Kubernetes documents as args, being
+# reworked elsewhere) and HarnessWorkload (its token output must be marked secret, which the
+# pinned analyzer cannot express).
+COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    BinAuthzPolicy,
+    ConfidentialCluster,
+    ConfidentialFolder,
+    HarnessRegistry,
+    ImageAttestor,
+    ModelVault,
+    ProjectServices,
+    SandboxProject,
+    ServicePerimeter,
+    TenantIam,
+    TenantSandbox,
+    WorkloadIdentity,
+]
+
+
+def provider() -> Any:
+    """The provider the host serves (a ComponentProvider): the analyzer runs here.
+
+    `pulumi.provider` is imported here, not at the top: its generated google.rpc.Status proto
+    clashes with googleapis-common-protos' in one process (duplicate symbol), and the stacks'
+    and tests' processes load the latter with the Google clients; only the host needs it.
+    """
+    from pulumi.provider.experimental.component import ComponentProvider
+
+    return ComponentProvider(COMPONENTS, PACKAGE, version=VERSION)
+
+
+def schema() -> dict[str, Any]:
+    """The package schema exactly as the provider answers `GetSchema`."""
+    return json.loads(provider().schema or "{}")
+
+
+def host() -> None:
+    """Serve the package over gRPC (the engine passes its address on the command line)."""
+    from pulumi.provider.experimental import component_provider_host
+
+    host_as_package()
+    component_provider_host(COMPONENTS, PACKAGE, version=VERSION)
