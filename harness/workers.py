@@ -30,11 +30,24 @@ RESPAWN_DELAY = 1.0
 def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
     """Run one worker until it is told to stop; never returns."""
     code = 0
+    server: Any = None
+    stop_requested = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        # A SIGTERM that lands before uvicorn installs its own handlers must still stop this
+        # worker (ignoring it left a worker serving until the next signal); after a graceful
+        # shutdown uvicorn re-raises the signal here, where it changes nothing.
+        nonlocal stop_requested
+        stop_requested = True
+        if server is not None:
+            server.should_exit = True
+
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
-            # uvicorn re-raises the signal to this handler after its graceful shutdown
-            signal.signal(signum, lambda *_: None)
-        make_server().run(sockets=[sock])
+            signal.signal(signum, stop)
+        server = make_server()
+        server.should_exit = server.should_exit or stop_requested
+        server.run(sockets=[sock])
     except BaseException:
         log.exception("worker %d failed", os.getpid())
         code = 1
