@@ -42,6 +42,7 @@ from infra.config.patterns import (
     SA_ACCOUNT_ID,
     SHA256_HEX,
 )
+from infra.config.perimeter import parse_perimeter as _parse_perimeter
 from infra.config.reader import Block, cidr, cidrs, duration_seconds, image, image_value
 from infra.config.scale import check_within_sizing, parse_harness_sizing, parse_workload_scale
 from infra.config.schema import (
@@ -58,7 +59,6 @@ from infra.config.schema import (
     HarnessConfig,
     HarnessSizing,
     ModelConfig,
-    PerimeterConfig,
     ProtectionLevel,
     Quota,
     ReleaseChannel,
@@ -253,49 +253,6 @@ def _parse_deny_policy(block: Block) -> DenyPolicyConfig | None:
     )
     deny_block.done()
     return deny
-
-
-_NUMBER = re.compile(r"^[1-9][0-9]{0,18}$")
-_PERIMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
-_PERIMETER_IDENTITY = re.compile(r"^(user|serviceAccount):[^@\s:]+@[^@\s]+$")
-
-
-def _parse_perimeter(block: Block) -> PerimeterConfig | None:
-    """`perimeter: {enabled, accessPolicy, modelProjectNumber, name, ingressIdentities}`."""
-    per = block.block("perimeter", required=False)
-    if per is None:
-        return None
-    # Off (`enabled: false`) keeps the values for later but builds no perimeter.
-    enabled = per.bool("enabled", default=True)
-    values = dict(
-        access_policy=per.str(
-            "accessPolicy",
-            required=enabled,
-            pattern=_NUMBER,
-            expected="the numeric id of the organization's access policy "
-            "(gcloud access-context-manager policies list --organization <org>)",
-        ),
-        model_project_number=per.str(
-            "modelProjectNumber",
-            required=enabled,
-            pattern=_NUMBER,
-            expected="the model project's number (gcloud projects describe <id> "
-            "--format='value(projectNumber)')",
-        ),
-        name=per.str(
-            "name",
-            pattern=_PERIMETER_NAME,
-            default="gke_sandbox",
-            expected="letters, digits and underscores, starting with a letter",
-        ),
-        ingress_identities=per.strings(
-            "ingressIdentities",
-            pattern=_PERIMETER_IDENTITY,
-            expected="user:<email> or serviceAccount:<email> (no groups)",
-        ),
-    )
-    per.done()
-    return PerimeterConfig(**values) if enabled else None
 
 
 def _cluster_identity(block: Block) -> dict[str, Any]:
