@@ -240,15 +240,30 @@ def quota_spec(quota: TenantQuota) -> dict[str, Any]:
     }
 
 
+# Scratch disk per container: the harness writes nothing but Python's own temporary files, so
+# a small bound; the community's container-limits policy asks that none runs unbounded
+# (policy/gatekeeper/README.md, conformance table).
+EPHEMERAL_DEFAULT, EPHEMERAL_REQUEST, EPHEMERAL_MAX = "1Gi", "64Mi", "2Gi"
+
+
 def limit_range_spec(quota: TenantQuota) -> dict[str, Any]:
-    """Per-container defaults, so a pod without resources still fits the quota, capped at it."""
+    """Per-container defaults, so a pod without resources still fits the quota, capped at it;
+    ephemeral storage too, so no container can fill the node's disk."""
     return {
         "limits": [
             {
                 "type": "Container",
-                "default": {"cpu": "1", "memory": "2Gi"},
-                "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
-                "max": {"cpu": quota.cpu, "memory": quota.memory},
+                "default": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": EPHEMERAL_DEFAULT},
+                "defaultRequest": {
+                    "cpu": "250m",
+                    "memory": "512Mi",
+                    "ephemeral-storage": EPHEMERAL_REQUEST,
+                },
+                "max": {
+                    "cpu": quota.cpu,
+                    "memory": quota.memory,
+                    "ephemeral-storage": EPHEMERAL_MAX,
+                },
             }
         ]
     }

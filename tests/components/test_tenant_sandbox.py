@@ -233,7 +233,7 @@ def test_quota_and_limit_range(run):
     assert lr.inputs["metadata"]["namespace"] == "ns1", lr.urn
     (limit,) = lr.inputs["spec"]["limits"]
     assert limit["type"] == "Container", lr.urn
-    assert limit["max"] == {"cpu": "2", "memory": "4Gi"}, lr.urn
+    assert limit["max"] == {"cpu": "2", "memory": "4Gi", "ephemeral-storage": "2Gi"}, lr.urn
 
 
 def test_namespaced_children_wait_for_the_namespace(run, registrations):
@@ -348,8 +348,8 @@ def test_quota_and_limits_follow_the_tenant_budget():
     assert hard["services.nodeports"] == "0"
     assert hard["persistentvolumeclaims"] == "0"
     (limit,) = limit_range_spec(quota)["limits"]
-    assert limit["max"] == {"cpu": "3", "memory": "6Gi"}
-    assert limit["default"] == {"cpu": "1", "memory": "2Gi"}
+    assert limit["max"] == {"cpu": "3", "memory": "6Gi", "ephemeral-storage": "2Gi"}
+    assert limit["default"] == {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"}
 
 
 def test_network_policies_select_the_harness_pods_the_workload_deploys():

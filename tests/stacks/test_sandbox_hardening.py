@@ -252,7 +252,7 @@ def test_stack_constraints_pass_the_template_samples(shipped, stack: str) -> Non
 
 
 @pytest.mark.parametrize("stack", ["dev", "sandbox"])
-def test_limit_range_bounds_cpu_and_memory_of_every_container(shipped, stack: str) -> None:
+def test_limit_range_bounds_cpu_memory_and_disk_of_every_container(shipped, stack: str) -> None:
     """The community's container-limits policy is met by the LimitRange, not by Gatekeeper: the
     LimitRanger plugin gives every container of a tenant pod default limits and refuses any
     container above `max`, so no container runs unbounded (the README's conformance table)."""
@@ -264,7 +264,7 @@ def test_limit_range_bounds_cpu_and_memory_of_every_container(shipped, stack: st
     container = [lim for lim in ranges[0]["spec"]["limits"] if lim["type"] == "Container"]
     assert len(container) == 1
     for field in ("default", "max"):
-        assert set(container[0][field]) >= {"cpu", "memory"}, field
+        assert set(container[0][field]) >= {"cpu", "memory", "ephemeral-storage"}, field
 
 
 def test_every_pod_creating_object_of_the_dev_plan_is_admitted(shipped) -> None:
