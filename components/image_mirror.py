@@ -8,21 +8,24 @@ service account already holds roles/artifactregistry.reader on the cluster proje
 that digest (`cluster.binauthzAllowlist`).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, child
+from components._common import MANAGED_BY, as_args, child, token, waits_for
 
 
 @dataclass
 class ImageMirrorArgs:
+    """Where Alice mirrors the platform images the cluster runs."""
+
     project: pulumi.Input[str]
+    """The cluster project (its node service account reads Artifact Registry there)."""
     location: str
-    repository_id: str = "mirror"
+    """The repository's region, the cluster's region."""
+    repository_id: str | None = "mirror"
+    """The repository's id (last part of its URL)."""
 
 
 def mirror_url(location: str, project: str, repository_id: str) -> str:
@@ -33,12 +36,14 @@ def mirror_url(location: str, project: str, repository_id: str) -> str:
 class ImageMirror(pulumi.ComponentResource):
     """A docker repository with immutable tags for the platform images, pulled by digest."""
 
-    repository: gcp.artifactregistry.Repository
+    repository_url: pulumi.Output[str]
+    """Where the platform images are copied to: `<location>-docker.pkg.dev/<project>/<id>`."""
 
     def __init__(
         self, name: str, args: ImageMirrorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("gke-sandbox:image_mirror:ImageMirror", name, None, opts)
+        args = as_args(ImageMirrorArgs, args)
+        super().__init__(token("image_mirror", "ImageMirror"), name, None, opts)
         self.repository = gcp.artifactregistry.Repository(
             f"{name}-repository",
             repository_id=args.repository_id,
@@ -51,11 +56,9 @@ class ImageMirror(pulumi.ComponentResource):
             labels=MANAGED_BY,
             # A component's depends_on does not reach its children: the repository itself must
             # wait for the Artifact Registry API (review: services-before-use).
-            opts=child(self, depends_on=opts.depends_on if opts else None),
+            opts=child(self, depends_on=waits_for(opts)),
         )
         self.repository_url = pulumi.Output.from_input(args.project).apply(
             lambda project: mirror_url(args.location, project, args.repository_id)
         )
-        self.register_outputs(
-            {"repositoryId": self.repository.id, "repositoryUrl": self.repository_url}
-        )
+        self.register_outputs({"repositoryUrl": self.repository_url})

@@ -19,12 +19,14 @@ from components.confidential_cluster import ConfidentialCluster
 from components.confidential_folder import ConfidentialFolder
 from components.harness_registry import HarnessRegistry
 from components.image_attestor import ImageAttestor
+from components.image_mirror import ImageMirror
 from components.model_vault import ModelVault
 from components.project_services import ProjectServices
 from components.sandbox_project import SandboxProject
 from components.service_perimeter import ServicePerimeter
 from components.tenant_iam import TenantIam
 from components.tenant_sandbox import TenantSandbox
+from components.tls_policy import TlsPolicy
 from components.workload_identity import WorkloadIdentity
 
 # The package's version, as in pyproject.toml; consumers pin it (`pulumi package add ...@v0.1.0`).
@@ -39,12 +41,14 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     ConfidentialFolder,
     HarnessRegistry,
     ImageAttestor,
+    ImageMirror,
     ModelVault,
     ProjectServices,
     SandboxProject,
     ServicePerimeter,
     TenantIam,
     TenantSandbox,
+    TlsPolicy,
     WorkloadIdentity,
 ]
 

@@ -7,24 +7,28 @@ Bob's FrontendConfig names it (`spec.sslPolicy`, "Ingress configuration on Googl
 https://cloud.google.com/kubernetes-engine/docs/how-to/ingress-configuration).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import child
+from components._common import as_args, child, token, waits_for
 from policy.facts import TLS_MIN_VERSIONS as MIN_TLS_VERSIONS
 from policy.facts import TLS_POLICY_PROFILES as PROFILES
 
 
 @dataclass
 class TlsPolicyArgs:
+    """The SSL policy the sandbox's load balancers use."""
+
     project: pulumi.Input[str]
-    policy_name: str = "sandbox-tls"
-    profile: str = "MODERN"
-    min_tls_version: str = "TLS_1_2"
+    """The cluster project, where the load balancers live."""
+    policy_name: str | None = "sandbox-tls"
+    """The policy's name: what Bob's FrontendConfig names (`spec.sslPolicy`)."""
+    profile: str | None = "MODERN"
+    """MODERN or RESTRICTED; never COMPATIBLE (GCLB's default, which allows TLS 1.0)."""
+    min_tls_version: str | None = "TLS_1_2"
+    """TLS_1_2 or TLS_1_3 (the latter only with RESTRICTED)."""
 
 
 def check_args(args: TlsPolicyArgs) -> None:
@@ -42,13 +46,15 @@ def check_args(args: TlsPolicyArgs) -> None:
 class TlsPolicy(pulumi.ComponentResource):
     """One `gcp.compute.SSLPolicy`; its name is what crosses to Bob's workload stack."""
 
-    ssl_policy: gcp.compute.SSLPolicy
+    policy_name: pulumi.Output[str]
+    """The SSL policy's name (cluster output `sslPolicy`, Bob's `workload.sslPolicy`)."""
 
     def __init__(
         self, name: str, args: TlsPolicyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(TlsPolicyArgs, args)
         check_args(args)
-        super().__init__("gke-sandbox:tls_policy:TlsPolicy", name, None, opts)
+        super().__init__(token("tls_policy", "TlsPolicy"), name, None, opts)
         self.ssl_policy = gcp.compute.SSLPolicy(
             f"{name}-ssl-policy",
             name=args.policy_name,
@@ -56,7 +62,7 @@ class TlsPolicy(pulumi.ComponentResource):
             profile=args.profile,
             min_tls_version=args.min_tls_version,
             description="Sandbox load balancers: TLS 1.2+ only (seed 003's MODERN policy).",
-            opts=child(self),
+            opts=child(self, depends_on=waits_for(opts)),
         )
         self.policy_name = self.ssl_policy.name
-        self.register_outputs({"name": self.policy_name, "selfLink": self.ssl_policy.self_link})
+        self.register_outputs({"policyName": self.policy_name})

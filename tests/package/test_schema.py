@@ -36,12 +36,14 @@ OUTPUTS = {
     "ConfidentialFolder": {"folderName", "folderId"},
     "HarnessRegistry": {"repositoryId", "repositoryUrl"},
     "ImageAttestor": {"attestorId", "noteId", "signingKeyVersion"},
+    "ImageMirror": {"repositoryUrl"},
     "ModelVault": {"keyId", "keyUri", "keyRingId", "bucketName", "modelUri"},
     "ProjectServices": {"enabledApis"},
     "SandboxProject": {"projectId", "projectNumber"},
     "ServicePerimeter": {"perimeterName"},
     "TenantIam": {"members"},
     "TenantSandbox": {"namespaceName", "workloadServiceAccount", "subjects"},
+    "TlsPolicy": {"policyName"},
     "WorkloadIdentity": {"email", "member", "kubernetesMember"},
 }
 
