@@ -105,3 +105,31 @@ def workload_pool(project_id: str) -> str:
 def ksa_member(project_id: str, namespace: str, ksa: str) -> str:
     """The IAM member a Kubernetes service account acts as under Workload Identity."""
     return f"serviceAccount:{workload_pool(project_id)}[{namespace}/{ksa}]"
+
+
+def immutable_docker_repository(
+    parent: pulumi.ComponentResource,
+    name: str,
+    *,
+    project: pulumi.Input[str],
+    location: pulumi.Input[str],
+    repository_id: pulumi.Input[str],
+    description: str,
+    depends_on: Sequence[pulumi.Input[pulumi.Resource]],
+) -> Any:
+    """An Artifact Registry docker repository whose tags cannot move: a digest that was signed
+    or allowlisted keeps meaning the same bytes. Waits for `depends_on` (the Artifact Registry
+    API's enablement): a component's depends_on does not reach its children."""
+    import pulumi_gcp as gcp
+
+    return gcp.artifactregistry.Repository(
+        f"{name}-repository",
+        repository_id=repository_id,
+        project=project,
+        location=location,
+        format="DOCKER",
+        description=description,
+        docker_config={"immutable_tags": True},
+        labels=MANAGED_BY,
+        opts=child(parent, depends_on=list(depends_on)),
+    )

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, as_args, child, token, waits_for
+from components._common import (
+    as_args,
+    child,
+    immutable_docker_repository,
+    token,
+    waits_for,
+)
 
 
 @dataclass
@@ -40,17 +46,14 @@ class HarnessRegistry(pulumi.ComponentResource):
     ) -> None:
         args = as_args(HarnessRegistryArgs, args)
         super().__init__(token("harness_registry", "HarnessRegistry"), name, None, opts)
-        self.repository: gcp.artifactregistry.Repository = gcp.artifactregistry.Repository(
-            f"{name}-repository",
-            repository_id=args.repository_id,
+        self.repository: gcp.artifactregistry.Repository = immutable_docker_repository(
+            self,
+            name,
             project=args.project,
             location=args.location,
-            format="DOCKER",
+            repository_id=args.repository_id,
             description="Harness images for the confidential ML sandbox; deployed by digest only.",
-            # A signed digest must keep meaning the same bytes: tags cannot be moved.
-            docker_config={"immutable_tags": True},
-            labels=MANAGED_BY,
-            opts=child(self, depends_on=waits_for(opts)),
+            depends_on=waits_for(opts),
         )
         self.reader_grants: list[gcp.artifactregistry.RepositoryIamMember] = [
             gcp.artifactregistry.RepositoryIamMember(

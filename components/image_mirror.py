@@ -11,9 +11,8 @@ that digest (`cluster.binauthzAllowlist`).
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_gcp as gcp
 
-from components._common import MANAGED_BY, as_args, child, token, waits_for
+from components._common import as_args, immutable_docker_repository, token, waits_for
 
 
 @dataclass
@@ -44,19 +43,14 @@ class ImageMirror(pulumi.ComponentResource):
     ) -> None:
         args = as_args(ImageMirrorArgs, args)
         super().__init__(token("image_mirror", "ImageMirror"), name, None, opts)
-        self.repository = gcp.artifactregistry.Repository(
-            f"{name}-repository",
-            repository_id=args.repository_id,
+        self.repository = immutable_docker_repository(
+            self,
+            name,
             project=args.project,
             location=args.location,
-            format="DOCKER",
+            repository_id=args.repository_id,
             description="Platform images (Gatekeeper) for the confidential sandbox, by digest.",
-            # An allowlisted digest must keep meaning the same bytes: tags cannot be moved.
-            docker_config={"immutable_tags": True},
-            labels=MANAGED_BY,
-            # A component's depends_on does not reach its children: the repository itself must
-            # wait for the Artifact Registry API (review: services-before-use).
-            opts=child(self, depends_on=waits_for(opts)),
+            depends_on=waits_for(opts),
         )
         self.repository_url = pulumi.Output.from_input(args.project).apply(
             lambda project: mirror_url(args.location, project, args.repository_id)
