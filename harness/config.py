@@ -119,11 +119,16 @@ def trusted_proxies(raw: str | None) -> tuple[ipaddress.IPv4Network | ipaddress.
     return tuple(networks)
 
 
+def default_workers() -> int:
+    """`HARNESS_WORKERS` when unset: one serving process per core."""
+    return min(MAX_WORKERS, os.cpu_count() or 1)
+
+
 def _serving(env: Mapping[str, str]) -> dict[str, object]:
     """The serving knobs added for hostile clients and throughput (issue 12)."""
     return {
         "trusted_proxies": trusted_proxies(env.get(c.ENV_TRUSTED_PROXIES)),
-        "workers": _int(env, c.ENV_WORKERS, min(MAX_WORKERS, os.cpu_count() or 1), 1, MAX_WORKERS),
+        "workers": _int(env, c.ENV_WORKERS, default_workers(), 1, MAX_WORKERS),
         "max_connections": _int(env, c.ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, 1, 100_000),
         "header_timeout": float(_int(env, c.ENV_HEADER_TIMEOUT, DEFAULT_HEADER_TIMEOUT, 1, 600)),
         "body_timeout": float(_int(env, c.ENV_BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT, 1, 3600)),

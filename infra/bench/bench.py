@@ -269,6 +269,7 @@ def _one_size(
 def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> dict[str, Any]:
     """(d): the raw model in process, then the harness over TLS at each concurrency."""
     from harness.client import read_token
+    from harness.config import default_workers
     from harness.sealed import DEFAULT_TEMPLATE, META_SHA256
     from infra.bench import common, crypto, loading, serving
     from infra.local.gcs import free_port
@@ -276,6 +277,7 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
 
     label = "ONNX demo model"
     model_dir = base
+    workers = default_workers()
     raw = serving.raw_model(model_dir, max_calls=params.raw_calls, max_seconds=params.raw_seconds)
     say(
         f"(d) raw model in process: {raw['calls_per_second']:.0f} calls/s, "
@@ -299,7 +301,7 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
         port=free_port(),
         model_uri=uri,
         sha256=metadata[META_SHA256],
-        extra={"HARNESS_RATE_LIMIT": "0"},
+        extra={"HARNESS_RATE_LIMIT": "0", "HARNESS_WORKERS": str(workers)},
     )
     proc = stack.start_harness(env, log_to=stack.paths.logs / "harness-serving.log")
     try:
@@ -313,7 +315,7 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
             max_seconds=params.serve_seconds,
             say=say,
         )
-        versus_bare = _versus_bare(stack, params, say)
+        versus_bare = _versus_bare(stack, params, model_dir, workers, say)
     finally:
         stop_process(proc)
     summary = serving.summarize(raw, rows, label)
@@ -334,51 +336,74 @@ def _wait_port(port: int, proc: Any, timeout: float = 30.0) -> None:
     raise UserError(f"the bare comparison app did not listen on port {port}")
 
 
-def _versus_bare(stack: Any, params: Any, say: Any) -> dict[str, Any]:
+def _versus_bare(
+    stack: Any, params: Any, model_dir: Path, workers: int, say: Any
+) -> dict[str, Any]:
     """Issue 12's floor: harness / bare uvicorn+Starlette app req/s with `wrk`, same TLS.
 
+    The bare app scores with the same model in as many workers as the harness (the floor),
+    then once more returning constants (the model's own share, shown beside it).
     `harness.throughput.compare`: alternating runs, best of `repeats` each; None per level
     when `wrk` is not installed (the figure says so instead of inventing a number).
     """
+    from harness.client import read_token
+
+    token = read_token(stack.paths.token_file)
+    levels = (1,) if params.quick else (1, 16)
+    result: dict[str, Any] = {"tool": "wrk", "workers": workers}
+    for key, model in (("by_connections", model_dir), ("model_free", None)):
+        result[key] = _bare_run(stack, params, token, levels, workers, model)
+        what = "same model" if model else "constants"
+        for count, row in result[key].items():
+            say(f"(d) harness / bare app ({what}) at {count} connection(s): {row['ratio']}")
+    return result
+
+
+def _bare_run(
+    stack: Any,
+    params: Any,
+    token: str,
+    levels: tuple[int, ...],
+    workers: int,
+    model_dir: Path | None,
+) -> dict[str, Any]:
+    """Start the bare app (scoring with `model_dir`, or constants), compare, stop it."""
     import subprocess
     import sys
 
-    from harness.client import read_token
     from harness.throughput import compare
     from infra.local.gcs import free_port
     from infra.local.stack import REPO_ROOT, stop_process
 
     port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "harness.throughput",
+        "bare",
+        "--tls-dir",
+        str(stack.paths.tls_dir),
+        "--token-file",
+        str(stack.paths.token_file),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    if model_dir is not None:
+        argv += ["--model-dir", str(model_dir)]
     bare = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "harness.throughput",
-            "bare",
-            "--tls-dir",
-            str(stack.paths.tls_dir),
-            "--token-file",
-            str(stack.paths.token_file),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_port(port, bare)
-        levels = (1,) if params.quick else (1, 16)
-        result = compare(
+        return compare(
             stack.url,
             f"https://127.0.0.1:{port}",
-            read_token(stack.paths.token_file),
+            token,
             connections=levels,
             repeats=1 if params.quick else 3,
             seconds=1 if params.quick else 3,
         )
     finally:
         stop_process(bare)
-    for count, row in result.items():
-        say(f"(d) harness / bare app at {count} connection(s): {row['ratio']} (wrk, best of runs)")
-    return {"tool": "wrk", "by_connections": result}

@@ -1,7 +1,7 @@
 """(d) /predict throughput and latency over TLS, against the raw model called in process.
 
-Harness: the real harness process serving the demo-size model on 127.0.0.1 (TLS, bearer
-token, `HARNESS_RATE_LIMIT=0`, default log level, so one access-log line per request).
+Harness: the real harness process serving the ONNX demo model on 127.0.0.1 (TLS, bearer
+token, `HARNESS_RATE_LIMIT=0`, default `HARNESS_WORKERS` set explicitly, default log level).
 Load: asyncio in this process with a minimal HTTP/1.1 client over TLS (`_Connection`),
 keep-alive, one connection per client;
 each of C clients sends seed 003's request (`{"reviews": [3 reviews]}`) and waits for the
@@ -12,10 +12,17 @@ measured phase; p50/p99 are nearest-rank percentiles of per-request latency (sen
 full response read). Client and server share the same 2 cores, so the client's own CPU
 time is part of what limits the numbers.
 
-Raw model: `SentimentModel.predict` on the same 3 reviews, called in this process in a
-loop (no HTTP, no JSON, no TLS): calls/s and per-call latency. The harness's overhead at
+Raw model: the served model's `score_reviews` on the same 3 reviews, called in this process
+in a loop (no HTTP, no JSON, no TLS): calls/s and per-call latency. The harness's overhead at
 C clients = raw calls/s / harness rps (how many times more requests the bare model would
 answer per second) and harness p50 / raw p50. No target.
+
+Floor (issue 12, `harness.throughput`): `wrk -t1` at 1 and 16 connections against the
+harness and against a bare uvicorn + Starlette app on the same TLS certificate that checks
+the token, parses the JSON and scores it with the same ONNX session, in as many worker
+processes as the harness; alternating runs of 3 s, best of 3 each; ratio = harness / bare,
+target >= 0.8. Then the same against the bare app returning constants (no model): that ratio
+shows the model's share of a request, not the harness's.
 """
 
 from __future__ import annotations
