@@ -318,9 +318,7 @@ def _serving(stack: Any, base: Path, params: Any, workdir: Path, say: Any) -> di
         versus_bare = _versus_bare(stack, params, model_dir, workers, say)
     finally:
         stop_process(proc)
-    summary = serving.summarize(raw, rows, label)
-    summary["throughput_vs_bare"] = versus_bare
-    return summary
+    return serving.summarize(raw, rows, label, versus_bare)
 
 
 def _wait_port(port: int, proc: Any, timeout: float = 30.0) -> None:

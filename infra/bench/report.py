@@ -38,6 +38,8 @@ def _verdict(section: dict[str, Any]) -> str:
     figure = section["figure"]
     if not target:
         return ""
+    if section["meets_target"] is None:
+        return f"  figure: none (nothing measured it) vs target {target['comparison']} {target['value']}"
     mark = "MEETS" if section["meets_target"] else "MISSES"
     return (
         f"  figure: {figure['aggregate']} {figure['value']} vs target "
@@ -173,6 +175,7 @@ def _serving(results: dict[str, Any], d: dict[str, Any]) -> list[str]:
         f"p99 {raw['p99_ms']:.3f} ms",
         table(headers, rows),
         *_versus_bare(d),
+        *[line for line in [_verdict(d)] if line],
     ]
 
 
