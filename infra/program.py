@@ -13,7 +13,7 @@ import pulumi
 
 from infra.config import BLOCKS, NAMESPACE, OPTIONAL_BLOCKS, SECRET_KEYS, Part, StackConfig, parse
 from infra.errors import ConfigError
-from policy.facts import REVIEW_EXTRAS_TYPE
+from policy.facts import GOOGLE_API_CIDRS, GOOGLE_FRONT_END_CIDRS, REVIEW_EXTRAS_TYPE
 from stacks import cluster, harness, model, sandbox, workload
 from stacks.links import Links
 
@@ -100,24 +100,37 @@ def build(config: StackConfig, secrets: dict[str, pulumi.Output[str] | None]) ->
 
 
 def record_review_extras(config: StackConfig) -> pulumi.ComponentResource | None:
-    """Put config `review.extraGrants` into the plan as the inputs of one resource, so the
-    offline review and the CrossGuard pack (which see resources, not config) both accept those
-    grants and list them; without extras, nothing is recorded."""
-    if not config.extra_grants:
-        return None
-    grants = [
-        {
-            "member": g.member,
-            "role": g.role,
-            "kind": g.on.replace("-", " "),
-            "resource": g.resource,
-            "reason": g.reason,
-            **({"condition": g.condition} if g.condition is not None else {}),
+    """Put what the config allows beyond the design into the plan as the inputs of one
+    resource, so the offline review and the CrossGuard pack (which see resources, not config)
+    both accept it and list it: `review.extraGrants`, and the sandbox's network ranges when
+    they are not the design's (`googleApiCidrs`, `loadBalancerCidrs`). Nothing extra, nothing
+    recorded."""
+    extras: dict[str, Any] = {}
+    if config.extra_grants:
+        extras["extraGrants"] = [
+            {
+                "member": g.member,
+                "role": g.role,
+                "kind": g.on.replace("-", " "),
+                "resource": g.resource,
+                "reason": g.reason,
+                **({"condition": g.condition} if g.condition is not None else {}),
+            }
+            for g in config.extra_grants
+        ]
+    sandbox = config.sandbox if config.runs(Part.SANDBOX) else None
+    if sandbox is not None and (
+        sandbox.google_api_cidrs != GOOGLE_API_CIDRS
+        or sandbox.load_balancer_cidrs != GOOGLE_FRONT_END_CIDRS
+    ):
+        extras["networkRanges"] = {
+            "googleApiCidrs": list(sandbox.google_api_cidrs),
+            "loadBalancerCidrs": list(sandbox.load_balancer_cidrs),
         }
-        for g in config.extra_grants
-    ]
-    record = pulumi.ComponentResource(REVIEW_EXTRAS_TYPE, "review", {"extraGrants": grants})
-    record.register_outputs({"extraGrants": grants})
+    if not extras:
+        return None
+    record = pulumi.ComponentResource(REVIEW_EXTRAS_TYPE, "review", extras)
+    record.register_outputs(extras)
     return record
 
 

@@ -78,6 +78,7 @@ def plan_validator() -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from policy import rules as rule_set
+    from policy.rules.admission_review import allowed_ranges
     from policy.rules.least_privilege import used_extras
 
     try:
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             plan["part"],
             len(plan["resources"]),
             rule_set.evaluate(plan["resources"], selected),
-            tuple(used_extras(plan["resources"])),
+            (*used_extras(plan["resources"]), *allowed_ranges(plan["resources"])),
         )
         for path, plan in plans
     ]
@@ -181,7 +182,7 @@ def render_text(reports: Sequence[PlanReport], *, color: bool = False) -> str:
             if result.violations:
                 lines.append(f"        remediation: {result.rule.remediation}")
         if report.allowed:
-            lines.append("  allowed by config (review.extraGrants):")
+            lines.append("  allowed by config:")
             lines.extend(f"        {extra}" for extra in report.allowed)
         counts = _counts(report.results)
         lines.append(

@@ -29,6 +29,7 @@ import hashlib
 import ipaddress
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from policy.facts import (
     GOOGLE_API_CIDRS,
     GOOGLE_FRONT_END_CIDRS,
     POD_SPEC_PATHS,
+    REVIEW_EXTRAS_TYPE,
     SYSTEM_NAMESPACES,
 )
 
@@ -68,12 +70,57 @@ ALLOW_HTTP = "kubernetes.io/ingress.allow-http"
 # (https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy#network-policy-and-workload-identity);
 # ingress only from Google front ends / health checks 35.191.0.0/16 and 130.211.0.0/22
 # (https://cloud.google.com/load-balancing/docs/health-check-concepts#ip-ranges) to the harness port.
-EGRESS_CIDRS: Mapping[str, tuple[int, ...]] = {
-    **{cidr: (443,) for cidr in GOOGLE_API_CIDRS},
+METADATA_EGRESS: Mapping[str, tuple[int, ...]] = {
     "169.254.169.254/32": (80,),
     "169.254.169.252/32": (988,),
 }
+EGRESS_CIDRS: Mapping[str, tuple[int, ...]] = {
+    **{cidr: (443,) for cidr in GOOGLE_API_CIDRS},
+    **METADATA_EGRESS,
+}
 INGRESS_CIDRS: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
+
+
+@dataclass(frozen=True)
+class NetworkRanges:
+    """The peers a tenant NetworkPolicy may name: the design's, or the ones the sandbox's
+    config chose (`googleApiCidrs`, `loadBalancerCidrs`), recorded in the plan by the program
+    (`gke-sandbox:review:AllowedExtras`, input `networkRanges`) and listed in the report."""
+
+    egress: Mapping[str, tuple[int, ...]]
+    ingress: tuple[str, ...]
+    source: str = "the design"
+
+
+def network_ranges(resources: Sequence[Resource]) -> NetworkRanges:
+    """The ranges recorded by the plan's config, else the design's (policy.facts)."""
+    for record in resources:
+        if record.get("type") != REVIEW_EXTRAS_TYPE:
+            continue
+        ranges = get(inputs_of(record), "networkRanges")
+        if isinstance(ranges, Mapping):
+            apis = [str(c) for c in as_list(ranges.get("googleApiCidrs"))]
+            balancers = [str(c) for c in as_list(ranges.get("loadBalancerCidrs"))]
+            return NetworkRanges(
+                egress={**{c: (443,) for c in apis}, **METADATA_EGRESS},
+                ingress=tuple(balancers),
+                source="config googleApiCidrs/loadBalancerCidrs",
+            )
+    return NetworkRanges(EGRESS_CIDRS, INGRESS_CIDRS)
+
+
+def allowed_ranges(resources: Sequence[Resource]) -> list[str]:
+    """Config-chosen network ranges, one line each for the report (none: the design's)."""
+    ranges = network_ranges(resources)
+    if ranges.source == "the design":
+        return []
+    apis = [c for c in ranges.egress if c not in METADATA_EGRESS]
+    return [
+        f"tenant egress to Google APIs on 443: {', '.join(apis) or 'none'} (allowed by {ranges.source})",
+        f"tenant ingress from load balancers: {', '.join(ranges.ingress) or 'none'} (allowed by {ranges.source})",
+    ]
+
+
 DNS_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
@@ -298,18 +345,21 @@ def _cidr_within(cidr: Any, allowed: Iterable[str]) -> str | None:
     return None
 
 
-def _egress_problem(rule: Mapping[str, Any]) -> str | None:
+def _egress_problem(rule: Mapping[str, Any], ranges: NetworkRanges) -> str | None:
     peers = as_list(get(rule, "to"))
     if not peers:
         return "has no 'to': it allows every destination"
     for peer in peers:
         block = get(peer, "ipBlock")
         if block is not None:
-            outer = _cidr_within(get(block, "cidr"), EGRESS_CIDRS)
+            outer = _cidr_within(get(block, "cidr"), ranges.egress)
             if outer is None:
-                return f"allows {show(get(block, 'cidr'))}, outside {sorted(EGRESS_CIDRS)}"
-            if not _ports_ok(get(rule, "ports"), EGRESS_CIDRS[outer]):
-                return f"allows {outer} on ports {show(get(rule, 'ports'))}; only {list(EGRESS_CIDRS[outer])}"
+                return (
+                    f"allows {show(get(block, 'cidr'))}, outside {sorted(ranges.egress)} "
+                    f"(from {ranges.source})"
+                )
+            if not _ports_ok(get(rule, "ports"), ranges.egress[outer]):
+                return f"allows {outer} on ports {show(get(rule, 'ports'))}; only {list(ranges.egress[outer])}"
         elif dict(peer) == DNS_PEER:
             if not _ports_ok(get(rule, "ports"), (53,)):
                 return f"allows kube-dns on ports {show(get(rule, 'ports'))}; only 53"
@@ -320,15 +370,16 @@ def _egress_problem(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _ingress_problem(rule: Mapping[str, Any]) -> str | None:
+def _ingress_problem(rule: Mapping[str, Any], ranges: NetworkRanges) -> str | None:
     peers = as_list(get(rule, "from"))
     if not peers:
         return "has no 'from': it admits every source"
     for peer in peers:
         cidr = get(peer, "ipBlock.cidr")
-        if cidr is None or _cidr_within(cidr, INGRESS_CIDRS) is None:
+        if cidr is None or _cidr_within(cidr, ranges.ingress) is None:
             return (
-                f"admits {show(peer)}; only the Google load balancer ranges {list(INGRESS_CIDRS)}"
+                f"admits {show(peer)}; only the load balancer ranges {list(ranges.ingress)} "
+                f"(from {ranges.source})"
             )
     if not _ports_ok(get(rule, "ports"), (PORT, PORT_NAME)):
         return f"admits ports {show(get(rule, 'ports'))}; only the harness port {PORT}"
@@ -341,13 +392,14 @@ def check_network_policy_exact(resources: Sequence[Resource]) -> Iterator[Violat
     default deny for both directions."""
     rule = "network-policy-exact"
     policies = [r for r in resources if r.get("type") == NETWORK_POLICY]
+    ranges = network_ranges(resources)
     for resource in policies:
         spec = get(inputs_of(resource), "spec")
         if is_unknown(spec):
             continue
         for direction, problem in (("egress", _egress_problem), ("ingress", _ingress_problem)):
             for i, entry in enumerate(as_list(get(spec, direction))):
-                found = problem(entry if isinstance(entry, Mapping) else {})
+                found = problem(entry if isinstance(entry, Mapping) else {}, ranges)
                 if found:
                     yield violation(rule, resource, f"spec.{direction}[{i}] {found}")
     denied = {

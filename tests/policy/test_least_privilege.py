@@ -327,7 +327,7 @@ def test_config_can_allow_an_extra_grant_and_the_report_shows_it(
     code, out, _ = run_review(capsys, str(write_plan(valid_resources)))
     assert code == 0
     lines = out.splitlines()
-    at = lines.index("  allowed by config (review.extraGrants):")
+    at = lines.index("  allowed by config:")
     assert lines[at + 1].strip() == used_extras(valid_resources)[0]
     code, out, _ = run_review(capsys, str(write_plan(valid_resources)), "--format", "json")
     assert json.loads(out)["plans"][0]["allowedExtras"] == used_extras(valid_resources)
