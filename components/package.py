@@ -21,6 +21,7 @@ from components.binauthz_policy import BinAuthzPolicy
 from components.confidential_cluster import ConfidentialCluster
 from components.confidential_folder import ConfidentialFolder
 from components.harness_registry import HarnessRegistry
+from components.harness_workload import HarnessWorkload
 from components.image_attestor import ImageAttestor
 from components.image_mirror import ImageMirror
 from components.model_vault import ModelVault
@@ -43,6 +44,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     ConfidentialCluster,
     ConfidentialFolder,
     HarnessRegistry,
+    HarnessWorkload,
     ImageAttestor,
     ImageMirror,
     ModelVault,

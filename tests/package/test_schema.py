@@ -20,7 +20,7 @@ from components.package import COMPONENTS
 from infra.schema import SCHEMA_FILE
 
 # Not hosted yet, each for a named reason (issue 15); the coverage test keeps the list honest.
-NOT_YET_HOSTED = {"Gatekeeper", "HarnessWorkload"}
+NOT_YET_HOSTED = {"Gatekeeper"}
 
 # What each hosted component outputs, as its Python attributes and register_outputs say.
 OUTPUTS = {
@@ -35,6 +35,7 @@ OUTPUTS = {
     },
     "ConfidentialFolder": {"folderName", "folderId"},
     "HarnessRegistry": {"repositoryId", "repositoryUrl"},
+    "HarnessWorkload": {"url", "token", "certificate"},
     "ImageAttestor": {"attestorId", "noteId", "signingKeyVersion"},
     "ImageMirror": {"repositoryUrl"},
     "ModelVault": {"keyId", "keyUri", "keyRingId", "bucketName", "modelUri"},
@@ -148,20 +149,53 @@ def test_every_output_is_in_the_schema_typed_and_described():
             assert prop.get("description"), f"{name}.{output} has no description"
 
 
+def test_secret_outputs_are_marked_secret_and_only_those():
+    resources = committed()["resources"]
+    harness = resources["gke-sandbox:index:HarnessWorkload"]["properties"]
+    assert harness["token"].get("secret") is True
+    marked = {
+        (token, name)
+        for token, resource in resources.items()
+        for name, prop in resource["properties"].items()
+        if prop.get("secret")
+    }
+    assert marked == {("gke-sandbox:index:HarnessWorkload", "token")}
+
+
 def test_nested_types_are_objects_with_described_properties():
     types = committed()["types"]
-    assert set(types) == {
+    objects = {token for token, typ in types.items() if "enum" not in typ}
+    assert objects == {
         "gke-sandbox:index:AttestorRef",
         "gke-sandbox:index:AuthorizedNetwork",
+        "gke-sandbox:index:Autoscaling",
         "gke-sandbox:index:DenyPolicySpec",
+        "gke-sandbox:index:DisruptionBudget",
         "gke-sandbox:index:HarnessSizing",
         "gke-sandbox:index:SealedModel",
         "gke-sandbox:index:TenantQuota",
+        "gke-sandbox:index:ZoneSpread",
     }
-    for token, typ in types.items():
+    for token in objects:
+        typ = types[token]
         assert typ["type"] == "object", token
+        assert typ.get("description"), f"{token} has no description"
         for name, prop in typ["properties"].items():
+            assert _is_typed(prop), f"{token}.{name} has no type"
             assert prop.get("description"), f"{token}.{name} has no description"
+
+
+def test_enums_list_their_values_with_descriptions():
+    types = committed()["types"]
+    enums = {token: typ for token, typ in types.items() if "enum" in typ}
+    assert set(enums) == {"gke-sandbox:index:WhenUnsatisfiable"}
+    spread = enums["gke-sandbox:index:WhenUnsatisfiable"]
+    assert spread["type"] == "string"
+    assert {v["value"] for v in spread["enum"]} == {"ScheduleAnyway", "DoNotSchedule"}
+    for value in spread["enum"]:
+        assert value.get("description"), value
+    zone = types["gke-sandbox:index:ZoneSpread"]["properties"]
+    assert zone["whenUnsatisfiable"]["$ref"] == "#/types/gke-sandbox:index:WhenUnsatisfiable"
 
 
 def test_a_default_stays_optional_and_a_value_is_typed_as_the_code_takes_it():
