@@ -135,7 +135,8 @@ def plain(value):
 
 
 def construct(engine, type_name: str, name: str, inputs: dict) -> tuple[str, dict, dict]:
-    """Construct `gke-sandbox:index:<type_name>`; its URN, state and children by name."""
+    """Construct `gke-sandbox:index:<type_name>`; its URN, state (each output with the URNs it
+    depends on, under `output + "Deps"`) and children by name."""
     provider, monitor, address, _ = engine
     response = provider.Construct(
         provider_pb2.ConstructRequest(
@@ -153,7 +154,10 @@ def construct(engine, type_name: str, name: str, inputs: dict) -> tuple[str, dic
         for request in monitor.registered.values()
         if request.parent == response.urn
     }
-    return response.urn, plain(response.state), children
+    state = plain(response.state)
+    for output, deps in response.stateDependencies.items():
+        state[f"{output}Deps"] = set(deps.urns)
+    return response.urn, state, children
 
 
 def test_get_schema_answers_the_committed_schema(engine):
@@ -290,3 +294,51 @@ def test_construct_takes_the_zone_spread_enum_by_value(engine):
     assert (spread["maxSkew"], spread["whenUnsatisfiable"]) == (2, "DoNotSchedule")
     budget = plain(children["strict-disruption-budget"].object)["spec"]
     assert budget["maxUnavailable"] == 1
+
+
+def test_construct_applies_raw_gatekeeper_documents_as_given(engine):
+    template = {
+        "apiVersion": "templates.gatekeeper.sh/v1",
+        "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sdenyall"},
+        "spec": {
+            "crd": {"spec": {"names": {"kind": "K8sDenyAll"}}},
+            "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": "package deny"}],
+        },
+    }
+    constraint = {
+        "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+        "kind": "K8sDenyAll",
+        "metadata": {"name": "deny-ns1"},
+        "spec": {"match": {"namespaces": ["ns1"]}, "parameters": {"limit": 3}},
+    }
+    urn, state, children = construct(
+        engine,
+        "Gatekeeper",
+        "gatekeeper",
+        {
+            "version": "v3.20.1",
+            "image": "us-central1-docker.pkg.dev/c/mirror/gatekeeper@sha256:" + "4e" * 32,
+            "templates": [template],
+            "constraints": [constraint],
+        },
+    )
+    assert urn == f"urn:pulumi:{STACK}::{PROJECT}::gke-sandbox:index:Gatekeeper::gatekeeper"
+    assert state["namespaceName"] == "gatekeeper-system"
+    assert state["templateNames"] == ["k8sdenyall"]
+    assert state["constraintNames"] == ["deny-ns1"]
+    # Whatever reads the names waits for the rules themselves.
+    rule = f"urn:pulumi:{STACK}::{PROJECT}::gke-sandbox:index:Gatekeeper$kubernetes:"
+    assert state["constraintNamesDeps"] == {
+        f"{rule}constraints.gatekeeper.sh/v1beta1:K8sDenyAll::gatekeeper-constraint-deny-ns1"
+    }
+    assert state["templateNamesDeps"] == {
+        f"{rule}templates.gatekeeper.sh/v1:ConstraintTemplate::gatekeeper-template-k8sdenyall"
+    }
+    assert {"gatekeeper-namespace", "gatekeeper-chart", "gatekeeper-ignore-kube-system"} <= set(
+        children
+    )
+    applied = plain(children["gatekeeper-constraint-deny-ns1"].object)
+    assert applied["kind"] == "K8sDenyAll"
+    assert applied["spec"] == constraint["spec"]
+    assert plain(children["gatekeeper-template-k8sdenyall"].object)["spec"] == template["spec"]
