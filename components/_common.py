@@ -4,7 +4,7 @@ import dataclasses
 import inspect
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pulumi
@@ -23,6 +23,10 @@ PACKAGE = "gke-sandbox"
 _token_module: str | None = None
 
 A = TypeVar("A")
+C = TypeVar("C", bound=pulumi.ComponentResource)
+
+# Where `secret_outputs` records a component's secret outputs (Python attribute names).
+_SECRET_OUTPUTS = "_secret_outputs"
 
 
 def host_as_package() -> None:
@@ -34,6 +38,31 @@ def host_as_package() -> None:
 def token(module: str, type_name: str) -> str:
     """The component's type token: `gke-sandbox:<module>:<Type>`, or `index` when hosted."""
     return f"{PACKAGE}:{_token_module or module}:{type_name}"
+
+
+def secret_outputs(*names: str) -> Callable[[type[C]], type[C]]:
+    """Declare outputs of the decorated component secret in the component package.
+
+    The pinned SDK's analyzer has no way to say so; the package's provider
+    (components/_provider.py) reads this, marks the outputs `"secret": true` in the schema it
+    serves and returns them as secrets from `Construct`. A Python stack sees the component's
+    own `pulumi.Output.secret`. Names are the documented `pulumi.Output` class attributes.
+    """
+
+    def mark(cls: type[C]) -> type[C]:
+        outputs = inspect.get_annotations(cls)
+        unknown = sorted(set(names) - set(outputs))
+        if unknown:
+            raise TypeError(f"{cls.__name__}: no output annotation for {', '.join(unknown)}")
+        setattr(cls, _SECRET_OUTPUTS, frozenset(names))
+        return cls
+
+    return mark
+
+
+def secret_output_names(cls: type[pulumi.ComponentResource]) -> frozenset[str]:
+    """The outputs `secret_outputs` declared secret on `cls` (Python attribute names)."""
+    return frozenset(getattr(cls, _SECRET_OUTPUTS, frozenset()))
 
 
 def as_args(cls: type[A], value: A | Mapping[str, Any]) -> A:

@@ -5,8 +5,6 @@ cluster runs is byte for byte the Rego the offline tests run. They are explicit 
 not chart output, so every rule shows up in the plan for review.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._common import child
+from components._common import as_args, child, token
 from policy import facts
 
 NAMESPACE = "gatekeeper-system"
@@ -22,32 +20,57 @@ NAMESPACE = "gatekeeper-system"
 
 @dataclass
 class GatekeeperArgs:
+    """The Gatekeeper release and image, and the rules it enforces, as Kubernetes documents."""
+
     version: str
-    # <region>-docker.pkg.dev/<project>/<mirror>/gatekeeper@sha256:... (issue 10: private nodes
-    # cannot reach docker.io). helm.v4.Chart installs the chart's crds/ itself and never runs
-    # hooks (SDK helm/v4/Chart.py `include_hooks`, `skip_crds`), so the gatekeeper-crds image
-    # of the CRD upgrade hook is never pulled and is not configured.
+    """The Gatekeeper release, such as v3.20.1 (its Helm chart's version)."""
+    # helm.v4.Chart installs the chart's crds/ itself and never runs hooks (SDK
+    # helm/v4/Chart.py `include_hooks`, `skip_crds`), so the gatekeeper-crds image of the CRD
+    # upgrade hook is never pulled and is not configured.
     image: str
+    """The Gatekeeper image by digest, from the cluster project's mirror:
+    `<region>-docker.pkg.dev/<project>/<mirror>/gatekeeper@sha256:...` (private nodes cannot
+    reach docker.io, and Binary Authorization admits it by digest)."""
+    # Raw documents: a ConstraintTemplate's schema and a Constraint's parameters are open
+    # (each template defines its own), so no fixed type fits. The analyzer types
+    # Mapping[str, Any] as an object of `pulumi.json#/Any` values: any JSON document.
     templates: Sequence[Mapping[str, Any]]
+    """ConstraintTemplates (templates.gatekeeper.sh/v1) as Kubernetes documents, applied as given."""
     constraints: Sequence[Mapping[str, Any]]
-    chart_repository: str = "https://open-policy-agent.github.io/gatekeeper/charts"
-    exempt_namespaces: Sequence[str] = field(
+    """Constraints as Kubernetes documents; each one's kind must be a template's."""
+    chart_repository: str | None = "https://open-policy-agent.github.io/gatekeeper/charts"
+    """The Helm repository of the Gatekeeper chart."""
+    exempt_namespaces: Sequence[str] | None = field(
         default_factory=lambda: sorted(facts.SYSTEM_NAMESPACES)
     )
+    """Namespaces Gatekeeper's webhook never gates; must include the system namespaces."""
+
+
+def _names_once_applied(
+    resources: Sequence[pulumi.Resource], documents: Sequence[Mapping[str, Any]]
+) -> pulumi.Output[list[str]]:
+    """The documents' names, carrying the resources as dependencies: whatever reads them waits
+    for the rules to exist (the names are known at preview, as the URNs are)."""
+    names = [d["metadata"]["name"] for d in documents]
+    return pulumi.Output.all(*(r.urn for r in resources)).apply(lambda _: names)
 
 
 class Gatekeeper(pulumi.ComponentResource):
     """The Gatekeeper chart (images by digest, hooks off), then templates, then constraints."""
 
-    namespace: k8s.core.v1.Namespace
-    system_namespaces: list[k8s.core.v1.NamespacePatch]
-    chart: k8s.helm.v4.Chart
-    templates: list[k8s.apiextensions.CustomResource]
-    constraints: list[k8s.apiextensions.CustomResource]
+    namespace_name: pulumi.Output[str]
+    """The namespace Gatekeeper runs in."""
+    ignored_namespaces: pulumi.Output[list[str]]
+    """The namespaces labelled for Gatekeeper to ignore: its own and the cluster's built-in ones."""
+    template_names: pulumi.Output[list[str]]
+    """The ConstraintTemplates applied, in order."""
+    constraint_names: pulumi.Output[list[str]]
+    """The Constraints applied, in order."""
 
     def __init__(
         self, name: str, args: GatekeeperArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(GatekeeperArgs, args)
         if not facts.IMAGE_BY_DIGEST.match(args.image):
             # Binary Authorization admits Gatekeeper by digest; a tag would be refused or drift.
             raise ValueError(f"Gatekeeper image {args.image!r} must be pinned by digest")
@@ -61,9 +84,9 @@ class Gatekeeper(pulumi.ComponentResource):
                 raise ValueError(
                     f"constraint {constraint['metadata']['name']!r} has no template of kind {constraint['kind']!r}"
                 )
-        super().__init__("gke-sandbox:gatekeeper:Gatekeeper", name, None, opts)
+        super().__init__(token("gatekeeper", "Gatekeeper"), name, None, opts)
 
-        self.namespace = k8s.core.v1.Namespace(
+        self.namespace: k8s.core.v1.Namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={
                 "name": NAMESPACE,
@@ -78,7 +101,7 @@ class Gatekeeper(pulumi.ComponentResource):
         # Gatekeeper outage with fail-closed webhooks blocks system pods (issue 10). A
         # server-side-apply patch labels the namespaces the cluster already has, before the
         # webhooks exist.
-        self.system_namespaces = [
+        self.system_namespaces: list[k8s.core.v1.NamespacePatch] = [
             k8s.core.v1.NamespacePatch(
                 f"{name}-ignore-{ns}",
                 metadata={"name": ns, "labels": {facts.GATEKEEPER_IGNORE_LABEL: "system"}},
@@ -86,7 +109,7 @@ class Gatekeeper(pulumi.ComponentResource):
             )
             for ns in sorted(facts.BUILTIN_NAMESPACES)
         ]
-        self.chart = k8s.helm.v4.Chart(
+        self.chart: k8s.helm.v4.Chart = k8s.helm.v4.Chart(
             f"{name}-chart",
             chart="gatekeeper",
             version=args.version.removeprefix("v"),
@@ -120,7 +143,7 @@ class Gatekeeper(pulumi.ComponentResource):
             },
             opts=child(self, depends_on=[self.namespace, *self.system_namespaces]),
         )
-        self.templates = [
+        self.templates: list[k8s.apiextensions.CustomResource] = [
             k8s.apiextensions.CustomResource(
                 f"{name}-template-{t['metadata']['name']}",
                 api_version=t["apiVersion"],
@@ -131,7 +154,7 @@ class Gatekeeper(pulumi.ComponentResource):
             )
             for t in args.templates
         ]
-        self.constraints = [
+        self.constraints: list[k8s.apiextensions.CustomResource] = [
             k8s.apiextensions.CustomResource(
                 f"{name}-constraint-{c['metadata']['name']}",
                 api_version=c["apiVersion"],
@@ -142,10 +165,17 @@ class Gatekeeper(pulumi.ComponentResource):
             )
             for c in args.constraints
         ]
+        self.namespace_name = self.namespace.metadata.name
+        self.ignored_namespaces = pulumi.Output.all(
+            self.namespace.metadata.name, *(ns.metadata.name for ns in self.system_namespaces)
+        )
+        self.template_names = _names_once_applied(self.templates, args.templates)
+        self.constraint_names = _names_once_applied(self.constraints, args.constraints)
         self.register_outputs(
             {
-                "ignoredNamespaces": [NAMESPACE, *sorted(facts.BUILTIN_NAMESPACES)],
-                "templates": [t["metadata"]["name"] for t in args.templates],
-                "constraints": [c["metadata"]["name"] for c in args.constraints],
+                "namespaceName": self.namespace_name,
+                "ignoredNamespaces": self.ignored_namespaces,
+                "templateNames": self.template_names,
+                "constraintNames": self.constraint_names,
             }
         )

@@ -16,10 +16,9 @@ The Kubernetes objects are built by the pure functions below (`harness_pod_spec`
 `ingress_spec`...), which tests call without mocks; the component only registers them.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import pulumi
@@ -27,7 +26,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components._common import child
+from components._common import as_args, child, secret_outputs, token
 from harness import contract
 from policy.facts import (
     BY_DIGEST_HINT,
@@ -50,64 +49,108 @@ SECRET_FILE_MODE = 0o440
 # release never drops below the running count; the tenant quota holds room for it.
 ROLLOUT_SURGE = 1
 ZONE_KEY = "topology.kubernetes.io/zone"
-WHEN_UNSATISFIABLE = ("ScheduleAnyway", "DoNotSchedule")
+# A budget that names neither bound evicts at most this many pods at once.
+DEFAULT_MAX_UNAVAILABLE = 1
+
+
+class WhenUnsatisfiable(StrEnum):
+    """What the scheduler does when the zones are out of balance."""
+
+    SCHEDULE_ANYWAY = "ScheduleAnyway"
+    """Prefer other zones, but schedule the pod anyway."""
+    DO_NOT_SCHEDULE = "DoNotSchedule"
+    """Leave the pod pending until the zones are back within the skew."""
+
+
+WHEN_UNSATISFIABLE = tuple(WhenUnsatisfiable)
 
 
 @dataclass
 class Autoscaling:
     """HorizontalPodAutoscaler bounds; CPU utilization is relative to the pod's request."""
 
-    min_replicas: int = 2
-    max_replicas: int = 3
-    cpu_target_percent: int = 70
+    min_replicas: int | None = 2
+    """The fewest harness pods."""
+    max_replicas: int | None = 3
+    """The most harness pods (the tenant quota must hold them plus one rollout surge pod)."""
+    cpu_target_percent: int | None = 70
+    """Average CPU utilization the HPA aims for, in percent of the pod's request (1-100)."""
 
 
 @dataclass
 class DisruptionBudget:
     """At most this many harness pods evicted at once (node drains, upgrades).
 
-    maxUnavailable rather than minAvailable: with one replica, minAvailable 1 would block
-    every drain forever, while maxUnavailable 1 still lets the node go."""
+    maxUnavailable rather than minAvailable by default: with one replica, minAvailable 1 would
+    block every drain forever, while maxUnavailable 1 still lets the node go. At most one of
+    the two; neither means maxUnavailable 1 (a null cannot travel from another language, so
+    "min_available instead" is said by giving min_available alone)."""
 
-    max_unavailable: int | None = 1
+    max_unavailable: int | None = None
+    """Most harness pods evicted at once (at least 1); 1 when neither bound is given."""
     min_available: int | None = None
+    """Instead of maxUnavailable: fewest harness pods kept (below the minimum replica count)."""
 
 
 @dataclass
 class ZoneSpread:
-    max_skew: int = 1
-    when_unsatisfiable: str = "ScheduleAnyway"
+    """Harness pods spread across zones (a topology spread constraint on the zone label)."""
+
+    max_skew: int | None = 1
+    """Most pods one zone may run beyond another (at least 1)."""
+    when_unsatisfiable: WhenUnsatisfiable | None = WhenUnsatisfiable.SCHEDULE_ANYWAY
+    """What the scheduler does when the zones are out of balance."""
+    enabled: bool | None = True
+    """False: no spread constraint. Python may pass `zone_spread=None` instead; another
+    language cannot (a null input never reaches the component: it takes the default)."""
 
 
 @dataclass
 class HarnessWorkloadArgs:
-    namespace: str
-    service_account: str
+    """Where the signed harness runs, what it serves, its secrets, its size and how it scales."""
+
+    namespace: pulumi.Input[str]
+    """The tenant namespace (the TenantSandbox's `namespaceName`)."""
+    service_account: pulumi.Input[str]
+    """The workload Kubernetes service account (Workload Identity to the model reader)."""
     image: str
+    """The signed harness image, by digest (`<repository>@sha256:<64 hex>`)."""
     host: str
+    """The DNS name the Ingress serves over HTTPS."""
     model_uri: pulumi.Input[str]
+    """The sealed model object, `gs://<bucket>/<object>`."""
     kms_key_uri: pulumi.Input[str]
+    """The key that unwraps the model's keyset, `gcp-kms://projects/.../cryptoKeys/<key>`."""
+    ssl_policy: pulumi.Input[str]
+    """The compute SSL policy (TLS 1.2+, MODERN/RESTRICTED) of the cluster project that the
+    load balancer uses; GCLB's default policy allows TLS 1.0 (issue 10)."""
     model_sha256: str | None = None
-    replicas: int = 2
-    rate_limit_per_minute: int = 100
-    memory: str = "2Gi"
-    cpu: str = "1"
-    # Bring your own secrets, or let the component generate them (kept secret in state).
+    """The model plaintext's SHA-256 the harness must verify before serving."""
+    replicas: int | None = 2
+    """Harness pods, unless `autoscaling` is given (then the HPA owns the count)."""
+    rate_limit_per_minute: int | None = 100
+    """Requests per client per minute (1-100000)."""
+    memory: str | None = "2Gi"
+    """Each pod's memory, request = limit (a Kubernetes quantity)."""
+    cpu: str | None = "1"
+    """Each pod's CPU, request = limit (a Kubernetes quantity); one worker per whole core."""
     token: pulumi.Input[str] | None = None
+    """The bearer token clients present; absent: generated (and kept secret in state)."""
     tls_certificate: pulumi.Input[str] | None = None
+    """The serving certificate (PEM), with `tlsPrivateKey`; absent: a self-signed one."""
     tls_private_key: pulumi.Input[str] | None = None
-    # Name of the compute SSL policy (TLS 1.2+, MODERN/RESTRICTED) in the cluster project; GCLB's
-    # default policy allows TLS 1.0 (issue 10). Required: see check_args.
-    ssl_policy: pulumi.Input[str] | None = None
-    # Fixed `replicas` unless autoscaling is given (then the HPA owns the count).
+    """The serving certificate's private key (PEM), with `tlsCertificate`."""
     autoscaling: Autoscaling | None = None
-    disruption_budget: DisruptionBudget = field(default_factory=DisruptionBudget)
+    """HPA bounds on CPU; absent: a fixed `replicas`."""
+    disruption_budget: DisruptionBudget | None = field(default_factory=DisruptionBudget)
+    """The PodDisruptionBudget's bound; absent: maxUnavailable 1."""
     zone_spread: ZoneSpread | None = field(default_factory=ZoneSpread)
-    # Where X-Forwarded-For hops are believed from: the load balancer's proxies...
-    trusted_proxies: Sequence[str] = GOOGLE_FRONT_END_CIDRS
-    # ...and the Ingress's own external address, which the load balancer appends after the
-    # client's (see trusted_proxy_cidrs).
+    """Spread across zones; absent: skew 1, ScheduleAnyway. Python None or `enabled: false`: off."""
+    trusted_proxies: Sequence[str] | None = GOOGLE_FRONT_END_CIDRS
+    """CIDRs whose X-Forwarded-For hops are believed: the load balancer's proxies."""
     ingress_address: str | None = None
+    """The Ingress's external address, which the load balancer appends to X-Forwarded-For
+    after the client's; trusted as a /32 (see trusted_proxy_cidrs)."""
 
 
 def max_replicas(args: HarnessWorkloadArgs) -> int:
@@ -129,9 +172,9 @@ def _check_scale(args: HarnessWorkloadArgs) -> None:
         )
     if scale and not 1 <= scale.cpu_target_percent <= 100:
         raise ValueError(f"cpu_target_percent must be 1..100, got {scale.cpu_target_percent}")
-    budget = args.disruption_budget
-    if (budget.max_unavailable is None) == (budget.min_available is None):
-        raise ValueError("disruption_budget takes exactly one of max_unavailable, min_available")
+    budget = args.disruption_budget or DisruptionBudget()
+    if budget.max_unavailable is not None and budget.min_available is not None:
+        raise ValueError("disruption_budget takes one of max_unavailable, min_available, not both")
     if budget.max_unavailable is not None and budget.max_unavailable < 1:
         raise ValueError("disruption_budget.max_unavailable below 1 would block every node drain")
     if budget.min_available is not None and budget.min_available >= min_replicas(args):
@@ -139,11 +182,17 @@ def _check_scale(args: HarnessWorkloadArgs) -> None:
             f"disruption_budget.min_available {budget.min_available} would block node drains "
             f"at {min_replicas(args)} replica(s); use a smaller value or max_unavailable"
         )
-    spread = args.zone_spread
+    spread = spreading(args)
     if spread and (spread.when_unsatisfiable not in WHEN_UNSATISFIABLE or spread.max_skew < 1):
         raise ValueError(
             f"zone_spread needs max_skew >= 1 and when_unsatisfiable in {WHEN_UNSATISFIABLE}"
         )
+
+
+def spreading(args: HarnessWorkloadArgs) -> ZoneSpread | None:
+    """The zone spread in force: None when Python passed None or another language `enabled: false`."""
+    spread = args.zone_spread
+    return spread if spread is not None and spread.enabled is not False else None
 
 
 def check_args(args: HarnessWorkloadArgs) -> None:
@@ -261,7 +310,9 @@ def harness_pod_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
         },
         "containers": [harness_container(args)],
         **(
-            {"topologySpreadConstraints": zone_spread(args.zone_spread)} if args.zone_spread else {}
+            {"topologySpreadConstraints": zone_spread(spread)}
+            if (spread := spreading(args))
+            else {}
         ),
         "volumes": [
             {
@@ -282,7 +333,8 @@ def zone_spread(spread: ZoneSpread) -> list[dict[str, Any]]:
         {
             "maxSkew": spread.max_skew,
             "topologyKey": ZONE_KEY,
-            "whenUnsatisfiable": spread.when_unsatisfiable,
+            # The enum's plain string, whether the caller gave the member or its value.
+            "whenUnsatisfiable": WhenUnsatisfiable(spread.when_unsatisfiable).value,
             "labelSelector": {"matchLabels": contract.SELECTOR_LABELS},
         }
     ]
@@ -338,10 +390,12 @@ def disruption_budget_spec(budget: DisruptionBudget) -> dict[str, Any]:
         "selector": {"matchLabels": contract.SELECTOR_LABELS},
         "unhealthyPodEvictionPolicy": "AlwaysAllow",
     }
-    if budget.max_unavailable is not None:
-        spec["maxUnavailable"] = budget.max_unavailable
-    else:
+    if budget.min_available is not None:
         spec["minAvailable"] = budget.min_available
+    else:
+        spec["maxUnavailable"] = (
+            DEFAULT_MAX_UNAVAILABLE if budget.max_unavailable is None else budget.max_unavailable
+        )
     return spec
 
 
@@ -404,51 +458,51 @@ def ingress_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
     }
 
 
+@secret_outputs("token")
 class HarnessWorkload(pulumi.ComponentResource):
     """Token and TLS Secrets, the hardened Deployment (HPA, PDB), a ClusterIP Service, an HTTPS-only Ingress."""
 
-    token_secret: k8s.core.v1.Secret
-    tls_secret: k8s.core.v1.Secret
-    deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service
-    ingress: k8s.networking.v1.Ingress
-    frontend_config: k8s.apiextensions.CustomResource
-    autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
-    disruption_budget: k8s.policy.v1.PodDisruptionBudget
+    url: pulumi.Output[str]
+    """Where clients reach the harness: `https://<host>`."""
+    token: pulumi.Output[str]
+    """The bearer token clients present (secret)."""
+    certificate: pulumi.Output[str]
+    """The serving certificate (PEM) clients trust."""
 
     def __init__(
         self, name: str, args: HarnessWorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = as_args(HarnessWorkloadArgs, args)
         check_args(args)
         ns = args.namespace
-        super().__init__("gke-sandbox:harness_workload:HarnessWorkload", name, None, opts)
+        super().__init__(token("harness_workload", "HarnessWorkload"), name, None, opts)
 
-        token, cert, key = self._secrets(name, args)
-        self.token_secret = k8s.core.v1.Secret(
+        bearer, cert, key = self._secrets(name, args)
+        self.token_secret: k8s.core.v1.Secret = k8s.core.v1.Secret(
             f"{name}-token",
             metadata=metadata(ns, TOKEN_SECRET),
             type="Opaque",
-            string_data={"token": pulumi.Output.secret(token)},
+            string_data={"token": pulumi.Output.secret(bearer)},
             opts=child(self),
         )
-        self.tls_secret = k8s.core.v1.Secret(
+        self.tls_secret: k8s.core.v1.Secret = k8s.core.v1.Secret(
             f"{name}-tls",
             metadata=metadata(ns, TLS_SECRET),
             type="kubernetes.io/tls",
             string_data={"tls.crt": cert, "tls.key": pulumi.Output.secret(key)},
             opts=child(self),
         )
-        self.deployment = k8s.apps.v1.Deployment(
+        self.deployment: k8s.apps.v1.Deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata(ns),
             spec=deployment_spec(args),
             opts=child(self, depends_on=[self.token_secret, self.tls_secret]),
         )
         self._register_scale(name, args)
-        self.service = k8s.core.v1.Service(
+        self.service: k8s.core.v1.Service = k8s.core.v1.Service(
             f"{name}-service", metadata=service_metadata(ns), spec=service_spec(), opts=child(self)
         )
-        self.frontend_config = k8s.apiextensions.CustomResource(
+        self.frontend_config: k8s.apiextensions.CustomResource = k8s.apiextensions.CustomResource(
             f"{name}-frontend",
             api_version="networking.gke.io/v1beta1",
             kind="FrontendConfig",
@@ -456,22 +510,22 @@ class HarnessWorkload(pulumi.ComponentResource):
             spec=frontend_spec(args),
             opts=child(self),
         )
-        self.ingress = k8s.networking.v1.Ingress(
+        self.ingress: k8s.networking.v1.Ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=ingress_metadata(ns),
             spec=ingress_spec(args),
             opts=child(self, depends_on=[self.service, self.frontend_config]),
         )
-        self.token = pulumi.Output.secret(token)
+        self.token = pulumi.Output.secret(bearer)
         self.certificate = pulumi.Output.from_input(cert)
-        self.url = f"https://{args.host}"
+        self.url = pulumi.Output.from_input(f"https://{args.host}")
         self.register_outputs(
             {"url": self.url, "token": self.token, "certificate": self.certificate}
         )
 
     def _register_scale(self, name: str, args: HarnessWorkloadArgs) -> None:
         """The HPA (when autoscaling is on) and the disruption budget, beside the Deployment."""
-        self.autoscaler = None
+        self.autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler | None = None
         if args.autoscaling is not None:
             self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-autoscaler",
@@ -479,20 +533,22 @@ class HarnessWorkload(pulumi.ComponentResource):
                 spec=autoscaler_spec(args.autoscaling),
                 opts=child(self, depends_on=[self.deployment]),
             )
-        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-disruption-budget",
-            metadata=metadata(args.namespace),
-            spec=disruption_budget_spec(args.disruption_budget),
-            opts=child(self),
+        self.disruption_budget: k8s.policy.v1.PodDisruptionBudget = (
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-disruption-budget",
+                metadata=metadata(args.namespace),
+                spec=disruption_budget_spec(args.disruption_budget or DisruptionBudget()),
+                opts=child(self),
+            )
         )
 
     def _secrets(
         self, name: str, args: HarnessWorkloadArgs
     ) -> tuple[pulumi.Input[str], pulumi.Input[str], pulumi.Input[str]]:
         """The given token and TLS pair, or generated ones (kept secret in state)."""
-        token = args.token
-        if token is None:
-            token = random.RandomPassword(
+        bearer = args.token
+        if bearer is None:
+            bearer = random.RandomPassword(
                 f"{name}-token-value", length=48, special=False, opts=child(self)
             ).result
         cert, key = args.tls_certificate, args.tls_private_key
@@ -510,4 +566,4 @@ class HarnessWorkload(pulumi.ComponentResource):
                 opts=child(self),
             ).cert_pem
             key = private_key.private_key_pem
-        return token, cert, key
+        return bearer, cert, key

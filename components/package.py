@@ -1,14 +1,17 @@
 """The components as one Pulumi component package, `gke-sandbox`, usable from every Pulumi language.
 
 `PulumiPlugin.yaml` (repo root) runs `components/__main__.py`, which hosts the classes below
-with the SDK's `component_provider_host`; the engine then asks it for its schema and calls
+with the SDK's ComponentProvider (`host()`); the engine then asks it for its schema and calls
 `Construct` for each component a TypeScript, Go, C#, Java or YAML program declares. The
 schema is inferred from the classes' annotations (args dataclasses in, documented
-`pulumi.Output` attributes out) by the analyzer in the pinned SDK; `python -m infra schema`
-writes it to `components/schema.json`, and a test fails when the two drift.
+`pulumi.Output` attributes out) by the analyzer in the pinned SDK, with the outputs a
+component declares secret (`_common.secret_outputs`) marked so (components/_provider.py);
+`python -m infra schema` writes it to `components/schema.json`, and a test fails when the
+two drift.
 """
 
 import json
+import sys
 from typing import Any
 
 import pulumi
@@ -17,7 +20,9 @@ from components._common import PACKAGE, host_as_package
 from components.binauthz_policy import BinAuthzPolicy
 from components.confidential_cluster import ConfidentialCluster
 from components.confidential_folder import ConfidentialFolder
+from components.gatekeeper import Gatekeeper
 from components.harness_registry import HarnessRegistry
+from components.harness_workload import HarnessWorkload
 from components.image_attestor import ImageAttestor
 from components.image_mirror import ImageMirror
 from components.model_vault import ModelVault
@@ -32,14 +37,14 @@ from components.workload_identity import WorkloadIdentity
 # The package's version, as in pyproject.toml; consumers pin it (`pulumi package add ...@v0.1.0`).
 VERSION = "0.1.0"
 
-# Every hosted component. Not yet here: Gatekeeper (raw Kubernetes documents as args, being
-# reworked elsewhere) and HarnessWorkload (its token output must be marked secret, which the
-# pinned analyzer cannot express).
+# Every component of the package (tests/package checks that none is left out).
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     BinAuthzPolicy,
     ConfidentialCluster,
     ConfidentialFolder,
+    Gatekeeper,
     HarnessRegistry,
+    HarnessWorkload,
     ImageAttestor,
     ImageMirror,
     ModelVault,
@@ -54,15 +59,15 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
 
 
 def provider() -> Any:
-    """The provider the host serves (a ComponentProvider): the analyzer runs here.
+    """The provider the host serves (a ComponentProvider with secret outputs): the analyzer runs here.
 
     `pulumi.provider` is imported here, not at the top: its generated google.rpc.Status proto
     clashes with googleapis-common-protos' in one process (duplicate symbol), and the stacks'
     and tests' processes load the latter with the Google clients; only the host needs it.
     """
-    from pulumi.provider.experimental.component import ComponentProvider
+    from components._provider import SecretOutputsProvider
 
-    return ComponentProvider(COMPONENTS, PACKAGE, version=VERSION)
+    return SecretOutputsProvider(COMPONENTS, PACKAGE, version=VERSION)
 
 
 def schema() -> dict[str, Any]:
@@ -71,8 +76,12 @@ def schema() -> dict[str, Any]:
 
 
 def host() -> None:
-    """Serve the package over gRPC (the engine passes its address on the command line)."""
-    from pulumi.provider.experimental import component_provider_host
+    """Serve the package over gRPC (the engine passes its address on the command line).
+
+    What the SDK's `component_provider_host` does, with this package's provider in place of
+    the plain ComponentProvider it would build.
+    """
+    from pulumi.provider import main
 
     host_as_package()
-    component_provider_host(COMPONENTS, PACKAGE, version=VERSION)
+    main(provider(), sys.argv[1:])

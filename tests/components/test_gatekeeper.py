@@ -157,14 +157,15 @@ def test_registered_outputs_list_templates_and_constraints(run, registrations):
     plan = run(lambda: Gatekeeper("gatekeeper", gatekeeper_args()))
     component = plan.one(COMPONENT)
     assert registrations.outputs[component.urn] == {
+        "namespaceName": "gatekeeper-system",
         "ignoredNamespaces": [
             "gatekeeper-system",
             "kube-node-lease",
             "kube-public",
             "kube-system",
         ],
-        "templates": [t["metadata"]["name"] for t in templates],
-        "constraints": [c["metadata"]["name"] for c in constraints],
+        "templateNames": [t["metadata"]["name"] for t in templates],
+        "constraintNames": [c["metadata"]["name"] for c in constraints],
     }, component.urn
 
 

@@ -143,6 +143,8 @@ def test_zone_spread_can_be_strict_or_off():
     (constraint,) = strict["topologySpreadConstraints"]
     assert (constraint["maxSkew"], constraint["whenUnsatisfiable"]) == (2, "DoNotSchedule")
     assert "topologySpreadConstraints" not in harness_pod_spec(workload_args(zone_spread=None))
+    off = ZoneSpread(enabled=False)  # how a language without None says it
+    assert "topologySpreadConstraints" not in harness_pod_spec(workload_args(zone_spread=off))
 
 
 def test_the_deployment_is_valid_kubernetes():
@@ -187,6 +189,15 @@ def test_disruption_budget_by_min_available():
     validate("PodDisruptionBudget", "policy/v1", spec)
 
 
+def test_min_available_alone_replaces_the_default_max_unavailable():
+    """Another language cannot send max_unavailable null: giving min_available is enough."""
+    budget = DisruptionBudget(min_available=1)
+    check_args(workload_args(disruption_budget=budget))
+    spec = disruption_budget_spec(budget)
+    assert spec["minAvailable"] == 1
+    assert "maxUnavailable" not in spec
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -201,8 +212,7 @@ def test_disruption_budget_by_min_available():
             {"disruption_budget": DisruptionBudget(0, None)},
             "max_unavailable below 1 would block every node drain",
         ),
-        ({"disruption_budget": DisruptionBudget(1, 1)}, "exactly one of"),
-        ({"disruption_budget": DisruptionBudget(None, None)}, "exactly one of"),
+        ({"disruption_budget": DisruptionBudget(1, 1)}, "one of .* not both"),
         ({"zone_spread": ZoneSpread(1, "Sometimes")}, "when_unsatisfiable in"),
         ({"zone_spread": ZoneSpread(0, "ScheduleAnyway")}, "max_skew >= 1"),
     ],

@@ -6,6 +6,16 @@ import pytest
 from components import _common
 from components._common import as_args, token, waits_for
 from components.confidential_cluster import AuthorizedNetwork, ConfidentialClusterArgs
+from components.harness_workload import (
+    Autoscaling,
+    DisruptionBudget,
+    HarnessWorkloadArgs,
+    WhenUnsatisfiable,
+    ZoneSpread,
+    check_args,
+    disruption_budget_spec,
+    harness_pod_spec,
+)
 from components.model_vault import ModelVaultArgs, SealedModel
 
 
@@ -46,6 +56,47 @@ def test_an_optional_nested_type_is_rebuilt_too():
     )
     assert args.sealed_model == SealedModel("/m.sealed", {"encryption-key": "x"})
     assert args.protect_key is True
+
+
+HARNESS = {
+    "namespace": "ns1",
+    "service_account": "tee-sa",
+    "image": "us-central1-docker.pkg.dev/b/harness/harness@sha256:" + "79" * 32,
+    "host": "llama.example.com",
+    "model_uri": "gs://a-demo-model-sealed/model.sealed",
+    "kms_key_uri": "gcp-kms://projects/a/locations/us-central1/keyRings/r/cryptoKeys/k",
+    "ssl_policy": "sandbox-tls",
+}
+
+
+def test_what_python_says_with_none_a_host_says_with_values():
+    """Python turns zone spread off with None and a budget to min_available with
+    max_unavailable=None; a null never reaches a package host, so the same choices arrive as
+    values and mean the same."""
+    args = as_args(
+        HarnessWorkloadArgs,
+        {
+            **HARNESS,
+            "zone_spread": {"enabled": False},
+            "disruption_budget": {"min_available": 1},
+            "autoscaling": {"min_replicas": 2, "max_replicas": 4},
+        },
+    )
+    assert args.zone_spread == ZoneSpread(enabled=False)
+    assert args.autoscaling == Autoscaling(2, 4, 70)
+    check_args(args)
+    assert "topologySpreadConstraints" not in harness_pod_spec(args)
+    budget = disruption_budget_spec(args.disruption_budget)
+    assert (budget.get("minAvailable"), budget.get("maxUnavailable")) == (1, None)
+
+
+def test_absent_harness_settings_take_the_python_defaults():
+    args = as_args(HarnessWorkloadArgs, {**HARNESS, "zone_spread": None})
+    assert args.zone_spread == ZoneSpread(1, WhenUnsatisfiable.SCHEDULE_ANYWAY, True)
+    (spread,) = harness_pod_spec(args)["topologySpreadConstraints"]
+    assert spread["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert disruption_budget_spec(args.disruption_budget)["maxUnavailable"] == 1
+    assert args.disruption_budget == DisruptionBudget()
 
 
 def test_an_unknown_field_is_named():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import (
     engine_pb2_grpc,
     provider_pb2,
@@ -28,6 +28,17 @@ from pulumi.runtime.proto import (
 ROOT = Path(__file__).resolve().parents[2]
 STACK, PROJECT = "dev", "consumer"
 SERVICE_URN = f"urn:pulumi:{STACK}::{PROJECT}::gcp:projects/service:Service::container-api"
+# How the engine's wire format marks a secret value (sdk/go/common/resource/properties.go).
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+HARNESS = {
+    "namespace": "ns1",
+    "serviceAccount": "tee-sa",
+    "image": "us-central1-docker.pkg.dev/b-demo-harness/harness/harness@sha256:" + "79" * 32,
+    "host": "llama.example.com",
+    "modelUri": "gs://a-demo-model-sealed/sentiment-model.tar.sealed",
+    "kmsKeyUri": "gcp-kms://projects/a/locations/us-central1/keyRings/r/cryptoKeys/k",
+    "sslPolicy": "sandbox-tls",
+}
 
 
 class Monitor(resource_pb2_grpc.ResourceMonitorServicer):
@@ -118,6 +129,37 @@ def struct(value: dict) -> struct_pb2.Struct:
     return result
 
 
+def plain(value):
+    """A protobuf Struct/ListValue as plain dicts and lists."""
+    return json.loads(json_format.MessageToJson(value))
+
+
+def construct(engine, type_name: str, name: str, inputs: dict) -> tuple[str, dict, dict]:
+    """Construct `gke-sandbox:index:<type_name>`; its URN, state (each output with the URNs it
+    depends on, under `output + "Deps"`) and children by name."""
+    provider, monitor, address, _ = engine
+    response = provider.Construct(
+        provider_pb2.ConstructRequest(
+            project=PROJECT,
+            stack=STACK,
+            monitorEndpoint=address,
+            type=f"gke-sandbox:index:{type_name}",
+            name=name,
+            inputs=struct(inputs),
+        ),
+        timeout=120,
+    )
+    children = {
+        request.name: request
+        for request in monitor.registered.values()
+        if request.parent == response.urn
+    }
+    state = plain(response.state)
+    for output, deps in response.stateDependencies.items():
+        state[f"{output}Deps"] = set(deps.urns)
+    return response.urn, state, children
+
+
 def test_get_schema_answers_the_committed_schema(engine):
     provider, *_ = engine
     answer = provider.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60)
@@ -198,3 +240,105 @@ def test_construct_refuses_a_missing_required_input(engine):
     # The reason travels in the rich status (InputPropertiesError), as the engine reads it.
     details = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]
     assert b"Missing required input 'members' on 'TenantIam'" in details
+
+
+def test_construct_returns_the_harness_token_as_a_secret(engine):
+    urn, state, children = construct(
+        engine,
+        "HarnessWorkload",
+        "harness",
+        {
+            **HARNESS,
+            "token": "bearer-from-bob",  # given in the clear: the answer must still hide it
+            "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
+            "disruptionBudget": {"minAvailable": 1},
+            "zoneSpread": {"enabled": False},
+        },
+    )
+    assert urn == f"urn:pulumi:{STACK}::{PROJECT}::gke-sandbox:index:HarnessWorkload::harness"
+    assert state["token"] == {**SECRET_SIG, "value": "bearer-from-bob"}
+    assert state["url"] == "https://llama.example.com"
+    assert sorted(children) == [
+        "harness-autoscaler",
+        "harness-deployment",
+        "harness-disruption-budget",
+        "harness-frontend",
+        "harness-ingress",
+        "harness-service",
+        "harness-tls",
+        "harness-tls-cert",
+        "harness-tls-key",
+        "harness-token",
+    ]
+    # The Kubernetes Secret's data is secret as a whole (the kubernetes SDK marks stringData).
+    secret = plain(children["harness-token"].object)
+    assert secret["stringData"] == {**SECRET_SIG, "value": {"token": "bearer-from-bob"}}
+    # The values another language cannot say with null arrive as values and mean the same.
+    budget = plain(children["harness-disruption-budget"].object)["spec"]
+    assert (budget.get("minAvailable"), budget.get("maxUnavailable")) == (1, None)
+    deployment = plain(children["harness-deployment"].object)["spec"]
+    assert "replicas" not in deployment  # the HPA owns the count
+    assert "topologySpreadConstraints" not in deployment["template"]["spec"]
+
+
+def test_construct_takes_the_zone_spread_enum_by_value(engine):
+    _, _, children = construct(
+        engine,
+        "HarnessWorkload",
+        "strict",
+        {**HARNESS, "zoneSpread": {"maxSkew": 2, "whenUnsatisfiable": "DoNotSchedule"}},
+    )
+    assert "strict-token-value" in children  # no token given: one is generated
+    pod = plain(children["strict-deployment"].object)["spec"]["template"]["spec"]
+    (spread,) = pod["topologySpreadConstraints"]
+    assert (spread["maxSkew"], spread["whenUnsatisfiable"]) == (2, "DoNotSchedule")
+    budget = plain(children["strict-disruption-budget"].object)["spec"]
+    assert budget["maxUnavailable"] == 1
+
+
+def test_construct_applies_raw_gatekeeper_documents_as_given(engine):
+    template = {
+        "apiVersion": "templates.gatekeeper.sh/v1",
+        "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sdenyall"},
+        "spec": {
+            "crd": {"spec": {"names": {"kind": "K8sDenyAll"}}},
+            "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": "package deny"}],
+        },
+    }
+    constraint = {
+        "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+        "kind": "K8sDenyAll",
+        "metadata": {"name": "deny-ns1"},
+        "spec": {"match": {"namespaces": ["ns1"]}, "parameters": {"limit": 3}},
+    }
+    urn, state, children = construct(
+        engine,
+        "Gatekeeper",
+        "gatekeeper",
+        {
+            "version": "v3.20.1",
+            "image": "us-central1-docker.pkg.dev/c/mirror/gatekeeper@sha256:" + "4e" * 32,
+            "templates": [template],
+            "constraints": [constraint],
+        },
+    )
+    assert urn == f"urn:pulumi:{STACK}::{PROJECT}::gke-sandbox:index:Gatekeeper::gatekeeper"
+    assert state["namespaceName"] == "gatekeeper-system"
+    assert state["templateNames"] == ["k8sdenyall"]
+    assert state["constraintNames"] == ["deny-ns1"]
+    # Whatever reads the names waits for the rules themselves.
+    rule = f"urn:pulumi:{STACK}::{PROJECT}::gke-sandbox:index:Gatekeeper$kubernetes:"
+    assert state["constraintNamesDeps"] == {
+        f"{rule}constraints.gatekeeper.sh/v1beta1:K8sDenyAll::gatekeeper-constraint-deny-ns1"
+    }
+    assert state["templateNamesDeps"] == {
+        f"{rule}templates.gatekeeper.sh/v1:ConstraintTemplate::gatekeeper-template-k8sdenyall"
+    }
+    assert {"gatekeeper-namespace", "gatekeeper-chart", "gatekeeper-ignore-kube-system"} <= set(
+        children
+    )
+    applied = plain(children["gatekeeper-constraint-deny-ns1"].object)
+    assert applied["kind"] == "K8sDenyAll"
+    assert applied["spec"] == constraint["spec"]
+    assert plain(children["gatekeeper-template-k8sdenyall"].object)["spec"] == template["spec"]
