@@ -9,7 +9,9 @@
     <= 1.1);
 (c) harness cold start: process start to the first /readyz 200 on the local emulators;
 (d) POST /predict requests/s and p50/p99 over TLS with 1, 16 and 64 concurrent clients,
-    against the raw model called in process;
+    against the raw model called in process; then, with `wrk`, the harness against a bare
+    app scoring with the same ONNX session in as many workers (target: >= 0.8 at 16
+    connections), and against the bare app returning constants (the model's share);
 (e) offline plan time of the dev stack with 1, 10 and 100 tenants.
 
 Everything runs on 127.0.0.1 (fake-gcs-server, the local KMS, the harness). Each figure's

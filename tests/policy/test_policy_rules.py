@@ -954,7 +954,7 @@ CASES = [
         set_("tenant-bob-allow-google-apis", "spec.egress[0].to[0].ipBlock.cidr", "0.0.0.0/0"),
         'kubernetes:networking.k8s.io/v1:NetworkPolicy "tenant-bob-allow-google-apis": '
         "spec.egress[0] allows \"0.0.0.0/0\", outside ['169.254.169.252/32', '169.254.169.254/32', "
-        "'199.36.153.4/30', '199.36.153.8/30']",
+        "'199.36.153.4/30', '199.36.153.8/30'] (from the design)",
     ),
     Case(
         "webhook-fail-open",
