@@ -18,7 +18,6 @@ The Kubernetes objects are built by the pure functions below (`harness_pod_spec`
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import pulumi
@@ -33,6 +32,7 @@ from policy.facts import (
     FRONTEND_CONFIG_ANNOTATION,
     GOOGLE_FRONT_END_CIDRS,
     IMAGE_BY_DIGEST,
+    WhenUnsatisfiable,
     cpu_millis,
 )
 
@@ -51,15 +51,6 @@ ROLLOUT_SURGE = 1
 ZONE_KEY = "topology.kubernetes.io/zone"
 # A budget that names neither bound evicts at most this many pods at once.
 DEFAULT_MAX_UNAVAILABLE = 1
-
-
-class WhenUnsatisfiable(StrEnum):
-    """What the scheduler does when the zones are out of balance."""
-
-    SCHEDULE_ANYWAY = "ScheduleAnyway"
-    """Prefer other zones, but schedule the pod anyway."""
-    DO_NOT_SCHEDULE = "DoNotSchedule"
-    """Leave the pod pending until the zones are back within the skew."""
 
 
 WHEN_UNSATISFIABLE = tuple(WhenUnsatisfiable)

@@ -7,6 +7,7 @@ This module imports nothing but the standard library, so every layer may import 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from types import MappingProxyType
 
 # --------------------------------------------------------------------------- Confidential nodes
@@ -334,3 +335,13 @@ def resource_of(kind: str) -> str:
     if lower.endswith(("s", "x", "z", "ch", "sh")):
         return lower + "es"
     return lower + "s"
+
+
+# --------------------------------------------------------------------------- Scheduling
+class WhenUnsatisfiable(StrEnum):
+    """What the scheduler does when the zones are out of balance (`whenUnsatisfiable`)."""
+
+    SCHEDULE_ANYWAY = "ScheduleAnyway"
+    """Prefer other zones, but schedule the pod anyway."""
+    DO_NOT_SCHEDULE = "DoNotSchedule"
+    """Leave the pod pending until the zones are back within the skew."""

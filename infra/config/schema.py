@@ -30,7 +30,7 @@ from harness.contract import (
 )
 from infra.config.patterns import KMS_KEY_URI
 from policy import facts
-from policy.facts import GOOGLE_FRONT_END_CIDRS
+from policy.facts import GOOGLE_FRONT_END_CIDRS, WhenUnsatisfiable
 
 NAMESPACE = "gke-sandbox"
 
@@ -316,13 +316,6 @@ class SandboxConfig:
     cluster_access: ClusterAccess | None = None
     google_api_cidrs: tuple[str, ...] = facts.GOOGLE_API_CIDRS
     load_balancer_cidrs: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
-
-
-class WhenUnsatisfiable(StrEnum):
-    """Zone spread: prefer other zones (ScheduleAnyway), or leave pods pending (DoNotSchedule)."""
-
-    SCHEDULE_ANYWAY = "ScheduleAnyway"
-    DO_NOT_SCHEDULE = "DoNotSchedule"
 
 
 @dataclass(frozen=True)
