@@ -25,8 +25,10 @@ _token_module: str | None = None
 A = TypeVar("A")
 C = TypeVar("C", bound=pulumi.ComponentResource)
 
-# Where `secret_outputs` records a component's secret outputs (Python attribute names).
+# Where `secret_outputs` / `secret_inputs` record a component's secret outputs and inputs
+# (Python attribute and args field names).
 _SECRET_OUTPUTS = "_secret_outputs"
+_SECRET_INPUTS = "_secret_inputs"
 
 
 def host_as_package() -> None:
@@ -63,6 +65,30 @@ def secret_outputs(*names: str) -> Callable[[type[C]], type[C]]:
 def secret_output_names(cls: type[pulumi.ComponentResource]) -> frozenset[str]:
     """The outputs `secret_outputs` declared secret on `cls` (Python attribute names)."""
     return frozenset(getattr(cls, _SECRET_OUTPUTS, frozenset()))
+
+
+def secret_inputs(*names: str) -> Callable[[type[C]], type[C]]:
+    """Declare inputs (fields of the component's args dataclass) secret in the package schema,
+    so the engine and generated SDKs treat what a caller passes there as a secret even when
+    the caller forgot to (Pulumi schema: a property's `secret`)."""
+
+    def mark(cls: type[C]) -> type[C]:
+        args = inspect.get_annotations(cls.__init__, eval_str=True).get("args")
+        fields = (
+            {f.name for f in dataclasses.fields(args)} if dataclasses.is_dataclass(args) else set()
+        )
+        unknown = sorted(set(names) - fields)
+        if unknown:
+            raise TypeError(f"{cls.__name__}: its args have no field {', '.join(unknown)}")
+        setattr(cls, _SECRET_INPUTS, frozenset(names))
+        return cls
+
+    return mark
+
+
+def secret_input_names(cls: type[pulumi.ComponentResource]) -> frozenset[str]:
+    """The inputs `secret_inputs` declared secret on `cls` (args field names)."""
+    return frozenset(getattr(cls, _SECRET_INPUTS, frozenset()))
 
 
 def as_args(cls: type[A], value: A | Mapping[str, Any]) -> A:

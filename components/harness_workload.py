@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components._common import as_args, child, secret_outputs, token
+from components._common import as_args, child, secret_inputs, secret_outputs, token
 from harness import contract
 from policy.facts import (
     BY_DIGEST_HINT,
@@ -450,6 +450,7 @@ def ingress_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
 
 
 @secret_outputs("token")
+@secret_inputs("token", "tls_private_key")
 class HarnessWorkload(pulumi.ComponentResource):
     """Token and TLS Secrets, the hardened Deployment (HPA, PDB), a ClusterIP Service, an HTTPS-only Ingress."""
 

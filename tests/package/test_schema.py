@@ -14,6 +14,7 @@ from dataclasses import fields
 from typing import get_type_hints
 
 import pulumi
+import pytest
 
 import components
 from components.package import COMPONENTS
@@ -158,6 +159,21 @@ def test_secret_outputs_are_marked_secret_and_only_those():
     assert marked == {("gke-sandbox:index:HarnessWorkload", "token")}
 
 
+def test_secret_inputs_are_marked_secret_and_only_those():
+    """The bearer token and the TLS private key stay secret whatever the caller passed."""
+    resources = committed()["resources"]
+    marked = {
+        (token, name)
+        for token, resource in resources.items()
+        for name, prop in resource["inputProperties"].items()
+        if prop.get("secret")
+    }
+    assert marked == {
+        ("gke-sandbox:index:HarnessWorkload", "token"),
+        ("gke-sandbox:index:HarnessWorkload", "tlsPrivateKey"),
+    }
+
+
 def test_nested_types_are_objects_with_described_properties():
     types = committed()["types"]
     objects = {token for token, typ in types.items() if "enum" not in typ}
@@ -220,3 +236,19 @@ def test_raw_kubernetes_documents_are_lists_of_free_form_objects():
         items = inputs[name]["items"]
         assert items["type"] == "object", name
         assert items["additionalProperties"]["$ref"] == "pulumi.json#/Any", name
+
+
+@pytest.mark.parametrize(
+    ("decorator", "message"),
+    [
+        ("secret_outputs", "HarnessWorkload: no output annotation for tokn"),
+        ("secret_inputs", "HarnessWorkload: its args have no field tokn"),
+    ],
+)
+def test_a_misspelt_secret_name_fails_at_import(decorator, message):
+    import components._common as common
+    from components.harness_workload import HarnessWorkload
+
+    with pytest.raises(TypeError) as caught:
+        getattr(common, decorator)("tokn")(HarnessWorkload)
+    assert str(caught.value) == message
