@@ -50,16 +50,14 @@ def secret_outputs(*names: str) -> Callable[[type[C]], type[C]]:
     serves and returns them as secrets from `Construct`. A Python stack sees the component's
     own `pulumi.Output.secret`. Names are the documented `pulumi.Output` class attributes.
     """
+    return _declare(_SECRET_OUTPUTS, names, _output_names, "no output annotation for")
 
-    def mark(cls: type[C]) -> type[C]:
-        outputs = inspect.get_annotations(cls)
-        unknown = sorted(set(names) - set(outputs))
-        if unknown:
-            raise TypeError(f"{cls.__name__}: no output annotation for {', '.join(unknown)}")
-        setattr(cls, _SECRET_OUTPUTS, frozenset(names))
-        return cls
 
-    return mark
+def secret_inputs(*names: str) -> Callable[[type[C]], type[C]]:
+    """Declare inputs (fields of the component's args dataclass) secret in the package schema,
+    so the engine and generated SDKs treat what a caller passes there as a secret even when
+    the caller forgot to (Pulumi schema: a property's `secret`)."""
+    return _declare(_SECRET_INPUTS, names, _input_names, "its args have no field")
 
 
 def secret_output_names(cls: type[pulumi.ComponentResource]) -> frozenset[str]:
@@ -67,28 +65,33 @@ def secret_output_names(cls: type[pulumi.ComponentResource]) -> frozenset[str]:
     return frozenset(getattr(cls, _SECRET_OUTPUTS, frozenset()))
 
 
-def secret_inputs(*names: str) -> Callable[[type[C]], type[C]]:
-    """Declare inputs (fields of the component's args dataclass) secret in the package schema,
-    so the engine and generated SDKs treat what a caller passes there as a secret even when
-    the caller forgot to (Pulumi schema: a property's `secret`)."""
-
-    def mark(cls: type[C]) -> type[C]:
-        args = inspect.get_annotations(cls.__init__, eval_str=True).get("args")
-        fields = (
-            {f.name for f in dataclasses.fields(args)} if dataclasses.is_dataclass(args) else set()
-        )
-        unknown = sorted(set(names) - fields)
-        if unknown:
-            raise TypeError(f"{cls.__name__}: its args have no field {', '.join(unknown)}")
-        setattr(cls, _SECRET_INPUTS, frozenset(names))
-        return cls
-
-    return mark
-
-
 def secret_input_names(cls: type[pulumi.ComponentResource]) -> frozenset[str]:
     """The inputs `secret_inputs` declared secret on `cls` (args field names)."""
     return frozenset(getattr(cls, _SECRET_INPUTS, frozenset()))
+
+
+def _output_names(cls: type) -> set[str]:
+    return set(inspect.get_annotations(cls))
+
+
+def _input_names(cls: type) -> set[str]:
+    args = inspect.get_annotations(cls.__init__, eval_str=True).get("args")
+    return {f.name for f in dataclasses.fields(args)} if dataclasses.is_dataclass(args) else set()
+
+
+def _declare(
+    attribute: str, names: tuple[str, ...], known: Callable[[type], set[str]], problem: str
+) -> Callable[[type[C]], type[C]]:
+    """A class decorator recording `names` on the class, refusing one the class lacks."""
+
+    def mark(cls: type[C]) -> type[C]:
+        unknown = sorted(set(names) - known(cls))
+        if unknown:
+            raise TypeError(f"{cls.__name__}: {problem} {', '.join(unknown)}")
+        setattr(cls, attribute, frozenset(names))
+        return cls
+
+    return mark
 
 
 def as_args(cls: type[A], value: A | Mapping[str, Any]) -> A:
