@@ -63,6 +63,7 @@ def build(
                 when_unsatisfiable=workload.zone_spread.when_unsatisfiable.value,
             ),
             ingress_address=workload.ingress_address,
+            trusted_proxies=workload.trusted_proxies,
             ssl_policy=links.ssl_policy or workload.ssl_policy,
             token=secrets.get("harnessToken"),
             tls_certificate=secrets.get("tlsCertificate"),

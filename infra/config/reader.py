@@ -141,14 +141,20 @@ def cidr(block: Block, name: str, default: str | None = None) -> str:
         ) from None
 
 
-def cidrs(block: Block, name: str, default: Iterable[str]) -> tuple[str, ...]:
+def cidrs(
+    block: Block, name: str, default: Iterable[str], *, family: str = "IPv4"
+) -> tuple[str, ...]:
+    """A list of CIDRs (`family` names what the key takes, for the error)."""
     out = []
-    for index, value in enumerate(block.strings(name, default=default, expected="IPv4 CIDRs")):
+    for index, value in enumerate(block.strings(name, default=default, expected=f"{family} CIDRs")):
         try:
             out.append(str(ipaddress.ip_network(value, strict=True)))
         except ValueError:
             raise ConfigError(
-                f"{block.key(name)}[{index}]", "is not a CIDR", value=value, expected="an IPv4 CIDR"
+                f"{block.key(name)}[{index}]",
+                "is not a CIDR",
+                value=value,
+                expected=f"an {family} CIDR",
             ) from None
     return tuple(out)
 

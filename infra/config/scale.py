@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from infra.config.reader import Block
+from infra.config.reader import Block, cidrs
 from infra.config.schema import (
     NAMESPACE,
     AutoscalingConfig,
@@ -23,7 +23,7 @@ from infra.config.schema import (
     ZoneSpreadConfig,
 )
 from infra.errors import ConfigError
-from policy.facts import cpu_millis, memory_bytes
+from policy.facts import GOOGLE_FRONT_END_CIDRS, cpu_millis, memory_bytes
 
 MAX_REPLICAS = 50
 # RFC 1918, shared address space (RFC 6598) and IPv6 unique local: never a load balancer's
@@ -187,6 +187,11 @@ def parse_workload_scale(block: Block, replicas: int) -> dict[str, Any]:
         "disruption_budget": _parse_disruption_budget(block, min_replicas),
         "zone_spread": _parse_zone_spread(block),
         "ingress_address": _ingress_address(block),
+        # Whose X-Forwarded-For the harness believes (HARNESS_TRUSTED_PROXIES): the Google
+        # front ends by default; an internal load balancer's proxy-only subnet instead.
+        "trusted_proxies": cidrs(
+            block, "trustedProxies", GOOGLE_FRONT_END_CIDRS, family="IPv4 or IPv6"
+        ),
         "harness_sizing": parse_harness_sizing(block),
     }
 

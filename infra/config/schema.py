@@ -363,6 +363,8 @@ class WorkloadConfig:
     zone_spread: ZoneSpreadConfig = field(default_factory=ZoneSpreadConfig)
     # The Ingress's reserved external IP: trusted as the last X-Forwarded-For hop.
     ingress_address: str | None = None
+    # The load balancer's proxies, whose X-Forwarded-For hops the harness believes.
+    trusted_proxies: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
     # What Alice sized the namespace for (handed over; filled from the tenant in `all`).
     harness_sizing: HarnessSizing | None = None
 

@@ -258,3 +258,29 @@ def test_sizing_max_replicas_out_of_range(dev_config):
         "is out of range",
         "an integer 1..50",
     )
+
+
+# --------------------------------------------------------------------------- trusted proxies
+def test_trusted_proxies_default_to_the_google_front_ends(dev_config):
+    assert parse(dev_config).workload.trusted_proxies == (
+        "35.191.0.0/16",
+        "130.211.0.0/22",
+        "2600:2d00:1:b029::/64",
+        "2600:2d00:1:1::/64",
+    )
+
+
+def test_trusted_proxies_can_name_an_internal_load_balancer(dev_config):
+    dev_config["workload"]["trustedProxies"] = ["10.129.0.0/23"]
+    assert parse(dev_config).workload.trusted_proxies == ("10.129.0.0/23",)
+
+
+@pytest.mark.parametrize("value", ["10.129.0.1/23", "proxies", "2600:2d00::/300"])
+def test_trusted_proxies_must_be_cidrs(dev_config, value):
+    dev_config["workload"]["trustedProxies"] = ["35.191.0.0/16", value]
+    assert_names(
+        config_error(dev_config),
+        f"{W}.trustedProxies[1]",
+        "is not a CIDR",
+        "an IPv4 or IPv6 CIDR",
+    )

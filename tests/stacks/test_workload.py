@@ -86,3 +86,15 @@ def test_frontend_config_names_alices_ssl_policy(shipped):
         "networking.gke.io/v1beta1.FrontendConfig"
     ]
     assert annotation == frontend.inputs["metadata"]["name"], ingress.urn
+
+
+def test_trusted_proxies_from_config_reach_the_harness(run_stack):
+    import copy
+
+    config = copy.deepcopy(CONFIG)
+    config["workload"]["trustedProxies"] = ["10.129.0.0/23"]
+    deployment = run_stack(config, stack="workload").one(DEPLOYMENT)
+    # the configured proxies, then the Ingress's reserved address as the last hop
+    assert env_of(deployment)["HARNESS_TRUSTED_PROXIES"] == "10.129.0.0/23,203.0.113.7/32", (
+        deployment.urn
+    )
