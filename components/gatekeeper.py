@@ -55,6 +55,51 @@ def _names_once_applied(
     return pulumi.Output.all(*(r.urn for r in resources)).apply(lambda _: names)
 
 
+def check_args(args: GatekeeperArgs) -> None:
+    """Refuse an image by tag, a system namespace left gated, a constraint without template."""
+    if not facts.IMAGE_BY_DIGEST.match(args.image):
+        # Binary Authorization admits Gatekeeper by digest; a tag would be refused or drift.
+        raise ValueError(f"Gatekeeper image {args.image!r} must be pinned by digest")
+    missing = sorted(facts.SYSTEM_NAMESPACES - set(args.exempt_namespaces))
+    if missing:
+        # A fail-closed webhook must never gate the platform's own pods.
+        raise ValueError(f"exempt_namespaces must include the system namespaces {missing}")
+    template_kinds = {t["spec"]["crd"]["spec"]["names"]["kind"] for t in args.templates}
+    for constraint in args.constraints:
+        if constraint["kind"] not in template_kinds:
+            raise ValueError(
+                f"constraint {constraint['metadata']['name']!r} has no template of kind {constraint['kind']!r}"
+            )
+
+
+def chart_values(args: GatekeeperArgs) -> dict[str, Any]:
+    """The chart's values: our image by digest, no hooks' labelling jobs, fail closed."""
+    return {
+        # An empty release makes the chart use the repository string as is: image@digest.
+        "image": {"repository": args.image, "release": ""},
+        "postInstall": {
+            "labelNamespace": {"enabled": False},
+            "probeWebhook": {"enabled": False},
+        },
+        "postUpgrade": {"labelNamespace": {"enabled": False}},
+        "preUninstall": {"deleteWebhookConfigurations": {"enabled": False}},
+        "enableRuntimeDefaultSeccompProfile": True,
+        "controllerManager": {"exemptNamespaces": list(args.exempt_namespaces)},
+        # Fail closed: if Gatekeeper is down, pods in tenant namespaces are not admitted.
+        "validatingWebhookFailurePolicy": "Fail",
+        # Ephemeral containers arrive through a subresource the default rules do not cover.
+        "validatingWebhookCustomRules": [
+            {
+                "apiGroups": ["*"],
+                "apiVersions": ["*"],
+                "operations": ["CREATE", "UPDATE"],
+                "resources": ["*", "pods/ephemeralcontainers"],
+            }
+        ],
+        "auditInterval": 60,
+    }
+
+
 class Gatekeeper(pulumi.ComponentResource):
     """The Gatekeeper chart (images by digest, hooks off), then templates, then constraints."""
 
@@ -71,19 +116,7 @@ class Gatekeeper(pulumi.ComponentResource):
         self, name: str, args: GatekeeperArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         args = as_args(GatekeeperArgs, args)
-        if not facts.IMAGE_BY_DIGEST.match(args.image):
-            # Binary Authorization admits Gatekeeper by digest; a tag would be refused or drift.
-            raise ValueError(f"Gatekeeper image {args.image!r} must be pinned by digest")
-        missing = sorted(facts.SYSTEM_NAMESPACES - set(args.exempt_namespaces))
-        if missing:
-            # A fail-closed webhook must never gate the platform's own pods.
-            raise ValueError(f"exempt_namespaces must include the system namespaces {missing}")
-        template_kinds = {t["spec"]["crd"]["spec"]["names"]["kind"] for t in args.templates}
-        for constraint in args.constraints:
-            if constraint["kind"] not in template_kinds:
-                raise ValueError(
-                    f"constraint {constraint['metadata']['name']!r} has no template of kind {constraint['kind']!r}"
-                )
+        check_args(args)
         super().__init__(token("gatekeeper", "Gatekeeper"), name, None, opts)
 
         self.namespace: k8s.core.v1.Namespace = k8s.core.v1.Namespace(
@@ -117,54 +150,15 @@ class Gatekeeper(pulumi.ComponentResource):
             repository_opts={"repo": args.chart_repository},
             # Hook jobs pull further images Binary Authorization has not been told about.
             include_hooks=False,
-            values={
-                # An empty release makes the chart use the repository string as is: image@digest.
-                "image": {"repository": args.image, "release": ""},
-                "postInstall": {
-                    "labelNamespace": {"enabled": False},
-                    "probeWebhook": {"enabled": False},
-                },
-                "postUpgrade": {"labelNamespace": {"enabled": False}},
-                "preUninstall": {"deleteWebhookConfigurations": {"enabled": False}},
-                "enableRuntimeDefaultSeccompProfile": True,
-                "controllerManager": {"exemptNamespaces": list(args.exempt_namespaces)},
-                # Fail closed: if Gatekeeper is down, pods in tenant namespaces are not admitted.
-                "validatingWebhookFailurePolicy": "Fail",
-                # Ephemeral containers arrive through a subresource the default rules do not cover.
-                "validatingWebhookCustomRules": [
-                    {
-                        "apiGroups": ["*"],
-                        "apiVersions": ["*"],
-                        "operations": ["CREATE", "UPDATE"],
-                        "resources": ["*", "pods/ephemeralcontainers"],
-                    }
-                ],
-                "auditInterval": 60,
-            },
+            values=chart_values(args),
             opts=child(self, depends_on=[self.namespace, *self.system_namespaces]),
         )
-        self.templates: list[k8s.apiextensions.CustomResource] = [
-            k8s.apiextensions.CustomResource(
-                f"{name}-template-{t['metadata']['name']}",
-                api_version=t["apiVersion"],
-                kind=t["kind"],
-                metadata=t["metadata"],
-                spec=t["spec"],
-                opts=child(self, depends_on=[self.chart]),
-            )
-            for t in args.templates
-        ]
-        self.constraints: list[k8s.apiextensions.CustomResource] = [
-            k8s.apiextensions.CustomResource(
-                f"{name}-constraint-{c['metadata']['name']}",
-                api_version=c["apiVersion"],
-                kind=c["kind"],
-                metadata=c["metadata"],
-                spec=c["spec"],
-                opts=child(self, depends_on=[self.chart, *self.templates]),
-            )
-            for c in args.constraints
-        ]
+        self.templates: list[k8s.apiextensions.CustomResource] = self._apply(
+            name, "template", args.templates, [self.chart]
+        )
+        self.constraints: list[k8s.apiextensions.CustomResource] = self._apply(
+            name, "constraint", args.constraints, [self.chart, *self.templates]
+        )
         self.namespace_name = self.namespace.metadata.name
         self.ignored_namespaces = pulumi.Output.all(
             self.namespace.metadata.name, *(ns.metadata.name for ns in self.system_namespaces)
@@ -179,3 +173,23 @@ class Gatekeeper(pulumi.ComponentResource):
                 "constraintNames": self.constraint_names,
             }
         )
+
+    def _apply(
+        self,
+        name: str,
+        role: str,
+        documents: Sequence[Mapping[str, Any]],
+        after: list[pulumi.Resource],
+    ) -> list[k8s.apiextensions.CustomResource]:
+        """One explicit resource per rule document (so the plan shows it), after `after`."""
+        return [
+            k8s.apiextensions.CustomResource(
+                f"{name}-{role}-{doc['metadata']['name']}",
+                api_version=doc["apiVersion"],
+                kind=doc["kind"],
+                metadata=doc["metadata"],
+                spec=doc["spec"],
+                opts=child(self, depends_on=after),
+            )
+            for doc in documents
+        ]
