@@ -131,6 +131,7 @@ class _Run:
     def __init__(self, config: Any, tokens: Any, sock: socket.socket) -> None:
         from harness.app import ModelState
         from harness.httpserver import limit_server_logs, server_for
+        from harness.metrics import Metrics, SharedTable
         from harness.ratelimit import RateLimiter
 
         self.config = config
@@ -139,18 +140,24 @@ class _Run:
         self.state = ModelState()
         self.loading_state = self.state if config.workers == 1 else ModelState()
         self.limiter = RateLimiter(config.rate_limit)  # before any fork: its table is shared
+        # Metrics too: row 0 is this (loading) process, row 1 + slot each worker's.
+        self.metrics_table = SharedTable(config.workers + 1, Metrics.COLUMNS)
         self.stopping = threading.Event()
         limit_server_logs()
         self.server = server_for(self.make_app(self.loading_state), config)
 
-    def make_app(self, app_state: Any = None) -> Any:
+    def make_app(self, app_state: Any = None, row: int = 0) -> Any:
+        """The app of the process that writes metrics row `row` (0: the loading parent)."""
         from harness.app import Limits, create_app
+        from harness.metrics import Metrics
 
         config = self.config
+        self.metrics_table.use_row(row)
         return create_app(
             state=app_state or self.state,
             tokens=self.tokens,
             limiter=self.limiter,
+            metrics=Metrics(self.metrics_table),
             limits=Limits(
                 config.max_body_bytes,
                 config.max_batch,
@@ -244,7 +251,9 @@ class _Run:
         workers = self.config.workers
         log.info("model loaded once; forking %d workers (%s parser)", workers, HTTP_IMPL)
         return run_workers(
-            workers, lambda: server_for(self.make_app(self.worker_state()), self.config), self.sock
+            workers,
+            lambda slot: server_for(self.make_app(self.worker_state(), 1 + slot), self.config),
+            self.sock,
         )
 
     def worker_state(self) -> Any:

@@ -7,9 +7,10 @@ weights are never written, so never copied). Nothing is decrypted twice and noth
 written to disk. The parent only supervises: it forwards SIGTERM/SIGINT, and replaces a
 child that dies unexpectedly by forking again from its own copy of the model.
 
-Per-process state: the rate limit, the connection cap and the metrics are per worker
-(a client on one keep-alive connection talks to one worker; across connections it may
-reach `workers x HARNESS_RATE_LIMIT`).
+Shared by all workers (tables in shared anonymous memory, created before the fork): the
+rate limit (`harness.ratelimit`) and the metrics (`harness.metrics.SharedTable`, one row
+per worker slot). Per worker: the connection cap. `make_server(slot)` builds slot `slot`'s
+server; a replacement gets the slot of the worker it replaces.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ log = logging.getLogger("harness.workers")
 RESPAWN_DELAY = 1.0
 
 
-def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
+def _child(make_server: Callable[[int], Any], slot: int, sock: socket.socket) -> None:
     """Run one worker until it is told to stop; never returns."""
     code = 0
     server: Any = None
@@ -45,7 +46,7 @@ def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, stop)
-        server = make_server()
+        server = make_server(slot)
         server.should_exit = server.should_exit or stop_requested
         server.run(sockets=[sock])
     except BaseException:
@@ -56,7 +57,7 @@ def _child(make_server: Callable[[], Any], sock: socket.socket) -> None:
         os._exit(code)
 
 
-def run_workers(count: int, make_server: Callable[[], Any], sock: socket.socket) -> int:
+def run_workers(count: int, make_server: Callable[[int], Any], sock: socket.socket) -> int:
     """Fork `count` workers serving `sock`; return 0 once they have all stopped."""
     children: dict[int, int] = {}
     stopping = False
@@ -64,7 +65,7 @@ def run_workers(count: int, make_server: Callable[[], Any], sock: socket.socket)
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
-            _child(make_server, sock)
+            _child(make_server, slot, sock)
         children[pid] = slot
 
     def stop(_signum: int, _frame: Any) -> None:

@@ -319,3 +319,21 @@ def test_workers_share_one_decryption_and_are_replaced(start):
     log = served.proc.output()
     assert log.count("keyset unwrapped") == 1, log  # KMS was asked once: no second decryption
     assert "forking a replacement from the loaded model" in log
+
+
+def _predictions_counted(text: str) -> float:
+    prefix = 'harness_http_requests_total{code="200",method="POST",path="/predict"} '
+    line = next((line for line in text.splitlines() if line.startswith(prefix)), prefix + "0")
+    return float(line.removeprefix(prefix))
+
+
+def test_metrics_count_every_worker_whichever_answers_the_scrape(start):
+    served = start(HARNESS_WORKERS="2")
+    parent = served.proc.proc.pid
+    assert wait_for(lambda: len(_children(parent)) == 2, timeout=10), served.proc.output()
+    before = _predictions_counted(served.metrics())
+    for _ in range(6):  # new connections: the two workers share them
+        served.still_serves()
+    # every scrape, answered by either worker, reports the pod's total
+    seen = [_predictions_counted(served.metrics()) for _ in range(5)]
+    assert seen == [before + 6] * 5, seen
