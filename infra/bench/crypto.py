@@ -141,20 +141,13 @@ def seal_and_unseal(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Time `repeats` seals and unseals; returns (raw numbers, the object metadata)."""
     from harness.sealed import parse_metadata
-    from infra.model.seal import seal_model
 
     seal_seconds: list[float] = []
     report = None
     for _ in range(repeats):
         started = time.perf_counter()
-        report = seal_model(
-            plaintext,
-            dest=dest,
-            kms_key_uri=key_uri,
-            kms=kms,
-            storage=None,
-            template=template,
-            out=ciphertext,
+        report = _seal(
+            plaintext, ciphertext, template=template, dest=dest, key_uri=key_uri, kms=kms
         )
         seal_seconds.append(time.perf_counter() - started)
     assert report is not None
@@ -292,9 +285,18 @@ def seal_once(
     plaintext: Path, ciphertext: Path, *, template: str, dest: str, key_uri: str, kms: Any
 ) -> dict[str, str]:
     """Seal without timing (when (a) is not selected); returns the object metadata."""
+    return _seal(
+        plaintext, ciphertext, template=template, dest=dest, key_uri=key_uri, kms=kms
+    ).metadata
+
+
+def _seal(
+    plaintext: Path, ciphertext: Path, *, template: str, dest: str, key_uri: str, kms: Any
+) -> Any:
+    """The sealer's own work, no upload: the ciphertext to `ciphertext`, its report back."""
     from infra.model.seal import seal_model
 
-    report = seal_model(
+    return seal_model(
         plaintext,
         dest=dest,
         kms_key_uri=key_uri,
@@ -303,4 +305,3 @@ def seal_once(
         template=template,
         out=ciphertext,
     )
-    return report.metadata
