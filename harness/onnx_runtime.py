@@ -413,6 +413,12 @@ class ServedModel:
         return [[float(v)] for v in column]
 
 
+def read_model_dir(directory: Path) -> dict[str, memoryview]:
+    """A plaintext model directory's files in memory, as `load_model_dir` takes them (tools
+    and benchmarks; the server gets them from the decrypted archive instead)."""
+    return {p.name: memoryview(p.read_bytes()) for p in sorted(directory.iterdir()) if p.is_file()}
+
+
 def load_model_dir(files: Mapping[str, memoryview], *, workers: int = 1) -> ServedModel:
     """Card + session from the archive's files (paths relative to the model directory)."""
     if CARD_FILE not in files:

@@ -69,10 +69,9 @@ def _constant_scores(reviews: list[str]) -> list[list[float]]:
 
 def _model_scores(model_dir: Path, workers: int) -> Any:
     """The served model's `score_reviews`, from a plaintext model directory."""
-    from harness.onnx_runtime import load_model_dir
+    from harness.onnx_runtime import load_model_dir, read_model_dir
 
-    files = {p.name: memoryview(p.read_bytes()) for p in sorted(model_dir.iterdir()) if p.is_file()}
-    return load_model_dir(files, workers=workers).score_reviews
+    return load_model_dir(read_model_dir(model_dir), workers=workers).score_reviews
 
 
 def bare_factory() -> Any:

@@ -60,7 +60,7 @@ def build(
             ),
             zone_spread=ZoneSpread(
                 max_skew=workload.zone_spread.max_skew,
-                when_unsatisfiable=workload.zone_spread.when_unsatisfiable.value,
+                when_unsatisfiable=workload.zone_spread.when_unsatisfiable,
             ),
             ingress_address=workload.ingress_address,
             trusted_proxies=workload.trusted_proxies,

@@ -170,7 +170,7 @@ def _scores(model: Any, texts: list[str]) -> np.ndarray:
 def build(out_dir: Path, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> DemoReport:
     """Generate, train, convert, write `out_dir`, then evaluate the written files as served."""
     from harness.model_card import dump_card
-    from harness.onnx_runtime import build_session
+    from harness.onnx_runtime import build_session, read_model_dir
 
     if samples < 100:
         raise ValueError(f"samples: {samples} is too few (need >= 100)")
@@ -188,7 +188,7 @@ def build(out_dir: Path, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_
         "pipeline": "TfidfVectorizer(1-2 grams) -> LogisticRegression, skl2onnx",
     }
     (out_dir / "model.json").write_bytes(dump_card(model_card(build_info)))
-    files = {p.name: memoryview(p.read_bytes()) for p in sorted(out_dir.iterdir()) if p.is_file()}
+    files = read_model_dir(out_dir)
     served = build_session(files)
     eval_rows = load_eval_set()
     scores = _scores(served, [text for _, text in eval_rows])
