@@ -48,7 +48,7 @@ from policy.facts import (
 )
 
 from .engine import Check, Violation, violation
-from .plan import Resource, as_list, get, inputs_of, is_unknown, show
+from .plan import Resource, as_list, get, inputs_of, is_unknown, of_type, show
 
 GATEKEEPER_DIR = Path(__file__).resolve().parents[1] / "gatekeeper"
 CONSTRAINT_API = "constraints.gatekeeper.sh/"
@@ -74,11 +74,6 @@ METADATA_EGRESS: Mapping[str, tuple[int, ...]] = {
     "169.254.169.254/32": (80,),
     "169.254.169.252/32": (988,),
 }
-EGRESS_CIDRS: Mapping[str, tuple[int, ...]] = {
-    **{cidr: (443,) for cidr in GOOGLE_API_CIDRS},
-    **METADATA_EGRESS,
-}
-INGRESS_CIDRS: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
 
 
 @dataclass(frozen=True)
@@ -87,37 +82,43 @@ class NetworkRanges:
     config chose (`googleApiCidrs`, `loadBalancerCidrs`), recorded in the plan by the program
     (`gke-sandbox:review:AllowedExtras`, input `networkRanges`) and listed in the report."""
 
-    egress: Mapping[str, tuple[int, ...]]
-    ingress: tuple[str, ...]
-    source: str = "the design"
+    google_apis: tuple[str, ...] = GOOGLE_API_CIDRS
+    ingress: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
+    configured: bool = False
+
+    @property
+    def egress(self) -> Mapping[str, tuple[int, ...]]:
+        """Destination range -> the ports it may be reached on."""
+        return {**{cidr: (443,) for cidr in self.google_apis}, **METADATA_EGRESS}
+
+    @property
+    def source(self) -> str:
+        return "config googleApiCidrs/loadBalancerCidrs" if self.configured else "the design"
 
 
 def network_ranges(resources: Sequence[Resource]) -> NetworkRanges:
     """The ranges recorded by the plan's config, else the design's (policy.facts)."""
-    for record in resources:
-        if record.get("type") != REVIEW_EXTRAS_TYPE:
-            continue
+    for record in of_type(resources, REVIEW_EXTRAS_TYPE):
         ranges = get(inputs_of(record), "networkRanges")
         if isinstance(ranges, Mapping):
-            apis = [str(c) for c in as_list(ranges.get("googleApiCidrs"))]
-            balancers = [str(c) for c in as_list(ranges.get("loadBalancerCidrs"))]
             return NetworkRanges(
-                egress={**{c: (443,) for c in apis}, **METADATA_EGRESS},
-                ingress=tuple(balancers),
-                source="config googleApiCidrs/loadBalancerCidrs",
+                google_apis=tuple(str(c) for c in as_list(ranges.get("googleApiCidrs"))),
+                ingress=tuple(str(c) for c in as_list(ranges.get("loadBalancerCidrs"))),
+                configured=True,
             )
-    return NetworkRanges(EGRESS_CIDRS, INGRESS_CIDRS)
+    return NetworkRanges()
 
 
 def allowed_ranges(resources: Sequence[Resource]) -> list[str]:
     """Config-chosen network ranges, one line each for the report (none: the design's)."""
     ranges = network_ranges(resources)
-    if ranges.source == "the design":
+    if not ranges.configured:
         return []
-    apis = [c for c in ranges.egress if c not in METADATA_EGRESS]
     return [
-        f"tenant egress to Google APIs on 443: {', '.join(apis) or 'none'} (allowed by {ranges.source})",
-        f"tenant ingress from load balancers: {', '.join(ranges.ingress) or 'none'} (allowed by {ranges.source})",
+        f"tenant egress to Google APIs on 443: {', '.join(ranges.google_apis) or 'none'} "
+        f"(allowed by {ranges.source})",
+        f"tenant ingress from load balancers: {', '.join(ranges.ingress) or 'none'} "
+        f"(allowed by {ranges.source})",
     ]
 
 
@@ -347,19 +348,20 @@ def _cidr_within(cidr: Any, allowed: Iterable[str]) -> str | None:
 
 def _egress_problem(rule: Mapping[str, Any], ranges: NetworkRanges) -> str | None:
     peers = as_list(get(rule, "to"))
+    egress = ranges.egress
     if not peers:
         return "has no 'to': it allows every destination"
     for peer in peers:
         block = get(peer, "ipBlock")
         if block is not None:
-            outer = _cidr_within(get(block, "cidr"), ranges.egress)
+            outer = _cidr_within(get(block, "cidr"), egress)
             if outer is None:
                 return (
-                    f"allows {show(get(block, 'cidr'))}, outside {sorted(ranges.egress)} "
+                    f"allows {show(get(block, 'cidr'))}, outside {sorted(egress)} "
                     f"(from {ranges.source})"
                 )
-            if not _ports_ok(get(rule, "ports"), ranges.egress[outer]):
-                return f"allows {outer} on ports {show(get(rule, 'ports'))}; only {list(ranges.egress[outer])}"
+            if not _ports_ok(get(rule, "ports"), egress[outer]):
+                return f"allows {outer} on ports {show(get(rule, 'ports'))}; only {list(egress[outer])}"
         elif dict(peer) == DNS_PEER:
             if not _ports_ok(get(rule, "ports"), (53,)):
                 return f"allows kube-dns on ports {show(get(rule, 'ports'))}; only 53"
