@@ -90,3 +90,7 @@ K8S_NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
 K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
+
+# Deploy-ready, second round (policy/rules/iam_names.py, deploy_round2.py).
+DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"
+GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
