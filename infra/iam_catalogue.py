@@ -51,7 +51,8 @@ ROLES_WITH_PERMISSIONS: tuple[str, ...] = (
 )
 
 _DENY_ENTRY = re.compile(
-    r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.googleapis\.com)/([A-Za-z0-9*]+\.[A-Za-z0-9*]+)\b"
+    # An entry may end in `*` (`requests.*`), where `\b` would not match.
+    r"\b([a-z0-9-]+(?:\.[a-z0-9-]+)*\.googleapis\.com)/([A-Za-z0-9*]+\.[A-Za-z0-9*]+)(?![\w*])"
 )
 
 

@@ -22,6 +22,7 @@ from tests.policy.conftest import (
     WORKLOAD_SA,
 )
 from tests.policy.deploy_k8s_cases import deploy_k8s_cases
+from tests.policy.deploy_round2_cases import deploy_round2_cases
 
 C = 'gcp:container/cluster:Cluster "cluster-cluster"'
 P = 'gcp:container/nodePool:NodePool "cluster-pool"'
@@ -1003,6 +1004,7 @@ CASES = [
 ]
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
+CASES += deploy_round2_cases(Case, set_, add)
 
 
 def apply(
@@ -1412,6 +1414,9 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("tenant-can-deploy", "high"),
         ("system-namespaces-exempt", "high"),
         ("lb-tls-policy", "medium"),
+        # deploy-ready, second round
+        ("iam-names-exist", "high"),
+        ("gatekeeper-release-supported", "medium"),
     ]
 
 
