@@ -113,7 +113,7 @@ def check_gatekeeper_after_mirror(resources: Sequence[Resource]) -> Iterator[Vio
         yield violation(
             rule,
             chart,
-            f"values.image.repository {show(image)} is in a repository this plan creates, and "
+            f'values.image.repository "{image}" is in a repository this plan creates, and '
             "the plan does not record it as copied there (sandbox.gatekeeper.mirrored); stage "
             "the stack: first `up` with mirrored false, copy the image, then true",
         )

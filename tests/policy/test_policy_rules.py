@@ -1004,7 +1004,7 @@ CASES = [
 ]
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
-CASES += deploy_round2_cases(Case, set_, add)
+CASES += deploy_round2_cases(Case, Change, set_, add)
 
 
 def apply(
@@ -1417,6 +1417,10 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         # deploy-ready, second round
         ("iam-names-exist", "high"),
         ("gatekeeper-release-supported", "medium"),
+        ("ingress-static-address", "medium"),
+        ("gatekeeper-after-mirror", "high"),
+        ("cross-org-grants", "medium"),
+        ("ci-identity-in-perimeter", "low"),
     ]
 
 

@@ -18,6 +18,9 @@ TOP_LEVEL = {
     # Issue 10: the platform image mirror and the load balancers' SSL policy.
     "gke-sandbox:image_mirror:ImageMirror": {"mirror"},
     "gke-sandbox:tls_policy:TlsPolicy": {"tls"},
+    # The Ingress's reserved global address, and the program's record of deploy config.
+    "gke-sandbox:ingress_address:IngressAddress": {"ingress"},
+    "gke-sandbox:review:DeployFacts": {"deploy-facts"},
 }
 POLICY = "gcp:binaryauthorization/policy:Policy"
 VERIFIER = "gcp:binaryauthorization/attestorIamMember:AttestorIamMember"
@@ -139,6 +142,8 @@ def test_exports_cover_the_cluster_keys(shipped):
         out.WORKLOAD_IDENTITY,
         out.MIRROR_REPOSITORY,
         out.SSL_POLICY,
+        out.INGRESS_ADDRESS,
+        out.INGRESS_ADDRESS_NAME,
     }
     assert set(outputs) == expected, sorted(set(outputs) ^ expected)
     assert outputs[out.CLUSTER_NAME] == CONFIG["cluster"]["name"], out.CLUSTER_NAME

@@ -31,6 +31,8 @@ def test_only_sandbox_components_are_registered(shipped):
         TENANT: {"tenant-bob", "tenant-carol"},
         PROVIDER: {"sandbox-kubernetes"},
         REFERENCE: {CONFIG["sandbox"]["clusterStack"]},
+        # The program's record of deploy config (Gatekeeper's image mirrored).
+        "gke-sandbox:review:DeployFacts": {"deploy-facts"},
     }, sorted(sandbox.top_level())
     for resource in sandbox.plan.resources:
         assert not resource.type.startswith(("gcp:", "random:", "tls:")), resource.urn
