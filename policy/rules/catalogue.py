@@ -472,10 +472,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="tenant-can-deploy",
-        description="The tenant Role allows exactly what applying and awaiting the tenant's "
-        "objects with pulumi-kubernetes needs: create/delete/get/patch/update on each applied "
-        "kind, get/list/watch on what its await logic reads (ReplicaSets, Pods, PVCs, "
-        "Endpoints, Events...), nothing else.",
+        description="The tenant Role allows exactly what applying, awaiting and deleting the "
+        "tenant's objects with pulumi-kubernetes needs: create/delete/get/patch/update on each "
+        "applied kind plus list/watch (a deletion is awaited through an informer on the kind), "
+        "get/list/watch on what its await logic reads (ReplicaSets, Pods, PVCs, Endpoints, "
+        "Events...), nothing else.",
         severity=Severity.HIGH,
         remediation="Set the tenant Role's rules (components/tenant_sandbox.py TENANT_RULES) to "
         "the verbs the messages name; `policy.facts.AWAIT_READS` lists the reads per kind.",

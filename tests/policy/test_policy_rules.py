@@ -1321,9 +1321,12 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
     ("components", "applicable"),
     [
         (
-            ("registry", "harness-apis"),
+            # with the program's deploy-facts record (the customer IDs Bob's organization allows)
+            ("registry", "harness-apis", "deploy-facts"),
             {
                 "iam-exact-grants",
+                "iam-names-exist",
+                "cross-org-grants",
                 "no-primitive-roles",
                 "no-public-members",
                 "model-access-paths",
@@ -1350,6 +1353,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "lb-tls-policy",
                 "workloads-admitted",
                 "ingress-https-only",
+                "ingress-static-address",
             },
         ),
     ],
