@@ -33,6 +33,7 @@ COMPONENT_PARTS: dict[str, set[str]] = {
     "project_services": {"model", "harness"},
     "image_mirror": {"cluster"},
     "tls_policy": {"cluster"},
+    "ingress_address": {"cluster"},
     "tenant_sandbox": {"sandbox"},
     "gatekeeper": {"sandbox"},
     "gatekeeper_policy": {"sandbox"},
