@@ -4,7 +4,8 @@ model owner who must approve such changes (CODEOWNERS puts `policy/` under her r
 
 Facts are the top-level names of `policy/facts.py` whose statement (its AST, so formatting and
 comments do not count) was added, removed or changed; rules are the `Rule(...)` entries of the
-catalogue by name, and each changed module lists the rules whose check refers to it.
+catalogue by name, and each changed module lists the rules whose check refers to it, directly
+or through the modules it imports.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _bound_names(stmt: ast.stmt) -> Iterable[str]:
 
 
 def catalogue_rules(source: str) -> tuple[dict[str, str], dict[str, set[str]]]:
-    """(rule name -> AST dump of its `Rule(...)` entry, rule name -> repository paths its check
+    """(rule name -> AST dump of its `Rule(...)` entry, rule name -> the module stems its check
     refers to through the catalogue's imports)."""
     tree = ast.parse(source)
     imported: dict[str, str] = {}
@@ -159,9 +160,51 @@ def catalogue_rules(source: str) -> tuple[dict[str, str], dict[str, set[str]]]:
     return entries, uses
 
 
-def _module_refers(module_path: str, targets: set[str]) -> bool:
-    stem = module_path.removesuffix(".py").removesuffix("/__init__")
-    return any(stem == t or stem.startswith(t + "/") for t in targets)
+def _stem(path: str) -> str:
+    """`policy/rules/data.py` -> `policy/rules/data`; a package's `__init__.py` -> the package."""
+    return path.removesuffix(".py").removesuffix("/__init__")
+
+
+def module_imports(files: Mapping[str, str]) -> dict[str, set[str]]:
+    """Module stem -> the stems of the policy modules it imports (absolute or relative)."""
+    stems = {_stem(p) for p in files if p.endswith(".py")}
+    graph: dict[str, set[str]] = {}
+    for path, source in files.items():
+        if not path.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        package = _stem(path) if path.endswith("/__init__.py") else path.rpartition("/")[0]
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {a.name.replace(".", "/") for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split("/")
+                    base = base[: len(base) - node.level + 1]
+                    parent = "/".join(base)
+                else:
+                    parent = ""
+                module = (node.module or "").replace(".", "/")
+                target = "/".join(part for part in (parent, module) if part)
+                found.add(target)
+                found |= {f"{target}/{a.name}" for a in node.names}
+        graph[_stem(path)] = found & stems
+    return graph
+
+
+def _reach(start: Iterable[str], graph: Mapping[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        stem = todo.pop()
+        if stem not in seen:
+            seen.add(stem)
+            todo.extend(graph.get(stem, ()))
+    return seen
 
 
 def compare_files(before: Mapping[str, str], after: Mapping[str, str]) -> PolicyChanges:
@@ -193,6 +236,8 @@ def compare_files(before: Mapping[str, str], after: Mapping[str, str]) -> Policy
     modules: list[Change] = []
     files: list[Change] = []
     template_files: dict[str, list[str]] = {}
+    graph = module_imports({**before, **after})
+    reach = {rule: _reach(refs, graph) for rule, refs in uses.items()}
     for path, how in _diff(before, after):
         if path.startswith(GATEKEEPER):
             rest = path.removeprefix(GATEKEEPER)
@@ -201,7 +246,7 @@ def compare_files(before: Mapping[str, str], after: Mapping[str, str]) -> Policy
         elif path == FACTS:
             continue
         elif path.endswith(".py"):
-            users = sorted(r for r, refs in uses.items() if _module_refers(path, refs))
+            users = sorted(r for r, stems in reach.items() if _stem(path) in stems)
             modules.append(Change(path, how, tuple(users)))
         else:
             files.append(Change(path, how))

@@ -56,9 +56,10 @@ def infra(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tracked files of this repository, committed in a fresh repository (branch main)."""
+    """The files of this working tree (but git-ignored ones), committed in a fresh repository (branch main)."""
     root = tmp_path_factory.mktemp("pristine") / "repo"
-    for name in git(REPO, "ls-files", "-z").split("\0"):
+    listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for name in listed.split("\0"):
         source = REPO / name
         if name and source.is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -133,16 +134,7 @@ def test_weakened_fact_passes_its_own_review_but_fails_the_trusted_one(repo: Pat
     ]
 
 
-def test_weakened_rego_regenerated_passes_its_own_guard_but_fails_the_trusted_review(
-    repo: Path,
-) -> None:
-    # Deny only Localhost profiles (Unconfined and none pass), regenerate template.yaml as the
-    # gatekeeper README says.
-    replace(
-        repo / "policy/gatekeeper/sandbox-seccomp/src.rego",
-        't != "RuntimeDefault"',
-        't == "Localhost"',
-    )
+def _regenerate_templates(repo: Path) -> None:
     regenerate = subprocess.run(
         [
             sys.executable,
@@ -156,6 +148,21 @@ def test_weakened_rego_regenerated_passes_its_own_guard_but_fails_the_trusted_re
         env={**os.environ, "PYTHONPATH": str(repo)},
     )
     assert regenerate.returncode == 0, regenerate.stderr
+
+
+def _failed(stdout: str) -> set[str]:
+    return {line.split()[1] for line in stdout.splitlines() if line.split()[:1] == ["FAIL"]}
+
+
+def test_weakened_rego_regenerated_fails_the_corpus_and_the_trusted_review(repo: Path) -> None:
+    # Deny only Localhost profiles (Unconfined and none pass), regenerate template.yaml as the
+    # gatekeeper README says: the repository's own guard is satisfied, its corpus is not.
+    replace(
+        repo / "policy/gatekeeper/sandbox-seccomp/src.rego",
+        't != "RuntimeDefault"',
+        't == "Localhost"',
+    )
+    _regenerate_templates(repo)
     assert git(repo, "status", "--porcelain").split() == [
         "M",
         "policy/gatekeeper/sandbox-seccomp/src.rego",
@@ -163,14 +170,43 @@ def test_weakened_rego_regenerated_passes_its_own_guard_but_fails_the_trusted_re
         "policy/gatekeeper/sandbox-seccomp/template.yaml",
     ]
     assert infra(repo, "plan", "sandbox", "--quiet").returncode == 0
-    own = infra(repo, "review", "--rule", "constraints-complete", "build/plan/sandbox.json")
+    own = infra(repo, "review", "build/plan/sandbox.json")
+    assert own.returncode == 1, own.stdout
+    assert _failed(own.stdout) == {"constraints-deny-corpus"}
+
+    judged = infra(repo, "review", "--policy-from", "HEAD", "build/plan/sandbox.json")
+    assert judged.returncode == 1, judged.stdout + judged.stderr
+    assert _failed(judged.stdout) == {"constraints-complete", "constraints-deny-corpus"}
+    lines = judged.stdout.splitlines()
+    assert "    sandbox-seccomp changed (src.rego changed, template.yaml changed)" in lines
+    assert len(worktrees(repo)) == 1
+
+
+def test_weakened_rego_with_its_corpus_emptied_passes_its_own_review_only(repo: Path) -> None:
+    # The change also turns the seccomp samples' disallowed cases into allowed ones and drops
+    # the generated cases: the working tree's review now has nothing left to catch it with.
+    replace(
+        repo / "policy/gatekeeper/sandbox-seccomp/src.rego",
+        't != "RuntimeDefault"',
+        't == "Localhost"',
+    )
+    suite = repo / "policy/gatekeeper/sandbox-seccomp/suite.yaml"
+    suite.write_text(suite.read_text().replace("violations: 1", "violations: 'no'"))
+    replace(repo / "policy/corpus.py", "for kind in POD_CREATING_KINDS:", "for kind in ():")
+    _regenerate_templates(repo)
+    assert infra(repo, "plan", "sandbox", "--quiet").returncode == 0
+    own = infra(repo, "review", "build/plan/sandbox.json")
     assert own.returncode == 0, own.stdout
 
     judged = infra(repo, "review", "--policy-from", "HEAD", "build/plan/sandbox.json")
     assert judged.returncode == 1, judged.stdout + judged.stderr
+    assert _failed(judged.stdout) == {"constraints-complete", "constraints-deny-corpus"}
+    assert (
+        "ConstraintTemplate sandboxseccomp admits the known-bad Deployment ns1/harness "
+        "(sandbox-seccomp/samples/seccomp/example_disallowed_unconfined.yaml)" in judged.stdout
+    )
     lines = judged.stdout.splitlines()
-    assert any(line.split()[:2] == ["FAIL", "constraints-complete"] for line in lines)
-    assert "    sandbox-seccomp changed (src.rego changed, template.yaml changed)" in lines
+    assert "    policy/corpus.py changed (rules: constraints-deny-corpus)" in lines
     assert len(worktrees(repo)) == 1
 
 
