@@ -51,35 +51,41 @@ def _describe(obj: Mapping[str, Any]) -> str:
     )
 
 
-def _denials(template: Mapping[str, Any], constraint: Mapping[str, Any], obj: Any) -> list[str]:
-    return [d.message for d in admission.evaluate(obj, [template], [constraint])]
-
-
 def judge(template: Mapping[str, Any], cases: Sequence[corpus.BadCase]) -> list[str]:
     """What is wrong with one template against its cases: admitted bad objects, complete
-    objects it denies, or why it cannot be evaluated."""
-    problems: list[str] = []
-    complete_seen: dict[str, list[str]] = {}
+    objects it denies, or why it cannot be evaluated. One OPA query per sample constraint."""
+    groups: dict[str, list[corpus.BadCase]] = {}
     for case in cases:
+        groups.setdefault(json.dumps(case.constraint, sort_keys=True), []).append(case)
+    problems: list[str] = []
+    for group in groups.values():
+        completes = {
+            json.dumps(c.complete, sort_keys=True): c.complete
+            for c in group
+            if c.complete is not None
+        }
+        objects = [*completes.values(), *(c.obj for c in group)]
         try:
-            if case.complete is not None:
-                key = json.dumps(case.complete, sort_keys=True)
-                if key not in complete_seen:
-                    complete_seen[key] = _denials(template, case.constraint, case.complete)
-                    if complete_seen[key]:
-                        problems.append(
-                            f"denies the complete {_describe(case.complete)} the corpus changes "
-                            f"({complete_seen[key][0]}), so its missing-field cases prove nothing"
-                        )
-                if complete_seen[key]:
-                    continue
-            if not _denials(template, case.constraint, case.obj):
+            found = admission.messages_for_each(template, group[0].constraint, objects)
+        except admission.AdmissionError as exc:
+            problems.append(f"cannot be evaluated on the known-bad objects: {exc}")
+            continue
+        denied_complete = {key: found[i] for i, key in enumerate(completes) if found[i]}
+        for key, messages in denied_complete.items():
+            problems.append(
+                f"denies the complete {_describe(completes[key])} the corpus changes "
+                f"({messages[0]}), so its missing-field cases prove nothing"
+            )
+        for case, messages in zip(group, found[len(completes) :], strict=True):
+            if case.complete is not None and json.dumps(case.complete, sort_keys=True) in (
+                denied_complete
+            ):
+                continue
+            if not messages:
                 problems.append(
                     f"admits the known-bad {_describe(case.obj)} ({case.source}); its Rego "
                     "must deny it"
                 )
-        except admission.AdmissionError as exc:
-            problems.append(f"cannot be evaluated on the known-bad {case.source}: {exc}")
     return problems
 
 
