@@ -8,9 +8,9 @@ against its kind's known-bad samples and generated missing-field cases, with the
 constraint, and fails naming the template and the object it admits. Templates whose kind has no
 corpus (a template this policy does not know) are left to `constraints-complete`.
 
-Cost: results are remembered per set of deployed templates, and OPA compilations per Rego
-source (`policy.admission`), so a review, a CrossGuard run or a test re-judging the same
-templates pays once.
+Cost: one OPA query per template for all its cases; results are remembered per template
+content, and OPA compilations per Rego source (`policy.admission`), so a review, a CrossGuard
+run or a test re-judging the same templates pays once, and a changed template alone is re-judged.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from policy import admission, corpus
 from policy.access import kubernetes_objects
 
 from .engine import Violation, violation
-from .plan import Resource, get
+from .plan import Resource, get, show
 
 TEMPLATE_API = "templates.gatekeeper.sh/"
-_RESULTS: dict[str, tuple[tuple[str, str], ...]] = {}
+_RESULTS: dict[str, tuple[str, ...]] = {}
 
 
 def _plan_templates(resources: Sequence[Resource]) -> list[tuple[Mapping[str, Any], Resource]]:
@@ -70,6 +71,13 @@ def judge(template: Mapping[str, Any], cases: Sequence[corpus.BadCase]) -> list[
         except admission.AdmissionError as exc:
             problems.append(f"cannot be evaluated on the known-bad objects: {exc}")
             continue
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # a template the API server would refuse cannot be judged, so it must not pass
+            problems.append(
+                "is malformed and cannot be evaluated on the known-bad objects "
+                f"({type(exc).__name__}: {str(exc)[:120]}); fix its shape"
+            )
+            continue
         denied_complete = {key: found[i] for i, key in enumerate(completes) if found[i]}
         for key, messages in denied_complete.items():
             problems.append(
@@ -89,36 +97,38 @@ def judge(template: Mapping[str, Any], cases: Sequence[corpus.BadCase]) -> list[
     return problems
 
 
-def _fingerprint(templates: Sequence[Mapping[str, Any]]) -> str:
-    return hashlib.sha256(
-        json.dumps(list(templates), sort_keys=True, default=str).encode()
-    ).hexdigest()
+def _fingerprint(template: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(template, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _cases_by_kind() -> Mapping[str, tuple[corpus.BadCase, ...]]:
+    by_kind: dict[str, list[corpus.BadCase]] = {}
+    for case in corpus.known_bad():
+        by_kind.setdefault(case.kind, []).append(case)
+    return {kind: tuple(cases) for kind, cases in by_kind.items()}
+
+
+def _problems(template: Mapping[str, Any]) -> tuple[str, ...]:
+    """`judge` of one template against its kind's cases, remembered per template content."""
+    key = _fingerprint(template)
+    if key not in _RESULTS:
+        if len(_RESULTS) > 256:
+            _RESULTS.pop(next(iter(_RESULTS)))
+        try:
+            cases = _cases_by_kind().get(_kind(template), ())
+        except corpus.CorpusError as exc:
+            _RESULTS[key] = (f"cannot be judged: the known-bad corpus cannot be read: {exc}",)
+        else:
+            _RESULTS[key] = tuple(judge(template, cases))
+    return _RESULTS[key]
 
 
 def check_deny_corpus(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Each deployed template denies every known-bad object of its kind."""
     rule = "constraints-deny-corpus"
-    pairs = _plan_templates(resources)
-    if not pairs:
-        return
-    key = _fingerprint([obj for obj, _ in pairs])
-    if key not in _RESULTS:
-        try:
-            cases = corpus.known_bad()
-        except corpus.CorpusError as exc:
-            _RESULTS[key] = (("", f"the known-bad corpus cannot be read: {exc}"),)
-        else:
-            by_kind: dict[str, list[corpus.BadCase]] = {}
-            for case in cases:
-                by_kind.setdefault(case.kind, []).append(case)
-            _RESULTS[key] = tuple(
-                (str(get(obj, "metadata.name") or ""), problem)
-                for obj, _ in pairs
-                for problem in judge(obj, by_kind.get(_kind(obj), ()))
-            )
-        if len(_RESULTS) > 64:
-            _RESULTS.pop(next(iter(_RESULTS)))
-    by_name = {str(get(obj, "metadata.name") or ""): resource for obj, resource in pairs}
-    for name, problem in _RESULTS[key]:
-        resource = by_name.get(name, pairs[0][1])
-        yield violation(rule, resource, f"ConstraintTemplate {name} {problem}")
+    for template, resource in _plan_templates(resources):
+        name = get(template, "metadata.name")
+        shown = name if isinstance(name, str) else show(name)
+        for problem in _problems(template):
+            yield violation(rule, resource, f"ConstraintTemplate {shown} {problem}")
