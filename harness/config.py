@@ -31,6 +31,19 @@ DEFAULT_BODY_TIMEOUT = 30
 MAX_WORKERS = 64
 DEFAULT_MAX_ELEMENTS = 1 << 20
 
+# The request head's bounds, the same whichever parser is installed (not configurable: no
+# client of this API needs more, and a larger head is only work for whoever sends it).
+HTTP_MAX_TARGET_BYTES = 8192
+"""Longest request target (path and query); past it 414 and the connection closed. RFC 9112
+section 3 recommends accepting request lines of at least 8,000 octets."""
+HTTP_MAX_HEADER_FIELDS = 100
+"""Most header fields in one request; past it 431 (RFC 6585 section 5) and closed. Apache
+httpd's `LimitRequestFields` default is the same 100."""
+HTTP_MAX_HEAD_BYTES = 16384
+"""Largest head: request line, header lines and the blank line, CRLFs included; past it 431
+and closed. h11's own bound on an incomplete head (`DEFAULT_MAX_INCOMPLETE_EVENT_SIZE`),
+which the harness enforced while h11 was its parser."""
+
 # name -> one-line description (shown in errors and the README)
 KNOWN_HARNESS_VARIABLES = {
     c.ENV_PORT: f"TLS port to listen on (default {DEFAULT_PORT})",
