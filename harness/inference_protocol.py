@@ -7,15 +7,17 @@ raise `InferenceError` carrying the HTTP status, so any app can mount them:
 
 | endpoint | handler |
 |---|---|
+| `GET /v2` | `server_metadata(version)` |
 | `GET /v2/health/live` | `server_live()` |
 | `GET /v2/health/ready` | `server_ready(model)` |
 | `GET /v2/models/{name}[/versions/{v}]` | `model_metadata(model, name, v)` |
 | `GET /v2/models/{name}[/versions/{v}]/ready` | `model_ready(model, name, v)` |
 | `POST /v2/models/{name}[/versions/{v}]/infer` | `infer(model, name, body, limits, v)` |
 
-Errors: 404 unknown model or version, 413 too many elements or too long a string, 422 a
-request the model cannot take (schema, unknown or missing input, datatype, shape, values
-out of range), 503 not loaded. Their JSON body, per the spec, is `{"error": "<message>"}`.
+Errors: 400 tensor `data` that contradicts its own `shape` (the request is malformed), 404
+unknown model or version, 413 too many elements or too long a string (a valid request larger
+than this server takes, RFC 9110 15.5.14), 422 a request the model cannot take (schema,
+unknown or missing input, datatype, shape, values out of range), 503 not loaded. Their JSON body, per the spec, is `{"error": "<message>"}`.
 """
 
 from __future__ import annotations
@@ -61,7 +63,16 @@ ORT_TYPES: dict[str, str] = {
     "tensor(double)": "FP64",
     "tensor(string)": "BYTES",
 }
-PLATFORM = "onnxruntime_onnx"  # Triton's platform name for ONNX models
+PLATFORM = "onnx_onnxv1"
+"""The protocol's platform name for "an ONNX model encoded for ONNX Runtime" (spec, Platforms:
+https://github.com/kserve/open-inference-protocol/blob/main/specification/protocol/inference_grpc.md).
+Triton reports `onnxruntime_onnx`, its own backend name, which the spec does not list."""
+SERVER_NAME = "gke-sandbox-harness"
+EXTENSIONS: tuple[str, ...] = ()
+"""Protocol extensions this server implements: none. It does not do binary tensor data (415),
+classification, sequences, statistics, shared memory or a model repository API, and it
+accepts but ignores request `parameters`; the spec defines no standard extension, so listing
+one it does not do would send a client (Triton's, which reads this list) down a dead end."""
 
 
 class InferenceError(Exception):
@@ -183,6 +194,11 @@ class Limits:
 
 
 # --------------------------------------------------------------------------- handlers
+def server_metadata(version: str) -> dict[str, Any]:
+    """`GET /v2`: the spec's `$metadata_server_response`."""
+    return {"name": SERVER_NAME, "version": version, "extensions": list(EXTENSIONS)}
+
+
 def server_live() -> dict[str, bool]:
     return {"live": True}
 
@@ -236,26 +252,58 @@ def model_ready(
     return {"name": found.name, "ready": True}
 
 
-def _flatten(data: list[Any], where: str, limit: int) -> list[Any]:
-    """Row-major flattening of nested lists (the spec allows either form)."""
+def _mismatch(where: str, message: str) -> InferenceError:
+    return InferenceError(400, "shape_mismatch", f"{where}: {message}")
+
+
+def _elements(data: list[Any], shape: list[int], count: int, where: str) -> list[Any]:
+    """The elements of `data` in row-major order, if `data` is exactly its `shape`.
+
+    The spec allows the flat row-major list or the nesting the shape describes
+    (https://github.com/kserve/open-inference-protocol, `inference_rest.md`, Tensor Data);
+    anything else (ragged rows, another nesting, mixed lists and values) contradicts the
+    declared shape and is a 400. Lengths are checked level by level before descending, so
+    no more than `count` items are ever visited.
+    """
+    lists = sum(isinstance(item, list) for item in data)
+    if lists == 0:
+        if len(data) != count:
+            raise _mismatch(
+                where, f"shape {shape} needs {count} elements, flat data has {len(data)}"
+            )
+        return data
+    if lists != len(data):
+        raise _mismatch(where, "data mixes lists and values at depth 0")
+    if not shape:
+        raise _mismatch(where, "data is nested but shape [] is a single value")
+    if len(data) != shape[0]:
+        raise _mismatch(
+            where, f"data has {len(data)} rows at depth 0, shape {shape} needs {shape[0]}"
+        )
     out: list[Any] = []
-    stack: list[Any] = [iter(data)]
-    while stack:
-        item = next(stack[-1], _END)
-        if item is _END:
-            stack.pop()
-        elif isinstance(item, list):
-            if len(stack) > 32:
-                raise InferenceError(422, "bad_data", f"{where}: data nested deeper than 32 levels")
-            stack.append(iter(item))
-        else:
-            out.append(item)
-            if len(out) > limit:
-                raise InferenceError(413, "too_large", f"{where}: more than {limit} elements")
+    last = len(shape) - 1
+
+    def walk(node: list[Any], depth: int, path: str) -> None:
+        for i, item in enumerate(node):
+            here = f"{path}[{i}]"
+            if depth == last:
+                if isinstance(item, list):
+                    raise _mismatch(where, f"{here} is a list deeper than shape {shape}")
+                out.append(item)
+            elif not isinstance(item, list):
+                raise _mismatch(
+                    where,
+                    f"{here} is a value where shape {shape} needs a list of {shape[depth + 1]}",
+                )
+            elif len(item) != shape[depth + 1]:
+                raise _mismatch(
+                    where, f"{here} has {len(item)} items, shape {shape} needs {shape[depth + 1]}"
+                )
+            else:
+                walk(item, depth + 1, here)
+
+    walk(data, 0, "data")
     return out
-
-
-_END = object()
 
 
 def _check_values(values: list[Any], datatype: str, where: str, limits: Limits) -> np.ndarray:
@@ -329,13 +377,7 @@ def _decode_input(spec: TensorSpec, item: RequestInput, limits: Limits, budget: 
             "too_large",
             f"{where}: {count} elements, over the request limit of {limits.max_elements}",
         )
-    values = _flatten(item.data, where, budget)
-    if len(values) != count:
-        raise InferenceError(
-            422,
-            "bad_shape",
-            f"{where}: shape {item.shape} needs {count} elements, data has {len(values)}",
-        )
+    values = _elements(item.data, item.shape, count, where)
     return _check_values(values, spec.datatype, where, limits).reshape(item.shape)
 
 

@@ -5,6 +5,7 @@ The gate has already done TLS, rate limit, bearer token and the body cap, exactl
 `harness.inference_protocol` and back. Paths (spec `inference_rest.md`,
 https://github.com/kserve/open-inference-protocol):
 
+    GET  /v2                      server metadata: name, version, extensions (none)
     GET  /v2/health/live          GET /v2/health/ready
     GET  /v2/models/{name}[/versions/{v}]
     GET  /v2/models/{name}[/versions/{v}]/ready
@@ -27,8 +28,9 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from harness import __version__
 from harness import inference_protocol as oip
-from harness.gate import BODY_KEY
+from harness.gate import BODY_KEY, not_json
 from harness.state import ModelState
 
 log = logging.getLogger("harness.v2")
@@ -70,12 +72,9 @@ def _json_body(request: Request) -> Any:
             "the binary tensor data extension (Inference-Header-Content-Length) is not "
             "supported; send JSON tensors",
         )
-    media = (request.headers.get("content-type") or "application/json").split(";", 1)[0]
-    media = media.strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise oip.InferenceError(
-            415, "unsupported_media_type", f"Content-Type {media!r} is not application/json"
-        )
+    problem = not_json(request.headers.get("content-type"))
+    if problem:
+        raise oip.InferenceError(415, "unsupported_media_type", problem)
     raw = request.scope.get(BODY_KEY, b"")
     if not raw:
         raise oip.InferenceError(400, "empty_body", "the request body is empty")
@@ -86,6 +85,29 @@ def _json_body(request: Request) -> Any:
     except (ValueError, RecursionError) as exc:
         message = f"the body is not valid JSON: {str(exc)[:120]}"
         raise oip.InferenceError(400, "bad_json", message) from None
+
+
+INFER_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": oip.InferenceRequest.model_json_schema()}},
+    }
+}
+INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the spec's $inference_response"},
+    400: {
+        "description": "empty body, not UTF-8, malformed JSON, or tensor data that contradicts "
+        "its shape (neither flat row-major nor nested exactly as the shape)"
+    },
+    404: {"description": "unknown model or version"},
+    413: {"description": "body over the byte limit, or more tensor elements than the limit"},
+    415: {
+        "description": "Content-Type missing or not JSON (application/json or a +json type), "
+        "or the binary tensor data extension"
+    },
+    422: {"description": "a request the model cannot take: input names, datatypes, shapes, values"},
+    503: {"description": "the model is not loaded yet"},
+}
 
 
 def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: int) -> None:
@@ -103,6 +125,14 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
         except oip.InferenceError as exc:
             return _error(exc)
 
+    @app.get(
+        "/v2",
+        tags=["v2"],
+        summary="Open Inference Protocol: server metadata (name, version, extensions)",
+    )
+    async def server_metadata() -> Response:
+        return _answer(200, oip.server_metadata(__version__))
+
     @app.get("/v2/health/live", tags=["v2"], summary="Open Inference Protocol: server live")
     async def live() -> Response:
         return _answer(200, oip.server_live())
@@ -111,19 +141,33 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
     async def ready() -> Response:
         return run(oip.server_ready, model())
 
+    # Each route has its own handler, so `version` is a path parameter where the path has it
+    # and absent elsewhere (one handler for both would document it as a query parameter).
     @app.get("/v2/models/{name}", tags=["v2"], summary="Model metadata (its real signature)")
-    @app.get("/v2/models/{name}/versions/{version}", tags=["v2"], include_in_schema=False)
-    async def metadata(name: str, version: str | None = None) -> Response:
+    async def metadata(name: str) -> Response:
+        return run(oip.model_metadata, model(), name, None)
+
+    @app.get(
+        "/v2/models/{name}/versions/{version}",
+        tags=["v2"],
+        summary="Model metadata of one version",
+    )
+    async def version_metadata(name: str, version: str) -> Response:
         return run(oip.model_metadata, model(), name, version)
 
     @app.get("/v2/models/{name}/ready", tags=["v2"], summary="Model ready")
-    @app.get("/v2/models/{name}/versions/{version}/ready", tags=["v2"], include_in_schema=False)
-    async def model_ready(name: str, version: str | None = None) -> Response:
+    async def model_ready(name: str) -> Response:
+        return run(oip.model_ready, model(), name, None)
+
+    @app.get(
+        "/v2/models/{name}/versions/{version}/ready",
+        tags=["v2"],
+        summary="Model ready, one version",
+    )
+    async def version_ready(name: str, version: str) -> Response:
         return run(oip.model_ready, model(), name, version)
 
-    @app.post("/v2/models/{name}/infer", tags=["v2"], summary="Inference on JSON tensors")
-    @app.post("/v2/models/{name}/versions/{version}/infer", tags=["v2"], include_in_schema=False)
-    async def infer(request: Request, name: str, version: str | None = None) -> Response:
+    async def infer(request: Request, name: str, version: str | None) -> Response:
         try:
             body = _json_body(request)
             if not pool:
@@ -136,3 +180,17 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
                 log.warning("inference refused (%d %s): %s", exc.status, exc.code, exc.detail[:500])
             return _error(exc)
         return _answer(200, result)
+
+    described = {"openapi_extra": INFER_BODY, "responses": INFER_RESPONSES, "tags": ["v2"]}
+
+    @app.post("/v2/models/{name}/infer", summary="Inference on JSON tensors", **described)
+    async def model_infer(request: Request, name: str) -> Response:
+        return await infer(request, name, None)
+
+    @app.post(
+        "/v2/models/{name}/versions/{version}/infer",
+        summary="Inference on JSON tensors, one version",
+        **described,
+    )
+    async def version_infer(request: Request, name: str, version: str) -> Response:
+        return await infer(request, name, version)
