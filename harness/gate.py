@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.auth import AuthResult, TokenStore
+from harness.config import DEFAULT_MAX_ELEMENTS
 from harness.contract import PROBE_PATHS
 from harness.metrics import Metrics
 from harness.ratelimit import RateLimiter
@@ -64,7 +65,7 @@ class Limits:
     max_body_bytes: int
     max_batch: int
     max_review_chars: int
-    max_elements: int = 1 << 20  # tensor elements per /v2 infer request
+    max_elements: int = DEFAULT_MAX_ELEMENTS  # tensor elements per /v2 infer request
 
 
 def not_json(content_type: str | None) -> str | None:

@@ -22,6 +22,7 @@ unknown or missing input, datatype, shape, values out of range), 503 not loaded.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,7 @@ class MetadataModelResponse(BaseModel):
     platform: str
     inputs: list[MetadataTensor]
     outputs: list[MetadataTensor]
+    parameters: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- model
@@ -187,10 +189,22 @@ def specs_from_ort(args: Sequence[Any]) -> tuple[TensorSpec, ...]:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request bounds on top of the body-size limit the app already enforces."""
+    """Per-request bounds on top of the body-size limit the app already enforces.
 
-    max_elements: int = 1 << 20
+    `max_elements`: tensor elements in one request, all inputs together; past it 413 (RFC
+    9110 15.5.14: the request is valid but more than this server is willing to process; 422
+    is kept for what the model cannot take). `chunk_rows`: a batch larger than this is run
+    through the model this many rows at a time, so one large request never holds an
+    inference thread for longer than one chunk while others wait.
+    """
+
+    max_elements: int = 16384
     max_string_chars: int = 10_000
+    chunk_rows: int = 64
+
+    def parameters(self) -> dict[str, int]:
+        """The bounds as the model metadata's `parameters`, for clients to read."""
+        return {"max_elements": self.max_elements, "chunk_rows": self.chunk_rows}
 
 
 # --------------------------------------------------------------------------- handlers
@@ -226,9 +240,12 @@ def _find(model: ServableModel | None, name: str, version: str | None) -> Servab
 
 
 def model_metadata(
-    model: ServableModel | None, name: str, version: str | None = None
+    model: ServableModel | None,
+    name: str,
+    version: str | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
-    """The model's metadata from its real graph signature."""
+    """The model's metadata from its real graph signature (and the request bounds, if given)."""
     found = _find(model, name, version)
     return MetadataModelResponse(
         name=found.name,
@@ -242,7 +259,8 @@ def model_metadata(
             MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape))
             for t in found.outputs
         ],
-    ).model_dump()
+        parameters=None if limits is None else limits.parameters(),
+    ).model_dump(exclude_none=True)
 
 
 def model_ready(
@@ -435,14 +453,102 @@ def parse_request(body: Any) -> InferenceRequest:
         raise InferenceError(422, "bad_request", f"{where}: {first['msg']}") from None
 
 
-def infer(
+def parse_json(raw: bytes) -> Any:
+    """The request body as JSON, or a 400 saying why not."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise InferenceError(400, "bad_encoding", "the body is not UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        message = f"the body is not valid JSON: {str(exc)[:120]}"
+        raise InferenceError(400, "bad_json", message) from None
+
+
+def _refused(exc: Exception) -> InferenceError:
+    """The runtime refused these values (e.g. a shape the graph cannot take). Its own message
+    names graph nodes: kept in `detail` for the caller's log, never returned."""
+    error = InferenceError(
+        422,
+        "model_refused",
+        "the model could not run on this input (a shape or value its graph cannot take)",
+    )
+    error.detail = f"{type(exc).__name__}: {exc}"
+    return error
+
+
+@dataclass
+class Prepared:
+    """A checked request, ready to run whole or in chunks of rows (`chunks`)."""
+
+    model: ServableModel
+    request: InferenceRequest
+    feeds: dict[str, np.ndarray]
+    wanted: list[str]
+    chunks: list[tuple[int, int]]
+
+    def run(self, start: int | None = None, stop: int | None = None) -> list[np.ndarray]:
+        """The model on rows [start, stop) of every input (all rows by default)."""
+        feeds = self.feeds
+        if start is not None:
+            feeds = {k: v[start:stop] for k, v in feeds.items()}
+        try:
+            return [np.asarray(r) for r in self.model.run(feeds, self.wanted)]
+        except InferenceError:
+            raise
+        except Exception as exc:
+            raise _refused(exc) from None
+
+    def join(self, parts: list[list[np.ndarray]]) -> list[np.ndarray] | None:
+        """The chunks' outputs stacked back into one batch; None if an output is not per
+        row (its first dimension is not the chunk's rows), when only a whole run is right."""
+        for (start, stop), outputs in zip(self.chunks, parts, strict=True):
+            if any(out.ndim == 0 or out.shape[0] != stop - start for out in outputs):
+                return None
+        return [np.concatenate(column, axis=0) for column in zip(*parts, strict=True)]
+
+    def respond(self, results: list[np.ndarray]) -> dict[str, Any]:
+        out_specs = {t.name: t for t in self.model.outputs}
+        response = InferenceResponse(
+            model_name=self.model.name,
+            model_version=self.model.version,
+            id=self.request.id,
+            outputs=[
+                _encode_output(n, r, out_specs.get(n))
+                for n, r in zip(self.wanted, results, strict=True)
+            ],
+        )
+        return response.model_dump(exclude_none=True)
+
+
+def _chunks(
+    model: ServableModel, feeds: Mapping[str, np.ndarray], rows: int
+) -> list[tuple[int, int]]:
+    """Row ranges for a batch larger than `rows`, or [] to run it whole.
+
+    Only when every input and output of the model has a variable first (batch) dimension
+    and every input of the request has the same number of rows: then rows are independent
+    samples and running them in chunks gives the same result.
+    """
+    specs = (*model.inputs, *model.outputs)
+    if rows < 1 or not feeds or any(not t.shape or t.shape[0] != -1 for t in specs):
+        return []
+    counts = {array.shape[0] for array in feeds.values() if array.ndim}
+    if len(counts) != 1 or any(array.ndim == 0 for array in feeds.values()):
+        return []
+    (total,) = counts
+    if total <= rows:
+        return []
+    return [(start, min(start + rows, total)) for start in range(0, total, rows)]
+
+
+def prepare(
     model: ServableModel | None,
     name: str,
     body: Any,
     limits: Limits = Limits(),
     version: str | None = None,
-) -> dict[str, Any]:
-    """Run one inference request (parsed JSON) and return the response object."""
+) -> Prepared:
+    """Check one inference request (parsed JSON) and decode its tensors, without running it."""
     found = _find(model, name, version)
     request = parse_request(body)
     for key, given, expected in (
@@ -463,27 +569,20 @@ def infer(
         raise InferenceError(
             422, "unknown_output", f"outputs {unknown} are not among {sorted(out_specs)}"
         )
-    try:
-        results = found.run(feeds, wanted)
-    except InferenceError:
-        raise
-    except (
-        Exception
-    ) as exc:  # the runtime refused these values (e.g. a shape the graph cannot take)
-        # The runtime's own message names graph nodes: logged by the caller, not returned.
-        error = InferenceError(
-            422,
-            "model_refused",
-            "the model could not run on this input (a shape or value its graph cannot take)",
-        )
-        error.detail = f"{type(exc).__name__}: {exc}"
-        raise error from None
-    response = InferenceResponse(
-        model_name=found.name,
-        model_version=found.version,
-        id=request.id,
-        outputs=[
-            _encode_output(n, r, out_specs.get(n)) for n, r in zip(wanted, results, strict=True)
-        ],
-    )
-    return response.model_dump(exclude_none=True)
+    return Prepared(found, request, feeds, wanted, _chunks(found, feeds, limits.chunk_rows))
+
+
+def infer(
+    model: ServableModel | None,
+    name: str,
+    body: Any,
+    limits: Limits = Limits(),
+    version: str | None = None,
+) -> dict[str, Any]:
+    """Run one inference request (parsed JSON) and return the response object (in one thread;
+    the server runs `Prepared`'s chunks one at a time instead, see harness/v2routes.py)."""
+    prepared = prepare(model, name, body, limits, version)
+    results = None
+    if prepared.chunks:
+        results = prepared.join([prepared.run(a, b) for a, b in prepared.chunks])
+    return prepared.respond(prepared.run() if results is None else results)

@@ -13,13 +13,13 @@ https://github.com/kserve/open-inference-protocol):
 
 Errors answer the handler's status with the spec's `{"error": "<message>"}`; what the
 runtime said (it may name graph internals) goes to the log only, rate limited. The binary
-tensor extension (`Inference-Header-Content-Length`) is refused with 415. Inference runs in
-a worker thread, at most `threads` at once per process.
+tensor extension (`Inference-Header-Content-Length`) is refused with 415, and so is a body
+whose Content-Type is missing or not JSON. Parsing and inference run in worker threads, at
+most `threads` at once per process; a batch over `chunk_rows` rows runs one chunk per hop.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -63,8 +63,9 @@ def _error(exc: oip.InferenceError) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
-def _json_body(request: Request) -> Any:
-    """The body the gate read, as JSON; 415/400 as `InferenceError`s."""
+def _raw_body(request: Request) -> bytes:
+    """The body the gate read, once its headers are acceptable; 415/400 as `InferenceError`s.
+    Parsing it is left to a worker thread: a large body takes milliseconds."""
     if request.headers.get(BINARY_HEADER) is not None:
         raise oip.InferenceError(
             415,
@@ -78,13 +79,22 @@ def _json_body(request: Request) -> Any:
     raw = request.scope.get(BODY_KEY, b"")
     if not raw:
         raise oip.InferenceError(400, "empty_body", "the request body is empty")
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise oip.InferenceError(400, "bad_encoding", "the body is not UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        message = f"the body is not valid JSON: {str(exc)[:120]}"
-        raise oip.InferenceError(400, "bad_json", message) from None
+    return raw
+
+
+def _start(
+    model: Any, name: str, raw: bytes, limits: oip.Limits, version: str | None
+) -> tuple[oip.Prepared, dict[str, Any] | None]:
+    """In a worker thread: parse and check the request; answer it at once unless it runs in
+    chunks (one hop to a thread for an ordinary request)."""
+    prepared = oip.prepare(model, name, oip.parse_json(raw), limits, version)
+    if prepared.chunks:
+        return prepared, None
+    return prepared, prepared.respond(prepared.run())
+
+
+def _whole(prepared: oip.Prepared) -> dict[str, Any]:
+    return prepared.respond(prepared.run())
 
 
 INFER_BODY: dict[str, Any] = {
@@ -145,7 +155,7 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
     # and absent elsewhere (one handler for both would document it as a query parameter).
     @app.get("/v2/models/{name}", tags=["v2"], summary="Model metadata (its real signature)")
     async def metadata(name: str) -> Response:
-        return run(oip.model_metadata, model(), name, None)
+        return run(oip.model_metadata, model(), name, None, limits)
 
     @app.get(
         "/v2/models/{name}/versions/{version}",
@@ -153,7 +163,7 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
         summary="Model metadata of one version",
     )
     async def version_metadata(name: str, version: str) -> Response:
-        return run(oip.model_metadata, model(), name, version)
+        return run(oip.model_metadata, model(), name, version, limits)
 
     @app.get("/v2/models/{name}/ready", tags=["v2"], summary="Model ready")
     async def model_ready(name: str) -> Response:
@@ -168,13 +178,29 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
         return run(oip.model_ready, model(), name, version)
 
     async def infer(request: Request, name: str, version: str | None) -> Response:
+        """Parse, check and run in worker threads; a large batch one chunk per hop, so that
+        between two chunks every request already waiting for a thread gets one first (the
+        limiter is first come, first served) and the event loop answers the rest."""
         try:
-            body = _json_body(request)
+            raw = _raw_body(request)
             if not pool:
                 pool.append(anyio.CapacityLimiter(threads))
-            result = await anyio.to_thread.run_sync(
-                oip.infer, model(), name, body, limits, version, limiter=pool[0]
+            limiter = pool[0]
+            prepared, result = await anyio.to_thread.run_sync(
+                _start, model(), name, raw, limits, version, limiter=limiter
             )
+            if result is None:
+                parts = [
+                    await anyio.to_thread.run_sync(prepared.run, a, b, limiter=limiter)
+                    for a, b in prepared.chunks
+                ]
+                joined = prepared.join(parts)
+                if joined is None:  # an output that is not per row: only a whole run is right
+                    result = await anyio.to_thread.run_sync(_whole, prepared, limiter=limiter)
+                else:
+                    result = await anyio.to_thread.run_sync(
+                        prepared.respond, joined, limiter=limiter
+                    )
         except oip.InferenceError as exc:
             if exc.detail and budget.allow():
                 log.warning("inference refused (%d %s): %s", exc.status, exc.code, exc.detail[:500])

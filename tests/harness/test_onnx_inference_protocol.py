@@ -198,6 +198,49 @@ def test_flat_and_exactly_nested_data_give_the_same_result(
     assert nested == flat
 
 
+def test_chunked_runs_are_onnxruntime_on_each_chunk(mlp: tuple[ServedModel, Path, Any]) -> None:
+    """Exactly onnxruntime on each chunk of rows; within float rounding of one whole run (a
+    different batch size may pick a different matrix kernel, which changes the last bits)."""
+    served, directory, _buf = mlp
+    reference = ort.InferenceSession(
+        str(directory / "model.onnx"),
+        sess_options=session_options(1),
+        providers=["CPUExecutionProvider"],
+    )
+    rows = np.array([[0.1 * r + c for c in range(8)] for r in range(7)], dtype=np.float32)
+    body = _request(data=rows.tolist(), shape=[7, 8])
+    whole = np.array(infer(served, "tiny-mlp", body, Limits(chunk_rows=64))["outputs"][0]["data"])
+    for size in (1, 2, 3):
+        got = infer(served, "tiny-mlp", body, Limits(chunk_rows=size))["outputs"][0]
+        expected = np.concatenate(
+            [reference.run(None, {"x": rows[a : a + size]})[0] for a in range(0, 7, size)]
+        )
+        assert got["shape"] == [7, 3]
+        np.testing.assert_array_equal(np.array(got["data"], dtype=np.float32), expected.ravel())
+        np.testing.assert_allclose(got["data"], whole, rtol=1e-6)
+
+
+def test_an_output_that_is_not_per_row_is_run_whole(mlp: tuple[ServedModel, Path, Any]) -> None:
+    """A model that reduces over the batch cannot be chunked: the server runs it whole."""
+    from harness.inference_protocol import TensorSpec
+
+    class Total:
+        name, version = "total", "1"
+        inputs = (TensorSpec("x", "FP32", (-1,)),)
+        outputs = (TensorSpec("s", "FP32", (-1,)),)
+        calls: list[int] = []
+
+        def run(self, feeds: Any, outputs: Any) -> list[Any]:
+            self.calls.append(len(feeds["x"]))
+            return [np.array([feeds["x"].sum()], dtype=np.float32)]
+
+    model = Total()
+    body = {"inputs": [{"name": "x", "shape": [5], "datatype": "FP32", "data": [1, 2, 3, 4, 5]}]}
+    out = infer(model, "total", body, Limits(chunk_rows=2))
+    assert out["outputs"][0]["data"] == [15.0]
+    assert model.calls == [2, 2, 1, 5]
+
+
 def test_limits_are_413(mlp: tuple[ServedModel, Path, Any]) -> None:
     with _refused(413, r"input 'x': 16 elements, over the request limit of 10"):
         infer(mlp[0], "tiny-mlp", _request(), Limits(max_elements=10))
