@@ -2,6 +2,9 @@
 
 - Parser: httptools (llhttp) when installed, h11 otherwise. Either way the gate refuses
   `Content-Length` with `Transfer-Encoding` (400 and close).
+- Head bounds, the same on both parsers (numbers in harness/config.py): a request target
+  over `HTTP_MAX_TARGET_BYTES` is 414, more than `HTTP_MAX_HEADER_FIELDS` fields or a head
+  over `HTTP_MAX_HEAD_BYTES` is 431, answered and the connection closed (`HeadBounds`).
 - Forwarded headers: uvicorn's own handling is off (`proxy_headers=False`), so neither
   its default trust of 127.0.0.1 nor `FORWARDED_ALLOW_IPS` applies; the gate reads
   `X-Forwarded-For` from `HARNESS_TRUSTED_PROXIES` only.
