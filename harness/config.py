@@ -29,7 +29,22 @@ DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_HEADER_TIMEOUT = 10
 DEFAULT_BODY_TIMEOUT = 30
 MAX_WORKERS = 64
-DEFAULT_MAX_ELEMENTS = 1 << 20
+DEFAULT_MAX_ELEMENTS = 16384
+"""Tensor elements per /v2 request. Binding below what a 1 MiB body can carry (~40,000 short
+strings, ~500,000 small numbers): 16,384 reviews take ~6 s on the demo model."""
+
+# The request head's bounds, the same whichever parser is installed (not configurable: no
+# client of this API needs more, and a larger head is only work for whoever sends it).
+HTTP_MAX_TARGET_BYTES = 8192
+"""Longest request target (path and query); past it 414 and the connection closed. RFC 9112
+section 3 recommends accepting request lines of at least 8,000 octets."""
+HTTP_MAX_HEADER_FIELDS = 100
+"""Most header fields in one request; past it 431 (RFC 6585 section 5) and closed. Apache
+httpd's `LimitRequestFields` default is the same 100."""
+HTTP_MAX_HEAD_BYTES = 16384
+"""Largest head: request line, header lines and the blank line, CRLFs included; past it 431
+and closed. h11's own bound on an incomplete head (`DEFAULT_MAX_INCOMPLETE_EVENT_SIZE`),
+which the harness enforced while h11 was its parser."""
 
 # name -> one-line description (shown in errors and the README)
 KNOWN_HARNESS_VARIABLES = {
@@ -39,7 +54,7 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_TOKEN_FILE: f"bearer token file, re-read on change (default {DEFAULT_TOKEN_FILE})",
     c.ENV_RATE_LIMIT: f"requests per minute per client, 0 = off (default {DEFAULT_RATE_LIMIT})",
     c.ENV_MAX_BODY_BYTES: f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})",
-    c.ENV_MAX_BATCH: f"most reviews per /predict call (default {DEFAULT_MAX_BATCH})",
+    c.ENV_MAX_BATCH: f"most reviews per /predict call, and rows per model run of a /v2 batch (default {DEFAULT_MAX_BATCH})",
     c.ENV_MAX_REVIEW_CHARS: f"longest review in characters (default {DEFAULT_MAX_REVIEW_CHARS})",
     c.ENV_LOG_LEVEL: "debug, info, warning or error (default info)",
     c.ENV_TRUSTED_PROXIES: "CIDRs whose X-Forwarded-For is believed, comma-separated (default none)",

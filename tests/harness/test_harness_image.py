@@ -197,6 +197,7 @@ def test_harness_dependencies_are_all_in_the_image():
         "grpc": "grpcio",
         "pydantic": "pydantic",
         "httptools": "httptools",
+        "h11": "h11",
         "uvloop": "uvloop",
     }
     import sys
