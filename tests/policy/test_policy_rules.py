@@ -22,6 +22,7 @@ from tests.policy.conftest import (
     WORKLOAD_SA,
 )
 from tests.policy.deploy_k8s_cases import deploy_k8s_cases
+from tests.policy.settings_cases import settings_cases
 
 C = 'gcp:container/cluster:Cluster "cluster-cluster"'
 P = 'gcp:container/nodePool:NodePool "cluster-pool"'
@@ -267,8 +268,10 @@ CASES = [
         "policy-wildcard-allowlist",
         "gke-binauthz-enforced",
         set_("binauthz-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
-        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; an allowlist pattern must '
-        "name a registry path, not start with a wildcard that exempts any image",
+        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; a wildcard allowlist pattern '
+        "may only cover a repository this plan creates in the cluster project (a tenant's "
+        "repository, or a host or project prefix, would admit unattested images); list exact "
+        "<repository>@sha256:<64 hex> references instead",
     ),
     # gke-no-legacy-auth
     Case(
@@ -1003,6 +1006,8 @@ CASES = [
 ]
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
+# Settings no rule looked at (policy/rules/settings.py).
+CASES += settings_cases(Case, Change, set_)
 
 
 def apply(
@@ -1326,6 +1331,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "no-public-members",
                 "model-access-paths",
                 "services-before-use",
+                "registry-immutable-tags",
             },
         ),
         (
@@ -1338,6 +1344,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "attestor-has-public-key",
                 "model-data-durable",
                 "model-access-paths",
+                "attestor-key-protected",
+                "attestor-one-reviewed-key",
             },
         ),
         (
@@ -1348,6 +1356,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "lb-tls-policy",
                 "workloads-admitted",
                 "ingress-https-only",
+                "secret-volumes-private",
+                "harness-knows-model-digest",
             },
         ),
     ],
@@ -1412,6 +1422,20 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("tenant-can-deploy", "high"),
         ("system-namespaces-exempt", "high"),
         ("lb-tls-policy", "medium"),
+        # settings no rule looked at
+        ("registry-immutable-tags", "medium"),
+        ("project-defaults-safe", "high"),
+        ("deny-policy-effective", "high"),
+        ("gke-legacy-metadata-off", "high"),
+        ("gke-dns-endpoint-iam-only", "high"),
+        ("gke-authorized-networks", "high"),
+        ("tenant-pod-security", "high"),
+        ("secret-volumes-private", "high"),
+        ("harness-knows-model-digest", "high"),
+        ("perimeter-ingress-named", "high"),
+        ("google-apis-restricted-vip", "high"),
+        ("attestor-key-protected", "high"),
+        ("attestor-one-reviewed-key", "critical"),
     ]
 
 
