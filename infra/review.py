@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from policy import rules as rule_set
     from policy.rules.admission_review import allowed_ranges
     from policy.rules.least_privilege import used_extras
+    from policy.rules.party_facts import party_notes
 
     try:
         selected = rule_set.select_rules(args.rules) if args.rules else rule_set.RULES
@@ -95,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
             plan["part"],
             len(plan["resources"]),
             rule_set.evaluate(plan["resources"], selected),
-            (*used_extras(plan["resources"]), *allowed_ranges(plan["resources"])),
+            (
+                *used_extras(plan["resources"]),
+                *allowed_ranges(plan["resources"]),
+                *party_notes(plan["resources"]),
+            ),
         )
         for path, plan in plans
     ]
