@@ -32,3 +32,8 @@ GATEKEEPER_CONSTRAINTS = "gatekeeperConstraints"
 HARNESS_URL = "harnessUrl"
 HARNESS_TOKEN = "harnessToken"
 HARNESS_CERTIFICATE = "harnessCertificate"
+# space (Alice, Confidential Space); also HARNESS_URL and SSL_POLICY
+SPACE_SERVICE_ACCOUNT = "spaceServiceAccount"
+SPACE_PRINCIPAL_SET = "spacePrincipalSet"
+SPACE_PROVIDER = "spaceProvider"
+SPACE_ADDRESS = "spaceAddress"
