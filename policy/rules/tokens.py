@@ -90,3 +90,8 @@ K8S_NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
 K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
+
+# The Confidential Space path: what policy/rules/attestation.py judges.
+COMPUTE_INSTANCE = "gcp:compute/instance:Instance"
+WIP_POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool"
+WIP_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
