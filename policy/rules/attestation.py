@@ -1,7 +1,7 @@
 """Key release bound to hardware attestation: the Confidential Space path (`key-release-attested`).
 
-On a plan with a workload identity pool provider or a Compute Engine instance (the `space`
-stack), every grant that can decrypt the model key must go to a principalSet
+On a plan with a workload identity pool provider or a Compute Engine instance and no GKE
+cluster (the `space` stack), every grant that can decrypt the model key must go to a principalSet
 `.../workloadIdentityPools/<pool>/attribute.image_digest/<digest>` of a pool in the plan, and
 every provider of that pool must be Google Cloud Attestation's OIDC issuer with the STS audience,
 map `attribute.image_digest` from the token's container digest, and hold, as conjuncts of its
@@ -12,6 +12,8 @@ cloud.google.com/confidential-computing/confidential-space/docs/reference/attest
 disabled-since-boot, the same digest as the principalSet, and a service account that a
 Confidential VM of the plan runs as, booting the production Confidential Space image with
 Secure Boot. A disjunction anywhere in the condition fails: one `||` can void every clause.
+On any other plan (the GKE path) only principalSet decrypt grants are judged here; the GKE
+path's Workload Identity decrypter is kms-decrypt-only-workload's.
 
 The access report (`policy.access`) uses `attested_release` to say in words which image on
 which TEE can decrypt.
@@ -41,7 +43,7 @@ from policy.facts import (
 from .engine import Violation, violation
 from .gcp_iam import DECRYPT_SCOPE_TYPES, can_decrypt, custom_role_permissions, iam_grants
 from .plan import Resource, as_list, get, inputs_of, is_unknown, of_type, show, type_of
-from .tokens import COMPUTE_INSTANCE, WIP_POOL, WIP_PROVIDER
+from .tokens import CLUSTER, COMPUTE_INSTANCE, WIP_POOL, WIP_PROVIDER
 
 RULE = "key-release-attested"
 
@@ -237,11 +239,12 @@ def attested_release(resources: Sequence[Resource], member: Any) -> tuple[bool, 
         problems.extend(provider_problems(provider, digest, accounts))
     running = [vm for vm in vms if vm.email in accounts and str(vm.workload).endswith(digest)]
     where = running[0].words() if running else "a Confidential VM"
-    words = (
-        f"only the image {digest} running on {where}, as Google Cloud Attestation attests it "
-        f"(pool {pool})"
-    )
-    return (not problems, words if not problems else f"{words}; but {'; '.join(problems)}")
+    if not problems:
+        return True, (
+            f"only the image {digest} running on {where}, as Google Cloud Attestation attests "
+            f"it (pool {pool})"
+        )
+    return False, f"the image {digest} of pool {pool}; but {'; '.join(problems)}"
 
 
 # ------------------------------------------------------------------------- the rule
@@ -253,6 +256,8 @@ def check_key_release_attested(resources: Sequence[Resource]) -> Iterator[Violat
             yield violation(RULE, vm.resource, f"{problem}; its attestation would not hold")
     customs = custom_role_permissions(resources)
     known_pools = pools(resources)
+    # A plan of the Confidential Space path: a VM or a pool provider, and no GKE cluster.
+    space_path = bool(vms or of_type(resources, WIP_PROVIDER)) and not of_type(resources, CLUSTER)
     for grant in iam_grants(resources):
         if type_of(grant.resource) not in DECRYPT_SCOPE_TYPES or not can_decrypt(
             grant.role, customs
@@ -264,6 +269,8 @@ def check_key_release_attested(resources: Sequence[Resource]) -> Iterator[Violat
             ATTESTED_PRINCIPAL_SET.match(grant.member) if isinstance(grant.member, str) else None
         )
         if match is None:
+            if not space_path:
+                continue  # the GKE path's decrypters: kms-decrypt-only-workload judges them
             yield violation(
                 RULE,
                 grant.resource,

@@ -506,8 +506,9 @@ RULES: tuple[Rule, ...] = (
     # (policy/rules/attestation.py).
     Rule(
         name="key-release-attested",
-        description="On the Confidential Space path, only the workload identity pool's "
-        "principalSet of one image digest can decrypt, every provider of that pool is Google "
+        description="On the Confidential Space path (a plan with a VM or a pool provider and "
+        "no GKE cluster), only the workload identity pool's principalSet of one image digest "
+        "can decrypt; on any plan, every provider of that pool is Google "
         "Cloud Attestation (issuer and STS audience, image digest mapped) and its condition "
         "requires, as plain conjuncts, swname CONFIDENTIAL_SPACE, the STABLE support attribute, "
         "dbgstat disabled-since-boot, that digest and the service account of a Confidential VM "
@@ -518,7 +519,7 @@ RULES: tuple[Rule, ...] = (
         "googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/attribute."
         "image_digest/<digest>, with the provider's attributeCondition "
         "policy.facts.attestation_condition(digest, vm service account).",
-        applies_to=(WIP_PROVIDER, attestation.COMPUTE_INSTANCE),
+        applies_to=(*DECRYPT_SCOPE_TYPES, WIP_PROVIDER, attestation.COMPUTE_INSTANCE),
         check=attestation.check_key_release_attested,
     ),
 )

@@ -60,7 +60,9 @@ def check_decrypt_only_workload(resources: Sequence[Resource]) -> Iterator[Viola
         if release is not None:  # the Confidential Space path (judged by key-release-attested)
             attested, words = release
             if not attested:
-                yield violation(rule, grant.resource, f"{grant.describe()}; decrypts {words}")
+                yield violation(
+                    rule, grant.resource, f"{grant.describe()}; not an attested release: {words}"
+                )
             continue
         principal = workload_principal(grant.member)
         if principal:

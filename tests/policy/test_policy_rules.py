@@ -1003,6 +1003,24 @@ CASES = [
 ]
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
+# The Confidential Space path (policy/rules/attestation.py): on the GKE plan a principalSet
+# decrypter needs its pool and provider in the plan; the space plan's own failing cases are in
+# tests/policy/test_key_release_attested.py.
+_PSET = (
+    "principalSet://iam.googleapis.com/projects/314159265358/locations/global/"
+    "workloadIdentityPools/confidential-space/attribute.image_digest/sha256:"
+    "79bd5f912186c23fbd086440a18b4ea73aab1a52f0dc873dd2c22aab92b9e315"
+)
+CASES.append(
+    Case(
+        "decrypt-to-a-pool-not-in-the-plan",
+        "key-release-attested",
+        set_("workload-identity-decrypter", "member", _PSET),
+        f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member "{_PSET[:116]}...; '
+        "pool confidential-space is not in this plan, so its provider cannot be judged",
+        frozenset({"kms-decrypt-only-workload", "iam-exact-grants", "model-access-paths"}),
+    )
+)
 
 
 def apply(
@@ -1412,6 +1430,7 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("tenant-can-deploy", "high"),
         ("system-namespaces-exempt", "high"),
         ("lb-tls-policy", "medium"),
+        ("key-release-attested", "critical"),
     ]
 
 

@@ -35,8 +35,8 @@ def test_valid_plan_passes_with_text_report(
     assert lines[0] == f"plan {path}: stack dev, part all, {len(valid_resources)} resources"
     for rule in RULES:
         assert any(line.split()[:3] == ["PASS", rule.name, str(rule.severity)] for line in lines)
-    assert "  38 passed, 0 failed, 0 not applicable" in lines
-    assert lines[-1] == ("summary: PASS, 1 plan(s), 38 passed, 0 failed, 0 not applicable")
+    assert "  39 passed, 0 failed, 0 not applicable" in lines
+    assert lines[-1] == ("summary: PASS, 1 plan(s), 39 passed, 0 failed, 0 not applicable")
     assert "\033[" not in out, "no colour when stdout is not a terminal"
 
 
@@ -67,7 +67,7 @@ def test_broken_property_fails_naming_rule_resource_and_remediation(
         "machine type (also on the cluster's nodeConfig, which sizes the default pool)."
     )
     assert lines[-1] == (
-        "summary: FAIL, 1 plan(s), 37 passed, 1 failed, "
+        "summary: FAIL, 1 plan(s), 38 passed, 1 failed, "
         "0 not applicable: gke-confidential-nodes (dev)"
     )
 
@@ -88,9 +88,9 @@ def test_json_format(
     assert doc["ok"] is False
     assert doc["summary"] == {
         "plans": 2,
-        "pass": 37,
+        "pass": 38,
         "fail": 1,
-        "not-applicable": 38,
+        "not-applicable": 39,
     }
     first, second = doc["plans"]
     assert (first["file"], first["stack"], first["part"], first["resources"], first["status"]) == (
