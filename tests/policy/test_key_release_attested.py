@@ -8,10 +8,6 @@ hand-written resource list).
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +15,6 @@ import pytest
 from policy.access import analyse
 from policy.rules import Status, evaluate
 
-REPO = Path(__file__).resolve().parents[2]
 RULE = "key-release-attested"
 DIGEST = "sha256:79bd5f912186c23fbd086440a18b4ea73aab1a52f0dc873dd2c22aab92b9e315"
 VM_SA = "space-harness@a-demo-space.iam.gserviceaccount.com"
@@ -30,22 +25,6 @@ PRINCIPAL = (
 PROVIDER = 'gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider "space-provider"'
 DECRYPTER = 'gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember "space-decrypter"'
 KEY = "projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/model-key"
-
-
-@pytest.fixture(scope="module")
-def space_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The space stack's plan exactly as `python -m infra plan space` writes it."""
-    out = tmp_path_factory.mktemp("space-plan")
-    done = subprocess.run(
-        [sys.executable, "-m", "infra", "plan", "--quiet", "--out", str(out), "space"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads((out / "plan" / "space.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
