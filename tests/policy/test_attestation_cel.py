@@ -88,6 +88,8 @@ def claims(**changes: Any) -> dict[str, Any]:
 REFUSED = {
     # The debug image: dbgstat "enabled" and no support attributes ("Attestation assertions").
     "debug-image": claims(dbgstat="enabled", submods__confidential_space__support_attributes=[]),
+    # dbgstat alone: the condition must not lean on the debug image lacking support attributes.
+    "debug-status": claims(dbgstat="enabled"),
     # Bob changed the harness: another digest in the same repository.
     "wrong-digest": claims(
         submods__container__image_digest="sha256:" + "e" * 64,
