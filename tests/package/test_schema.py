@@ -32,6 +32,13 @@ OUTPUTS = {
         "workloadPool",
     },
     "ConfidentialFolder": {"folderName", "folderId"},
+    "ConfidentialSpaceWorkload": {
+        "serviceAccountEmail",
+        "principalSet",
+        "providerName",
+        "address",
+        "url",
+    },
     "Gatekeeper": {"namespaceName", "ignoredNamespaces", "templateNames", "constraintNames"},
     "HarnessRegistry": {"repositoryId", "repositoryUrl"},
     "HarnessWorkload": {"url", "token", "certificate"},
