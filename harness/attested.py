@@ -49,6 +49,17 @@ def provider_from_env(env: Mapping[str, str]) -> str | None:
     return value
 
 
+def check_token_file(provider: str | None, token_file: str | None = None) -> None:
+    """With a provider configured, the launcher's token must be there (it is written before the
+    container starts); say so at start rather than on the first KMS call."""
+    path = token_file or TOKEN_FILE
+    if provider is not None and not Path(path).is_file():
+        raise ValueError(
+            f"{ENV_WIP_PROVIDER} is set but the attestation token {path} does not exist; "
+            "the harness is not running under the Confidential Space launcher"
+        )
+
+
 def external_account_info(
     provider: str, token_file: str = ATTESTATION_TOKEN_FILE, token_url: str = STS_TOKEN_URL
 ) -> dict[str, Any]:
@@ -73,11 +84,7 @@ def credentials_from_env(
     if provider is None:
         return None
     token_file = token_file or TOKEN_FILE
-    if not Path(token_file).is_file():
-        raise ValueError(
-            f"{ENV_WIP_PROVIDER} is set but the attestation token {token_file} does not exist; "
-            "the harness is not running under the Confidential Space launcher"
-        )
+    check_token_file(provider, token_file)
     from google.auth import identity_pool
 
     return identity_pool.Credentials.from_info(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import contract as c
-from harness.attested import provider_from_env
+from harness.attested import check_token_file, provider_from_env
 from harness.gcp import KMS_EMULATOR_ENV, STORAGE_EMULATOR_ENV, loopback_host_port, loopback_url
 from harness.sealed import GcsUri, SealedFormatError, parse_gcs_uri, parse_kms_key_uri
 
@@ -196,7 +196,7 @@ def from_env(env: Mapping[str, str]) -> HarnessConfig:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        provider_from_env(env)
+        check_token_file(provider_from_env(env))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for name in (c.ENV_TLS_DIR, c.ENV_TOKEN_FILE):

@@ -131,7 +131,9 @@ def test_a_missing_token_file_is_a_clear_error(tmp_path: Path):
         )
 
 
-def test_a_malformed_provider_fails_the_harness_config():
+def test_the_harness_config_checks_the_provider_and_the_token_file(
+    tmp_path: Path, token_file: Path, monkeypatch: pytest.MonkeyPatch
+):
     env = {
         "MODEL_URI": "gs://a-demo-model-sealed/sentiment-model.tar.sealed",
         "KMS_KEY_URI": "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k",
@@ -140,6 +142,10 @@ def test_a_malformed_provider_fails_the_harness_config():
     with pytest.raises(ConfigError, match="HARNESS_WIP_PROVIDER='projects/p/providers/x'"):
         from_env(env)
     env[ENV_WIP_PROVIDER] = PROVIDER
+    monkeypatch.setattr(attested, "TOKEN_FILE", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match="is not running under the Confidential Space launcher"):
+        from_env(env)
+    monkeypatch.setattr(attested, "TOKEN_FILE", str(token_file))
     assert from_env(env).kms_key_uri == env["KMS_KEY_URI"]
 
 
