@@ -181,7 +181,15 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
             description="Runs the harness on Confidential Space; holds no grant on the model.",
             opts=child(self, depends_on=waits),
         )
-        email = self.service_account.email
+        # The account's email, known before the account exists (`<id>@<project>.iam...`), so the
+        # provider's condition is known at preview and the review judges it there too; it
+        # resolves only once the account is created.
+        email = pulumi.Output.all(args.project, self.service_account.id).apply(
+            lambda v: f"{args.service_account_id}@{v[0]}.iam.gserviceaccount.com"
+        )
+        condition_email = pulumi.Output.from_input(args.project).apply(
+            lambda p: f"{args.service_account_id}@{p}.iam.gserviceaccount.com"
+        )
         for role in SPACE_VM_ROLES:
             gcp.projects.IAMMember(
                 f"{name}-{role.rsplit('.', 1)[1].lower()}",
@@ -213,7 +221,7 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
             },
             # Every clause must hold: production image, supported version, non-debug, the one
             # digest, this VM's service account (policy.facts.attestation_condition).
-            attribute_condition=email.apply(lambda e: attestation_condition(digest, e)),
+            attribute_condition=condition_email.apply(lambda e: attestation_condition(digest, e)),
             opts=child(self, depends_on=waits),
         )
         principal = pulumi.Output.all(

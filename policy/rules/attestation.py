@@ -199,9 +199,11 @@ def provider_problems(provider: Resource, digest: str, accounts: set[str]) -> li
         )
     if ins.get("disabled") is True:
         problems.append("is disabled")
+    condition = ins.get("attributeCondition")
+    if is_unknown(condition):
+        return problems  # unknown during a preview; judged again on `pulumi up`
     return problems + [
-        f"attributeCondition {p}"
-        for p in condition_problems(ins.get("attributeCondition"), digest, accounts)
+        f"attributeCondition {p}" for p in condition_problems(condition, digest, accounts)
     ]
 
 

@@ -170,3 +170,8 @@ def test_the_access_report_flags_an_unattested_release(resources):
     flagged = analyse(resources).flagged
     assert {p.capability for p in flagged} == {"decrypt", "read"}
     assert all("lacks the dbgstat clause" in p.hops[-1].detail for p in flagged)
+
+
+def test_a_condition_unknown_during_preview_is_judged_on_up_not_failed(resources):
+    named(resources, "space-provider")["inputs"]["attributeCondition"] = "[unknown]"
+    assert messages(resources) == []
