@@ -27,17 +27,20 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_random as random
 
-from components._common import as_args, child, sa_member, token, waits_for
+from components._common import as_args, child, sa_member, secret_outputs, token, waits_for
 from harness.contract import (
     ENV_KMS_KEY_URI,
     ENV_MODEL_SHA256,
     ENV_MODEL_URI,
+    ENV_TOKEN_SEALED,
     ENV_TRUSTED_PROXIES,
     ENV_WIP_PROVIDER,
     LIVENESS_PATH,
     PORT,
     PORT_NAME,
+    SEALED_TOKEN_AAD,
     SPACE_ENV,
 )
 from policy.facts import (
@@ -123,13 +126,17 @@ def check_args(args: ConfidentialSpaceWorkloadArgs) -> None:
         )
 
 
-def _env(args: ConfidentialSpaceWorkloadArgs, model_uri: str, provider: str) -> dict[str, str]:
+def _env(
+    args: ConfidentialSpaceWorkloadArgs, model_uri: str, provider: str, sealed_token: str
+) -> dict[str, str]:
     """The harness's environment as `tee-env-<NAME>` metadata: only names the image admits."""
     env = {
         ENV_MODEL_URI: model_uri,
         ENV_KMS_KEY_URI: args.kms_key_uri,
         ENV_TRUSTED_PROXIES: ",".join(GOOGLE_FRONT_END_CIDRS),
         ENV_WIP_PROVIDER: provider,
+        # Ciphertext only: metadata and the attestation token's claims may show it.
+        ENV_TOKEN_SEALED: sealed_token,
     }
     if args.model_sha256:
         env[ENV_MODEL_SHA256] = args.model_sha256
@@ -140,6 +147,7 @@ def _env(args: ConfidentialSpaceWorkloadArgs, model_uri: str, provider: str) -> 
     return {f"tee-env-{name}": value for name, value in env.items()}
 
 
+@secret_outputs("token")
 class ConfidentialSpaceWorkload(pulumi.ComponentResource):
     """A Confidential Space VM running the harness by digest, the attested key release, and its
     HTTPS load balancer.
@@ -158,6 +166,8 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
     """The load balancer's IP address (point `host`'s DNS A record at it)."""
     url: pulumi.Output[str]
     """`https://<host>`."""
+    token: pulumi.Output[str]
+    """The bearer token clients present (secret); the VM gets it only encrypted with the model key."""
 
     def __init__(
         self,
@@ -292,12 +302,24 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
         model_uri = pulumi.Output.from_input(args.bucket).apply(
             lambda b: f"gs://{b}/{args.object_name}"
         )
-        metadata = pulumi.Output.all(model_uri, provider_name).apply(
+        # The bearer token: generated here (secret in state), handed to the VM only as KMS
+        # ciphertext under the model key, which only the attested image can decrypt.
+        bearer = random.RandomPassword(
+            f"{name}-token-value", length=48, special=False, opts=child(self)
+        ).result
+        sealed_token = gcp.kms.SecretCiphertext(
+            f"{name}-token-sealed",
+            crypto_key=args.kms_key_id,
+            plaintext=bearer,
+            additional_authenticated_data=SEALED_TOKEN_AAD,
+            opts=child(self),
+        )
+        metadata = pulumi.Output.all(model_uri, provider_name, sealed_token.ciphertext).apply(
             lambda v: {
                 "tee-image-reference": args.image,
                 "tee-restart-policy": RESTART_POLICY,
                 "tee-container-log-redirect": "true" if args.log_redirect else "false",
-                **_env(args, str(v[0]), str(v[1])),
+                **_env(args, str(v[0]), str(v[1]), str(v[2])),
                 # No way in: project SSH keys blocked, OS Login on with no one granted its roles,
                 # no serial console (the production image also runs no SSH daemon).
                 "block-project-ssh-keys": "TRUE",
@@ -390,6 +412,7 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
         self.provider_name = provider_name
         self.address = self.global_address.address
         self.url = pulumi.Output.from_input(f"https://{args.host}")
+        self.token = pulumi.Output.secret(bearer)
         self.register_outputs(
             {
                 "serviceAccountEmail": self.service_account_email,
@@ -397,5 +420,6 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
                 "providerName": self.provider_name,
                 "address": self.address,
                 "url": self.url,
+                "token": self.token,
             }
         )

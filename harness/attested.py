@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +90,92 @@ def credentials_from_env(
     return identity_pool.Credentials.from_info(
         external_account_info(provider, token_file, token_url), scopes=[CLOUD_PLATFORM_SCOPE]
     )
+
+
+# --------------------------------------------------------------------------- start-up files
+# Confidential Space mounts no secrets, so on that path the harness makes its two files itself
+# before it starts serving: a TLS key and certificate generated inside the TEE (the load balancer
+# in front encrypts to the backend but does not verify its certificate: "Backend service
+# settings", cloud.google.com/load-balancing/docs/backend-service#backend-encryption), and the
+# bearer token, decrypted with the model key from `HARNESS_TOKEN_SEALED` (only the attested
+# image may decrypt). Both live in a fresh 0700 directory inside the container; the GKE path's
+# mounted Secrets are not touched.
+TLS_VALIDITY_DAYS = 90
+
+
+def _self_signed(directory: Path) -> None:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "harness (Confidential Space)")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=TLS_VALIDITY_DAYS))
+        .sign(key, hashes.SHA256())
+    )
+    _write(directory / "tls.crt", cert.public_bytes(serialization.Encoding.PEM))
+    _write(
+        directory / "tls.key",
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def prepare_confidential_space(
+    env: MutableMapping[str, str], kms: Any = None, workdir: str | None = None
+) -> Path | None:
+    """On Confidential Space: make the TLS pair and the token file, and point
+    HARNESS_TLS_DIR / HARNESS_TOKEN_FILE at them. Outside it (no provider): nothing, None."""
+    import base64
+    import binascii
+    import tempfile
+
+    from harness import gcp
+    from harness.contract import (
+        ENV_KMS_KEY_URI,
+        ENV_TLS_DIR,
+        ENV_TOKEN_FILE,
+        ENV_TOKEN_SEALED,
+        SEALED_TOKEN_AAD,
+    )
+    from harness.sealed import SealedFormatError, parse_kms_key_uri
+
+    provider = provider_from_env(env)
+    if provider is None:
+        return None
+    sealed = (env.get(ENV_TOKEN_SEALED) or "").strip()
+    if not sealed:
+        raise ValueError(f"{ENV_TOKEN_SEALED} is not set; expected the KMS-encrypted bearer token")
+    try:
+        ciphertext = base64.b64decode(sealed, validate=True)
+        key_name = parse_kms_key_uri(env.get(ENV_KMS_KEY_URI, ""))
+    except (binascii.Error, SealedFormatError) as exc:
+        raise ValueError(f"{ENV_TOKEN_SEALED} / {ENV_KMS_KEY_URI}: {exc}") from None
+    client = kms if kms is not None else gcp.kms_client()
+    token = gcp.KmsAead(client, key_name).decrypt(ciphertext, SEALED_TOKEN_AAD.encode())
+    directory = Path(tempfile.mkdtemp(prefix="harness-", dir=workdir))  # mode 0700
+    _self_signed(directory)
+    _write(directory / "token", token)
+    env[ENV_TLS_DIR] = str(directory)
+    env[ENV_TOKEN_FILE] = str(directory / "token")
+    return directory

@@ -50,6 +50,7 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_BODY_TIMEOUT: f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT})",
     c.ENV_MAX_ELEMENTS: f"most tensor elements per /v2 infer request (default {DEFAULT_MAX_ELEMENTS})",
     c.ENV_WIP_PROVIDER: "Confidential Space: the pool provider that accepts the attestation token",
+    c.ENV_TOKEN_SEALED: "Confidential Space: the bearer token, encrypted with the model key",
 }
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")

@@ -64,10 +64,15 @@ DEPLOYED_ENV: tuple[str, ...] = (
 ENV_WIP_PROVIDER = "HARNESS_WIP_PROVIDER"
 """Confidential Space only: the workload identity pool provider that accepts the launcher's
 attestation token, `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`."""
+ENV_TOKEN_SEALED = "HARNESS_TOKEN_SEALED"
+"""Confidential Space only: the bearer token, encrypted with the model key (base64 KMS
+ciphertext, associated data SEALED_TOKEN_AAD); only the attested harness can decrypt it."""
+SEALED_TOKEN_AAD = "gke-sandbox/harness-token/v1"
 SPACE_ENV: tuple[str, ...] = (
     ENV_KMS_KEY_URI,
     ENV_MODEL_SHA256,
     ENV_MODEL_URI,
+    ENV_TOKEN_SEALED,
     ENV_TRUSTED_PROXIES,
     ENV_WIP_PROVIDER,
     ENV_WORKERS,

@@ -76,5 +76,6 @@ def build(config: StackConfig) -> dict[str, Any]:
         out.SPACE_PROVIDER: workload.provider_name,
         out.SPACE_ADDRESS: workload.address,
         out.HARNESS_URL: workload.url,
+        out.HARNESS_TOKEN: workload.token,
         out.SSL_POLICY: tls.policy_name,
     }

@@ -13,6 +13,7 @@ from components.confidential_space import (
     ConfidentialSpaceWorkloadArgs,
 )
 from harness.contract import LAUNCH_POLICY
+from infra.plan.mocks import _random_password, _secret_ciphertext
 
 INSTANCE = "gcp:compute/instance:Instance"
 PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
@@ -24,6 +25,10 @@ FIREWALL = "gcp:compute/firewall:Firewall"
 PROXY = "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
 FORWARDING = "gcp:compute/globalForwardingRule:GlobalForwardingRule"
 BACKEND = "gcp:compute/backendService:BackendService"
+SECRET_CIPHERTEXT = "gcp:kms/secretCiphertext:SecretCiphertext"
+# What the plan mocks answer for the generated token and its KMS ciphertext (infra/plan/mocks.py).
+MOCK_TOKEN = _random_password(None, "space-token-value", {"length": 48})[1]["result"]
+MOCK_CIPHERTEXT = _secret_ciphertext(None, "space-token-sealed", {})[1]["ciphertext"]
 KEY_ID = "projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/model-key"
 DIGEST = "sha256:" + "ab" * 32
 IMAGE = f"us-central1-docker.pkg.dev/b-demo-harness/repo1/harness@{DIGEST}"
@@ -88,10 +93,26 @@ def test_the_metadata_runs_the_digest_with_only_admitted_env_and_no_ssh(run):
         "2600:2d00:1:1::/64",
         "HARNESS_WIP_PROVIDER": "projects/314159265358/locations/global/"
         "workloadIdentityPools/confidential-space/providers/attestation",
+        "HARNESS_TOKEN_SEALED": MOCK_CIPHERTEXT,
     }
     # The image's launch policy admits every one of them (and the launcher refuses others).
     admitted = LAUNCH_POLICY["tee.launch_policy.allow_env_override"].split(",")
     assert set(env) <= set(admitted)
+
+
+def test_the_bearer_token_reaches_the_vm_only_sealed_by_the_model_key(run):
+    plan = run(lambda: ConfidentialSpaceWorkload("space", space_args()))
+    (sealed,) = plan.of_type(SECRET_CIPHERTEXT)
+    assert sealed.inputs["cryptoKey"] == KEY_ID, sealed.urn
+    # The provider marks the associated data sensitive (pulumi-gcp 10.2.0 kms/secret_ciphertext.py).
+    assert sealed.inputs["additionalAuthenticatedData"] == "[secret]"
+    (password,) = plan.of_type("random:index/randomPassword:RandomPassword")
+    # The generated token is what is sealed (a secret input: the plan shows only its source).
+    assert sealed.inputs["plaintext"] == "[secret]"
+    assert password.urn in sealed.dependencies, sealed.dependencies
+    metadata = plan.one(INSTANCE).inputs["metadata"]
+    assert metadata["tee-env-HARNESS_TOKEN_SEALED"] == MOCK_CIPHERTEXT
+    assert all(MOCK_TOKEN not in str(v) for v in metadata.values()), "plaintext token in metadata"
 
 
 def test_the_provider_accepts_only_attested_production_tokens_for_the_digest(run):

@@ -239,6 +239,8 @@ CASES = [
                 "https-proxy",
                 "address",
                 "https",
+                "token-value",
+                "token-sealed",
             ]
         ),
     ),

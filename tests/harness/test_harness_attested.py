@@ -5,8 +5,10 @@ what google-auth sends."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -14,12 +16,18 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+import tink
 from google.auth import identity_pool
 from google.auth.transport.requests import Request
 
 from harness import attested, gcp
 from harness.config import KNOWN_HARNESS_VARIABLES, ConfigError, from_env
-from harness.contract import ATTESTATION_TOKEN_FILE, ENV_WIP_PROVIDER, LAUNCH_POLICY
+from harness.contract import (
+    ATTESTATION_TOKEN_FILE,
+    ENV_WIP_PROVIDER,
+    LAUNCH_POLICY,
+    SEALED_TOKEN_AAD,
+)
 
 PROVIDER = (
     "projects/314159265358/locations/global/workloadIdentityPools/confidential-space/"
@@ -158,7 +166,7 @@ def test_the_image_carries_the_launch_policy():
     assert labels == {
         "tee.launch_policy.allow_cmd_override": "false",
         "tee.launch_policy.allow_env_override": "KMS_KEY_URI,MODEL_SHA256,MODEL_URI,"
-        "HARNESS_TRUSTED_PROXIES,HARNESS_WIP_PROVIDER,HARNESS_WORKERS",
+        "HARNESS_TOKEN_SEALED,HARNESS_TRUSTED_PROXIES,HARNESS_WIP_PROVIDER,HARNESS_WORKERS",
         "tee.launch_policy.log_redirect": "always",
     }
     assert labels == LAUNCH_POLICY
@@ -168,3 +176,69 @@ def test_the_image_carries_the_launch_policy():
     # Nothing that moves code or secrets: no paths, no emulator endpoints, no PYTHON*.
     assert not {"HARNESS_TLS_DIR", "HARNESS_TOKEN_FILE", "KMS_EMULATOR_HOST"} & set(admitted)
     assert not [name for name in admitted if name.startswith("PYTHON")]
+
+
+KEY = "projects/a-demo-model/locations/us-central1/keyRings/model-ring/cryptoKeys/model-key"
+BEARER = "x" * 24 + "generated-by-the-space-stack"
+
+
+@pytest.fixture
+def local_kms() -> Iterator[object]:
+    """The local KMS (the real google-cloud-kms protocol) with the model key."""
+    from infra.local.kms import LocalKms
+
+    with LocalKms() as kms:
+        kms.create_key(KEY)
+        client = gcp.kms_client(kms.endpoint)
+        try:
+            yield client
+        finally:
+            client.transport.close()
+
+
+def _sealed(client: object, aad: bytes = SEALED_TOKEN_AAD.encode()) -> str:
+    """What the space stack's SecretCiphertext holds: the token encrypted with the model key."""
+    return base64.b64encode(gcp.KmsAead(client, KEY).encrypt(BEARER.encode(), aad)).decode()
+
+
+def test_on_confidential_space_the_harness_makes_its_tls_pair_and_token_file(
+    local_kms, tmp_path: Path
+):
+    env = {
+        ENV_WIP_PROVIDER: PROVIDER,
+        "KMS_KEY_URI": f"gcp-kms://{KEY}",
+        "HARNESS_TOKEN_SEALED": _sealed(local_kms),
+    }
+    directory = attested.prepare_confidential_space(env, kms=local_kms, workdir=str(tmp_path))
+    assert directory is not None and directory.parent == tmp_path
+    assert env["HARNESS_TLS_DIR"] == str(directory)
+    assert env["HARNESS_TOKEN_FILE"] == str(directory / "token")
+    assert (directory / "token").read_text() == BEARER
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for name in ("token", "tls.key", "tls.crt"):
+        assert (directory / name).stat().st_mode & 0o777 == 0o600, name
+    # The pair loads as the server loads it.
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(directory / "tls.crt"), str(directory / "tls.key"))
+
+
+def test_a_token_sealed_for_something_else_does_not_open(local_kms, tmp_path: Path):
+    env = {
+        ENV_WIP_PROVIDER: PROVIDER,
+        "KMS_KEY_URI": f"gcp-kms://{KEY}",
+        "HARNESS_TOKEN_SEALED": _sealed(local_kms, aad=b"another purpose"),
+    }
+    with pytest.raises(tink.TinkError, match="KMS decrypt"):
+        attested.prepare_confidential_space(env, kms=local_kms, workdir=str(tmp_path))
+    assert "HARNESS_TOKEN_FILE" not in env and list(tmp_path.iterdir()) == []
+
+
+def test_without_the_sealed_token_the_harness_says_so():
+    with pytest.raises(ValueError, match="HARNESS_TOKEN_SEALED is not set"):
+        attested.prepare_confidential_space({ENV_WIP_PROVIDER: PROVIDER})
+
+
+def test_outside_confidential_space_the_mounted_files_are_used():
+    env = {"HARNESS_TLS_DIR": "/etc/harness/tls"}
+    assert attested.prepare_confidential_space(env) is None
+    assert env == {"HARNESS_TLS_DIR": "/etc/harness/tls"}

@@ -198,6 +198,7 @@ def test_harness_dependencies_are_all_in_the_image():
         "pydantic": "pydantic",
         "httptools": "httptools",
         "uvloop": "uvloop",
+        "cryptography": "cryptography",
     }
     import sys
 
