@@ -72,3 +72,9 @@ def test_the_dev_stack_does_not_build_the_space_path(shipped):
     types = shipped("dev").plan.types()
     assert "gke-sandbox:confidential_space:ConfidentialSpaceWorkload" not in types
     assert "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider" not in types
+
+
+def test_the_bearer_token_is_exported_secret(shipped):
+    captured = shipped("space").plan.captured
+    assert out.HARNESS_TOKEN in captured.secret_outputs
+    assert captured.masked_outputs()[out.HARNESS_TOKEN] == "[secret]"
