@@ -191,22 +191,20 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
             description="Runs the harness on Confidential Space; holds no grant on the model.",
             opts=child(self, depends_on=waits),
         )
-        # The account's email, known before the account exists (`<id>@<project>.iam...`), so the
-        # provider's condition is known at preview and the review judges it there too; it
-        # resolves only once the account is created.
-        email = pulumi.Output.all(args.project, self.service_account.id).apply(
-            lambda v: f"{args.service_account_id}@{v[0]}.iam.gserviceaccount.com"
-        )
-        condition_email = pulumi.Output.from_input(args.project).apply(
+        # The account's email as IAM derives it (`<id>@<project>.iam.gserviceaccount.com`): known
+        # at preview, so the provider's condition and the VM's account are judged there too.
+        # What names the account waits for it (`after_account`).
+        email = pulumi.Output.from_input(args.project).apply(
             lambda p: f"{args.service_account_id}@{p}.iam.gserviceaccount.com"
         )
+        after_account = [*waits, self.service_account]
         for role in SPACE_VM_ROLES:
             gcp.projects.IAMMember(
                 f"{name}-{role.rsplit('.', 1)[1].lower()}",
                 project=args.project,
                 role=role,
                 member=sa_member(email),
-                opts=child(self, depends_on=waits),
+                opts=child(self, depends_on=after_account),
             )
 
         # ---- attestation: the pool, its provider, the grants to one digest --------------
@@ -231,7 +229,7 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
             },
             # Every clause must hold: production image, supported version, non-debug, the one
             # digest, this VM's service account (policy.facts.attestation_condition).
-            attribute_condition=condition_email.apply(lambda e: attestation_condition(digest, e)),
+            attribute_condition=email.apply(lambda e: attestation_condition(digest, e)),
             opts=child(self, depends_on=waits),
         )
         principal = pulumi.Output.all(
@@ -288,7 +286,7 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
             source_ranges=[c for c in GOOGLE_FRONT_END_CIDRS if ":" not in c],
             allows=[{"protocol": "tcp", "ports": [str(PORT)]}],
             target_service_accounts=[email],
-            opts=child(self),
+            opts=child(self, depends_on=[self.service_account]),
         )
 
         # ---- the Confidential VM ----------------------------------------------------------
@@ -348,7 +346,7 @@ class ConfidentialSpaceWorkload(pulumi.ComponentResource):
             network_interfaces=[{"subnetwork": self.subnet.id}],
             service_account={"email": email, "scopes": [CLOUD_PLATFORM_SCOPE]},
             metadata=metadata,
-            opts=child(self),
+            opts=child(self, depends_on=[self.service_account]),
         )
 
         # ---- the HTTPS entry: external Application Load Balancer ---------------------------

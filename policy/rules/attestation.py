@@ -151,8 +151,9 @@ def conjuncts(condition: str) -> list[str]:
     return [_normal(p) for p in parts if p.strip()]
 
 
-def condition_problems(condition: Any, digest: str, accounts: set[str]) -> list[str]:
-    """What the condition lacks for an attested release of `digest` to one of `accounts`."""
+def condition_problems(condition: Any, digest: str, accounts: set[str] | None) -> list[str]:
+    """What the condition lacks for an attested release of `digest` to one of `accounts`
+    (None: the accounts are unknown during a preview, so that clause is judged on `up`)."""
     if not isinstance(condition, str) or not condition.strip():
         return ["has no attribute condition: every Confidential Space token would be accepted"]
     problems = []
@@ -172,7 +173,9 @@ def condition_problems(condition: Any, digest: str, accounts: set[str]) -> list[
     for clause, what in required.items():
         if _normal(clause) not in clauses:
             problems.append(f"lacks the {what}: {clause}")
-    if not any(_normal(space_account_clause(a)) in clauses for a in accounts):
+    if accounts is not None and not any(
+        _normal(space_account_clause(a)) in clauses for a in accounts
+    ):
         shown = ", ".join(sorted(accounts)) or "none in this plan"
         problems.append(
             "lacks the service account clause naming the Confidential Space VM's account "
@@ -183,7 +186,7 @@ def condition_problems(condition: Any, digest: str, accounts: set[str]) -> list[
     return problems
 
 
-def provider_problems(provider: Resource, digest: str, accounts: set[str]) -> list[str]:
+def provider_problems(provider: Resource, digest: str, accounts: set[str] | None) -> list[str]:
     ins = inputs_of(provider)
     problems = []
     issuer = get(ins, "oidc.issuerUri")
@@ -219,8 +222,11 @@ def pools(resources: Sequence[Resource]) -> set[str]:
     return {str(inputs_of(p).get("workloadIdentityPoolId")) for p in of_type(resources, WIP_POOL)}
 
 
-def _accounts(resources: Sequence[Resource]) -> tuple[set[str], list[SpaceVm]]:
+def _accounts(resources: Sequence[Resource]) -> tuple[set[str] | None, list[SpaceVm]]:
+    """The accounts of the plan's sound Confidential VMs; None while one is unknown (preview)."""
     vms = space_vms(resources)
+    if any(is_unknown(vm.email) for vm in vms):
+        return None, vms
     return {vm.email for vm in vms if vm.email and not vm.problems()}, vms
 
 
@@ -239,7 +245,9 @@ def attested_release(resources: Sequence[Resource], member: Any) -> tuple[bool, 
         problems.append(f"pool {pool} has no provider in this plan")
     for provider in providers:
         problems.extend(provider_problems(provider, digest, accounts))
-    running = [vm for vm in vms if vm.email in accounts and str(vm.workload).endswith(digest)]
+    running = [
+        vm for vm in vms if vm.email in (accounts or ()) and str(vm.workload).endswith(digest)
+    ]
     where = running[0].words() if running else "a Confidential VM"
     if not problems:
         return True, (

@@ -175,3 +175,8 @@ def test_the_access_report_flags_an_unattested_release(resources):
 def test_a_condition_unknown_during_preview_is_judged_on_up_not_failed(resources):
     named(resources, "space-provider")["inputs"]["attributeCondition"] = "[unknown]"
     assert messages(resources) == []
+
+
+def test_a_vm_account_unknown_during_preview_is_judged_on_up_not_failed(resources):
+    named(resources, "space-vm")["inputs"]["serviceAccount"]["email"] = "[unknown]"
+    assert messages(resources) == []
