@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import contract as c
+from harness.attested import check_token_file, provider_from_env
 from harness.gcp import KMS_EMULATOR_ENV, STORAGE_EMULATOR_ENV, loopback_host_port, loopback_url
 from harness.sealed import GcsUri, SealedFormatError, parse_gcs_uri, parse_kms_key_uri
 
@@ -63,6 +64,8 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_HEADER_TIMEOUT: f"seconds to receive a request's headers (default {DEFAULT_HEADER_TIMEOUT})",
     c.ENV_BODY_TIMEOUT: f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT})",
     c.ENV_MAX_ELEMENTS: f"most tensor elements per /v2 infer request (default {DEFAULT_MAX_ELEMENTS})",
+    c.ENV_WIP_PROVIDER: "Confidential Space: the pool provider that accepts the attestation token",
+    c.ENV_TOKEN_SEALED: "Confidential Space: the bearer token, encrypted with the model key",
 }
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -206,6 +209,10 @@ def from_env(env: Mapping[str, str]) -> HarnessConfig:
         kms = env.get(KMS_EMULATOR_ENV) or None
         storage = loopback_url(STORAGE_EMULATOR_ENV, storage) if storage else None
         kms = loopback_host_port(KMS_EMULATOR_ENV, kms) if kms else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        check_token_file(provider_from_env(env))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for name in (c.ENV_TLS_DIR, c.ENV_TOKEN_FILE):

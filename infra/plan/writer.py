@@ -27,7 +27,7 @@ from infra.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.yaml$")
-PARTY_ORDER = ("model", "harness", "cluster", "sandbox", "workload")
+PARTY_ORDER = ("model", "harness", "cluster", "sandbox", "workload", "space")
 OFFLINE_SECRET = "offline-plan-placeholder"
 
 

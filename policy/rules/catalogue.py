@@ -10,6 +10,7 @@ from policy.facts import SEV_MACHINE_FAMILIES
 
 from . import (
     admission_review,
+    attestation,
     data,
     deny_corpus,
     deploy_gcp,
@@ -54,6 +55,7 @@ from .tokens import (
     SERVICE_PERIMETER,
     SSL_POLICY,
     STORAGE_ACL_TYPES,
+    WIP_PROVIDER,
 )
 
 _SEV = "/".join(SEV_MACHINE_FAMILIES)
@@ -152,7 +154,8 @@ RULES: tuple[Rule, ...] = (
         description="Only the sandbox workload identity can decrypt: every role able to decrypt "
         "(on a key, key ring, project, folder or organization) goes to a service "
         "account bound by Workload Identity to exactly one Kubernetes service account "
-        "of a cluster in the plan, and nobody else can act as that account.",
+        "of a cluster in the plan, and nobody else can act as that account (on the Confidential "
+        "Space path: to an attested principalSet, judged by key-release-attested).",
         severity=Severity.CRITICAL,
         remediation="Grant roles/cloudkms.cryptoKeyDecrypter on the one key to the workload GSA "
         "only, bind that GSA with roles/iam.workloadIdentityUser to "
@@ -654,6 +657,26 @@ RULES: tuple[Rule, ...] = (
         "(//cloudkms.googleapis.com/v1/<key>/cryptoKeyVersions/<n>) or the configured PGP key.",
         applies_to=(ATTESTOR,),
         check=settings.check_attestor_one_reviewed_key,
+    ),
+    # The Confidential Space path: key release bound to hardware attestation
+    # (policy/rules/attestation.py).
+    Rule(
+        name="key-release-attested",
+        description="On the Confidential Space path (a plan with a VM or a pool provider and "
+        "no GKE cluster), only the workload identity pool's principalSet of one image digest "
+        "can decrypt; on any plan, every provider of that pool is Google "
+        "Cloud Attestation (issuer and STS audience, image digest mapped) and its condition "
+        "requires, as plain conjuncts, swname CONFIDENTIAL_SPACE, the STABLE support attribute, "
+        "dbgstat disabled-since-boot, that digest and the service account of a Confidential VM "
+        "of the plan booting the production Confidential Space image with Secure Boot.",
+        severity=Severity.CRITICAL,
+        remediation="Use components.confidential_space.ConfidentialSpaceWorkload: grant "
+        "cryptoKeyDecrypter and the conditioned objectViewer only to principalSet://iam."
+        "googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/attribute."
+        "image_digest/<digest>, with the provider's attributeCondition "
+        "policy.facts.attestation_condition(digest, vm service account).",
+        applies_to=(*DECRYPT_SCOPE_TYPES, WIP_PROVIDER, attestation.COMPUTE_INSTANCE),
+        check=attestation.check_key_release_attested,
     ),
 )
 assert_unique(RULES)

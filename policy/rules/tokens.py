@@ -93,3 +93,7 @@ FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
 
 # Settings no rule looked at before: what policy/rules/settings.py judges.
 DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"
+# The Confidential Space path: what policy/rules/attestation.py judges.
+COMPUTE_INSTANCE = "gcp:compute/instance:Instance"
+WIP_POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool"
+WIP_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"

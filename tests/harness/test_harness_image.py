@@ -199,6 +199,7 @@ def test_harness_dependencies_are_all_in_the_image():
         "httptools": "httptools",
         "h11": "h11",
         "uvloop": "uvloop",
+        "cryptography": "cryptography",
     }
     import sys
 

@@ -1025,6 +1025,24 @@ CASES += [
 ]
 # Settings no rule looked at (policy/rules/settings.py).
 CASES += settings_cases(Case, Change, set_)
+# The Confidential Space path (policy/rules/attestation.py): on the GKE plan a principalSet
+# decrypter needs its pool and provider in the plan; the space plan's own failing cases are in
+# tests/policy/test_key_release_attested.py.
+_PSET = (
+    "principalSet://iam.googleapis.com/projects/314159265358/locations/global/"
+    "workloadIdentityPools/confidential-space/attribute.image_digest/sha256:"
+    "79bd5f912186c23fbd086440a18b4ea73aab1a52f0dc873dd2c22aab92b9e315"
+)
+CASES.append(
+    Case(
+        "decrypt-to-a-pool-not-in-the-plan",
+        "key-release-attested",
+        set_("workload-identity-decrypter", "member", _PSET),
+        f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member "{_PSET[:116]}...; '
+        "pool confidential-space is not in this plan, so its provider cannot be judged",
+        frozenset({"kms-decrypt-only-workload", "iam-exact-grants", "model-access-paths"}),
+    )
+)
 
 
 def apply(
@@ -1455,6 +1473,7 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("google-apis-restricted-vip", "high"),
         ("attestor-key-protected", "high"),
         ("attestor-one-reviewed-key", "critical"),
+        ("key-release-attested", "critical"),
     ]
 
 
