@@ -205,7 +205,6 @@ def test_session_uses_the_thread_count_and_no_spinning(mlp_dir: Path) -> None:
     )
 
 
-
 def test_a_model_cannot_turn_profiling_on(tmp_path: Path) -> None:
     """onnxruntime reads `ort_config` from a model when ORT_LOAD_CONFIG_FROM_MODEL=1; profiling
     on writes onnxruntime_profile__*.json into the working directory (once committed by mistake)."""
@@ -233,7 +232,7 @@ def test_a_model_cannot_turn_profiling_on(tmp_path: Path) -> None:
     )
     repo = Path(__file__).resolve().parents[2]
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "ORT_LOAD_CONFIG_FROM_MODEL": "1"}
-    done = subprocess.run(  # noqa: S603 - our interpreter
+    done = subprocess.run(
         [sys.executable, "-c", script, str(directory)],
         cwd=workdir,
         env=env,

@@ -33,7 +33,7 @@ def _install_command() -> list[str] | None:
         return None
     if os.geteuid() == 0:
         return []
-    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], check=False).returncode == 0:  # noqa: S607
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], check=False).returncode == 0:
         return ["sudo", "-n"]
     return None
 
@@ -52,7 +52,7 @@ def chromium() -> str:
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        subprocess.run([*prefix, *command], check=True, env=env, timeout=1200)  # noqa: S603
+        subprocess.run([*prefix, *command], check=True, env=env, timeout=1200)
     found = _find_browser()
     assert found, "apt-get installed chromium but no chromium binary is on PATH"
     return found
@@ -99,7 +99,7 @@ def _ready(page: Any, server: Any) -> None:
     def up() -> bool:
         try:
             return page.request.get(server.url + "/readyz").status == 200
-        except Exception:  # noqa: BLE001 - not listening yet
+        except Exception:
             return False
 
     assert wait_for(up, timeout=90), server.output()
@@ -159,7 +159,7 @@ def test_page_shows_check_predictions_and_v2_as_a_person_reads_them(
             assert len(score.split(".")[1]) == 4
             expected = "negative" if value < 0.35 else "positive" if value > 0.65 else "neutral"
             assert label == expected
-        assert [r[2] for r in rows][0] == "positive" and [r[2] for r in rows][2] == "negative"
+        assert (rows[0][2], rows[2][2]) == ("positive", "negative")
         _shot(page, "page-check-and-predict")
 
         page.click("#v2-load")
