@@ -113,6 +113,21 @@ def _check_archive(path: Path) -> None:
         )
 
 
+def check_model_path(source: Path) -> None:
+    """The model path is something seal can take, or a UserError saying what is expected."""
+    if not source.exists():
+        raise UserError(f"{source}: no such file or directory; expected {EXPECTED_MODEL}")
+    if source.is_dir():
+        if not (source / "model.onnx").is_file() and not (source / "model.json").is_file():
+            raise UserError(
+                f"{source} has no model.onnx (a model.json card is optional beside it); "
+                f"expected {EXPECTED_MODEL}"
+            )
+        return
+    if source.suffix != ".onnx":
+        _check_archive(source)
+
+
 def _model_files(directory: Path) -> list[tuple[str, Path, os.stat_result]]:
     """Regular files under `directory`, sorted; links and special files are refused."""
     files: list[tuple[str, Path, os.stat_result]] = []
@@ -253,8 +268,7 @@ def prepare_onnx(source: Path, work_dir: Path, progress: Callable[[str], None]) 
     already holds the model in the clear) that is deleted after sealing. Anything else
     (a `.tar`, a directory without `model.onnx`) is sealed as given.
     """
-    if not source.exists():
-        raise UserError(f"{source}: no such file or directory; expected {EXPECTED_MODEL}")
+    check_model_path(source)
     is_onnx_dir = source.is_dir() and (source / "model.onnx").is_file()
     if not (is_onnx_dir or (source.is_file() and source.suffix == ".onnx")):
         return source
