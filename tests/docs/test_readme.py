@@ -85,8 +85,9 @@ def test_docs_point_at_nothing_outside_the_repository(path: Path):
         assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
 
 
-def test_readme_names_no_issue_numbers_or_seed_files():
-    text = README.read_text()
+@pytest.mark.parametrize("path", _docs(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_docs_name_no_issue_numbers_or_seed_files(path: Path):
+    text = path.read_text()
     assert [m.group(0) for m in ISSUE.finditer(text)] == []
     assert [m.group(0) for m in SEED.finditer(text)] == []
 
