@@ -65,9 +65,9 @@ The movie was terrible...</textarea>
 <p>Reads the model's signature from <code>GET /v2/models/&lt;name&gt;</code> and builds a
 form from it; each input takes a JSON array (nested for more than one dimension).</p>
 <button id="v2-load">Load model metadata</button>
-<p id="v2-status" class="status" role="status" aria-live="polite"></p>
 <div id="v2-meta" aria-live="polite"></div>
 <form id="v2-form" hidden></form>
+<p id="v2-status" class="status" role="status" aria-live="polite"></p>
 <div id="v2-out" aria-live="polite"></div>
 </section>
 <p><a href="/openapi.json">API description (OpenAPI)</a></p>
@@ -307,6 +307,7 @@ function flat(value) {
 
 async function infer() {
   const meta = state.metadata;
+  clear(document.getElementById('v2-out'));
   const inputs = [];
   for (let i = 0; i < meta.inputs.length; i++) {
     const spec = meta.inputs[i];

@@ -184,6 +184,7 @@ def test_page_shows_check_predictions_and_v2_as_a_person_reads_them(
         page.click("#v2-infer")
         page.wait_for_selector("#v2-status.error")
         assert "is not valid JSON: type an array such as" in page.locator("#v2-status").inner_text()
+        assert page.locator("#v2-result").count() == 0  # no stale answer beside the error
         _shot(page, "page-v2")
 
     # The server is gone: the page says what to do, not "TypeError: Failed to fetch".
