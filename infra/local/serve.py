@@ -34,8 +34,8 @@ from infra.local.demo import LOCAL_ROOT, install_sigterm_handler, port_from_env
 DEFAULT_PORT = contract.PORT
 DEFAULT_ROOT = LOCAL_ROOT / "serve"
 STOPPED = (
-    'stopped the harness and the emulators as asked (Ctrl-C or SIGTERM): the harness\'s "Shutting down" lines '
-    "above are this clean stop, not a crash"
+    "stopped the harness and the emulators as asked (Ctrl-C or SIGTERM): the harness's "
+    '"Shutting down" lines above are this clean stop, not a crash'
 )
 PASSED_THROUGH = (
     contract.ENV_PORT,
