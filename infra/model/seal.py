@@ -10,7 +10,7 @@ directory is then tarred on the fly (deterministically: sorted names, zeroed tim
 owners, so the same model always has the same SHA-256); an uncompressed `.tar` is streamed
 as is (compressed archives are refused because the harness slices the plaintext in memory). A fresh Tink streaming-AEAD keyset encrypts the stream to a local
 ciphertext file; KMS wraps the keyset; the object is uploaded with the wrapped keyset in
-metadata `encryption-key` (seed 003 layout), the plaintext SHA-256 and size, and the key
+metadata `encryption-key` (the original tutorial's layout), the plaintext SHA-256 and size, and the key
 version. The associated data of both the stream and the keyset is `gs://BUCKET/OBJECT`.
 The model is read and encrypted in a stream, so models larger than memory work.
 
@@ -25,8 +25,8 @@ Offline (no cloud, no credentials): start the local KMS in one terminal,
 
 then, in another, seal against it and keep the ciphertext instead of uploading it:
 
-    KMS_EMULATOR_HOST=127.0.0.1:<port it printed> python -m infra seal MODEL \
-        --key-uri gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K \
+    KMS_EMULATOR_HOST=127.0.0.1:<port it printed> python -m infra seal MODEL \\
+        --key-uri gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K \\
         --dest gs://BUCKET/OBJECT --no-upload --out build/sealed/model.tar.enc
 
 (`STORAGE_EMULATOR_HOST` would point the upload at fake-gcs-server; `make demo` and

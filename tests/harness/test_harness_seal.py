@@ -296,3 +296,55 @@ def test_seal_help_documents_the_offline_route(tmp_path):
     assert done.returncode == 0
     assert "python -m infra.local.kms --key" in done.stdout
     assert "KMS_EMULATOR_HOST=" in done.stdout and "--no-upload --out" in done.stdout
+    assert "python -m infra seal MODEL \\\n        --key-uri gcp-kms://" in done.stdout
+
+
+def test_the_offline_route_of_the_help_works(tmp_path, model_dir):
+    """Local KMS in one process, `seal --no-upload` against it, no credentials anywhere."""
+    import subprocess
+    import sys
+
+    from harness_testlib import REPO_ROOT
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "NO_GCE_CHECK": "true"}
+    kms = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.kms", "--key", KEY_A],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = kms.stdout.readline()
+        endpoint = line.split("KMS_EMULATOR_HOST=")[1].split(")")[0]
+        out = tmp_path / "sealed" / "model.tar.enc"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "infra",
+                "seal",
+                str(model_dir),
+                "--key-uri",
+                "gcp-kms://" + KEY_A,
+                "--dest",
+                "gs://test-models/offline.tar.enc",
+                "--no-upload",
+                "--out",
+                str(out),
+            ],
+            cwd=REPO_ROOT,
+            env={**env, "KMS_EMULATOR_HOST": endpoint},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert out.stat().st_size > 0 and out.with_name(out.name + ".metadata.json").is_file()
+        assert "sealed gs://test-models/offline.tar.enc: sha256 " in done.stdout
+    finally:
+        kms.terminate()
+        kms.wait(timeout=30)
