@@ -37,7 +37,7 @@ $(STAMP): requirements.txt requirements-opa.txt
 venv: $(STAMP) ## create .venv with the pinned requirements
 
 plan: $(STAMP) ## offline plan of every stack under mocks -> build/plan, build/manifests
-	$(PY) -m infra plan
+	$(PY) -m infra plan $(if $(VERBOSE),--verbose)
 
 review: plan ## plan review rules over every stack's plan
 	$(PY) -m infra review build/plan/*.json
@@ -45,9 +45,9 @@ review: plan ## plan review rules over every stack's plan
 access: plan ## who-can-decrypt report for every stack's plan
 	$(PY) -m infra access build/plan/*.json
 
-demo: review ## the main job: offline plan + review, then the local sealed-model data path end to end
+demo: review ## the main job: offline plan + review, then the local data path end to end (VERBOSE=1: details)
 	$(PY) -m infra access build/plan/dev.json
-	$(PY) -m infra demo
+	$(PY) -m infra demo $(if $(VERBOSE),--verbose)
 
 serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
 	$(PY) -m infra serve $(if $(MODEL),--model "$(MODEL)")

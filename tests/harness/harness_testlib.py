@@ -145,3 +145,28 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: flo
             return True
         time.sleep(interval)
     return predicate()
+
+
+def seed_demo_cache(cache: Path, model_dir: Path) -> Path:
+    """Put an already trained demo model where `make demo/serve` look for it, so an end-to-end
+    test does not train it again (the same `build`, run once by the session fixture)."""
+    import json
+    import shutil
+
+    from infra.model.onnx_demo import inputs_digest
+
+    target = cache / f"demo-model-{inputs_digest()}"
+    if not target.exists():
+        shutil.copytree(model_dir, target / "model")
+        report = {
+            "out_dir": str(target / "model"),
+            "model_bytes": (model_dir / "model.onnx").stat().st_size,
+            "vocabulary": 0,
+            "train_samples": 0,
+            "eval_accuracy_3class": 0.0,
+            "eval_accuracy_polar": 0.0,
+            "seed_scores": {},
+            "seconds": 0.0,
+        }
+        (target / "report.json").write_text(json.dumps(report))
+    return target
