@@ -94,3 +94,7 @@ FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
 # Deploy-ready, second round (policy/rules/iam_names.py, deploy_round2.py).
 DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"
 GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
+# The Confidential Space path: what policy/rules/attestation.py judges.
+COMPUTE_INSTANCE = "gcp:compute/instance:Instance"
+WIP_POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool"
+WIP_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"

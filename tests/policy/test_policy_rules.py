@@ -23,6 +23,7 @@ from tests.policy.conftest import (
 )
 from tests.policy.deploy_k8s_cases import deploy_k8s_cases
 from tests.policy.deploy_round2_cases import deploy_round2_cases
+from tests.policy.settings_cases import settings_cases
 
 C = 'gcp:container/cluster:Cluster "cluster-cluster"'
 P = 'gcp:container/nodePool:NodePool "cluster-pool"'
@@ -268,8 +269,10 @@ CASES = [
         "policy-wildcard-allowlist",
         "gke-binauthz-enforced",
         set_("binauthz-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
-        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; an allowlist pattern must '
-        "name a registry path, not start with a wildcard that exempts any image",
+        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; a wildcard allowlist pattern '
+        "may only cover a repository this plan creates in the cluster project (a tenant's "
+        "repository, or a host or project prefix, would admit unattested images); list exact "
+        "<repository>@sha256:<64 hex> references instead",
     ),
     # gke-no-legacy-auth
     Case(
@@ -1005,6 +1008,43 @@ CASES = [
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
 CASES += deploy_round2_cases(Case, Change, set_, add)
+# The Rego judged by the review (policy/rules/deny_corpus.py): a template that admits everything.
+ADMIT_ALL = (
+    "package sandboxseccomp\n\nimport future.keywords.contains\nimport future.keywords.if\n\n"
+    'violation contains {"msg": "never"} if {\n\tfalse\n}\n'
+)
+CASES += [
+    Case(
+        "template-admits-everything",
+        "constraints-deny-corpus",
+        set_("gatekeeper-template-sandboxseccomp", ("spec", "targets", 0, "rego"), ADMIT_ALL),
+        'kubernetes:templates.gatekeeper.sh/v1:ConstraintTemplate "gatekeeper-template-'
+        'sandboxseccomp": ConstraintTemplate sandboxseccomp admits the known-bad Deployment '
+        "ns1/harness (sandbox-seccomp/samples/seccomp/example_disallowed_unset_everywhere.yaml); "
+        "its Rego must deny it",
+        also_fails=frozenset({"constraints-complete"}),
+    ),
+]
+# Settings no rule looked at (policy/rules/settings.py).
+CASES += settings_cases(Case, Change, set_)
+# The Confidential Space path (policy/rules/attestation.py): on the GKE plan a principalSet
+# decrypter needs its pool and provider in the plan; the space plan's own failing cases are in
+# tests/policy/test_key_release_attested.py.
+_PSET = (
+    "principalSet://iam.googleapis.com/projects/314159265358/locations/global/"
+    "workloadIdentityPools/confidential-space/attribute.image_digest/sha256:"
+    "79bd5f912186c23fbd086440a18b4ea73aab1a52f0dc873dd2c22aab92b9e315"
+)
+CASES.append(
+    Case(
+        "decrypt-to-a-pool-not-in-the-plan",
+        "key-release-attested",
+        set_("workload-identity-decrypter", "member", _PSET),
+        f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member "{_PSET[:116]}...; '
+        "pool confidential-space is not in this plan, so its provider cannot be judged",
+        frozenset({"kms-decrypt-only-workload", "iam-exact-grants", "model-access-paths"}),
+    )
+)
 
 
 def apply(
@@ -1331,6 +1371,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "no-public-members",
                 "model-access-paths",
                 "services-before-use",
+                "registry-immutable-tags",
             },
         ),
         (
@@ -1343,6 +1384,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "attestor-has-public-key",
                 "model-data-durable",
                 "model-access-paths",
+                "attestor-key-protected",
+                "attestor-one-reviewed-key",
             },
         ),
         (
@@ -1354,6 +1397,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "workloads-admitted",
                 "ingress-https-only",
                 "ingress-static-address",
+                "secret-volumes-private",
+                "harness-knows-model-digest",
             },
         ),
     ],
@@ -1425,6 +1470,23 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("gatekeeper-after-mirror", "high"),
         ("cross-org-grants", "medium"),
         ("ci-identity-in-perimeter", "low"),
+        # the Rego judged by the review
+        ("constraints-deny-corpus", "critical"),
+        # settings no rule looked at
+        ("registry-immutable-tags", "medium"),
+        ("project-defaults-safe", "high"),
+        ("deny-policy-effective", "high"),
+        ("gke-legacy-metadata-off", "high"),
+        ("gke-dns-endpoint-iam-only", "high"),
+        ("gke-authorized-networks", "high"),
+        ("tenant-pod-security", "high"),
+        ("secret-volumes-private", "high"),
+        ("harness-knows-model-digest", "high"),
+        ("perimeter-ingress-named", "high"),
+        ("google-apis-restricted-vip", "high"),
+        ("attestor-key-protected", "high"),
+        ("attestor-one-reviewed-key", "critical"),
+        ("key-release-attested", "critical"),
     ]
 
 
