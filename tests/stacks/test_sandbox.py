@@ -173,7 +173,9 @@ def test_planning_one_stack_still_resolves_its_stack_references(tmp_path, monkey
         return real(stack, config, secret_keys, outputs)
 
     monkeypatch.setattr(plan, "plan_stack", recording)
-    args = argparse.Namespace(stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True)
+    args = argparse.Namespace(
+        stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True, verbose=False
+    )
     assert plan.run(args) == 0
     assert list(seen) == ["model", "harness", "cluster", "sandbox"]
     # The cluster's DNS-based endpoint (the mocks' `<uid>.<location>.gke.goog`).
