@@ -3,7 +3,13 @@
 Each PLAN is a build/plan/<stack>.json written by `python -m infra plan`. It is validated
 against infra/plan.schema.json, then every rule (or only the --rule ones) is run over its
 resources. A rule passes, fails (with the offending resources) or is not applicable (the plan
-has no resource of the types it judges, as in the per-party stacks).
+has no resource of the types it judges, as in the per-party stacks). The text report shows
+failures in full and counts the rest (--verbose: one line per rule); --format json has it all.
+
+--policy-from REF judges the plans with the review of a trusted git ref (the pull request's
+base in CI): its rules, policy facts and Gatekeeper templates, run from a temporary checkout of
+REF, so a change cannot weaken the rules it is judged by. The report then lists every fact,
+rule and template the working tree's policy/ changes; those need the model owner's approval.
 
 exit status: 0 no rule fails, 1 at least one rule fails, 2 unusable input
 """
@@ -14,7 +20,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="run only this rule (repeatable); default: every rule",
     )
+    parser.add_argument(
+        "--policy-from",
+        metavar="REF",
+        default=None,
+        help="judge with the rules, facts and Gatekeeper templates of this git ref (e.g. the "
+        "pull request's base), not the working tree's; the report lists what policy/ changed",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="text: one line per rule and plan (default: failures in full, the rest counted)",
+    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,19 @@ def plan_validator() -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if args.policy_from is not None:
+        return _run_trusted(args, color)
+    report = render_json(_local_reports(args))
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_text(report, color=color, verbose=args.verbose))
+    return 0 if report["ok"] else 1
+
+
+def _local_reports(args: argparse.Namespace) -> list[PlanReport]:
+    """The working tree's rules over the plans."""
     from policy import rules as rule_set
     from policy.rules.admission_review import allowed_ranges
     from policy.rules.least_privilege import used_extras
@@ -88,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     validator = plan_validator()
     plans = [(path, load_plan(path, validator)) for path in args.plans]
-    reports = [
+    return [
         PlanReport(
             path,
             plan["stack"],
@@ -99,16 +130,39 @@ def run(args: argparse.Namespace) -> int:
         )
         for path, plan in plans
     ]
+
+
+def _run_trusted(args: argparse.Namespace, color: bool) -> int:
+    """The plans judged by the review of `--policy-from`, plus what policy/ changed since."""
+    from infra import policy_diff, trusted
+
+    for path in args.plans:  # the same clear errors as a local review, before any checkout
+        if not path.is_file():
+            load_plan(path, None)
+    judged = trusted.review_with(args.policy_from, args.plans, args.rules)
+    changes = judged.changes
+    if judged.report is None:
+        print(f"note: {judged.note}", file=sys.stderr)
+        print((judged.text or "").rstrip("\n"))
+        print(policy_diff.render_text(changes, judged.ref))
+        return judged.exit_code
+    report = {
+        **judged.report,
+        "policyFrom": {"ref": judged.ref, "commit": judged.commit},
+        "policyChanged": policy_diff.to_json(changes),
+    }
     if args.format == "json":
-        print(json.dumps(render_json(reports), indent=2))
+        print(json.dumps(report, indent=2))
     else:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        print(render_text(reports, color=color))
-    return 1 if any(report.failed for report in reports) else 0
+        print(f"policy from {judged.ref} ({judged.commit[:12]}); plans from the working tree\n")
+        print(render_text(report, color=color, verbose=args.verbose))
+        print(policy_diff.render_text(changes, judged.ref))
+    return 0 if report.get("ok") else 1
 
 
 def load_plan(path: Path, validator: Any) -> dict[str, Any]:
-    """A parsed plan that matches the schema, or a UserError naming the file and the problem."""
+    """A parsed plan that matches the schema (None: no schema check), or a UserError naming the
+    file and the problem."""
     if not path.exists():
         raise UserError(f"{path}: no such plan file; run `python -m infra plan` first")
     if path.is_dir():
@@ -123,6 +177,8 @@ def load_plan(path: Path, validator: Any) -> dict[str, Any]:
         raise UserError(
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    if validator is None:
+        return plan
     errors = sorted(validator.iter_errors(plan), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         first = errors[0]
@@ -151,56 +207,79 @@ def json_path(parts: Sequence[Any]) -> str:
 
 
 def _counts(results: Sequence[RuleResult]) -> dict[str, int]:
-    counts = {"pass": 0, "fail": 0, "not-applicable": 0}
-    for result in results:
-        counts[str(result.status)] += 1
-    return counts
+    return _status_counts(str(result.status) for result in results)
 
 
-def render_text(reports: Sequence[PlanReport], *, color: bool = False) -> str:
-    """One block per plan (header, one line per rule, violations under failures) + summary."""
+def render_text(report: Mapping[str, Any], *, color: bool = False, verbose: bool = False) -> str:
+    """The JSON report (`render_json`, or a trusted ref's) for people: per plan a header with its
+    counts, failures in full (violations and remediation), config allowances; with `verbose`
+    one line per rule. Then the summary line."""
 
     def paint(status: str, text: str) -> str:
-        return f"{_COLORS[status]}{text}{_RESET}" if color else text
+        return f"{_COLORS.get(status, '')}{text}{_RESET}" if color and status in _COLORS else text
 
+    plans = [p for p in report.get("plans") or [] if isinstance(p, Mapping)]
     lines: list[str] = []
-    width = max((len(r.rule.name) for rep in reports for r in rep.results), default=0)
-    for report in reports:
-        lines.append(
-            f"plan {report.path}: stack {report.stack}, part {report.part}, "
-            f"{report.resource_count} resources"
+    width = max((len(str(r.get("name"))) for p in plans for r in p.get("rules") or []), default=0)
+    for plan in plans:
+        rules = [r for r in plan.get("rules") or [] if isinstance(r, Mapping)]
+        counts = _status_counts(str(r.get("status")) for r in rules)
+        header = (
+            f"plan {plan.get('file')}: stack {plan.get('stack')}, part {plan.get('part')}, "
+            f"{plan.get('resources')} resources"
         )
-        for result in report.results:
-            status = str(result.status)
-            lines.append(
-                f"  {paint(status, STATUS_LABELS[status].ljust(4))}  "
-                f"{result.rule.name.ljust(width)}  {result.rule.severity}"
-            )
-            for found in result.violations:
-                lines.append(f"        {found.urn or '(no resource)'}")
-                lines.append(f"          {found.message}")
-            if result.violations:
-                lines.append(f"        remediation: {result.rule.remediation}")
-        if report.allowed:
-            lines.append("  allowed by config:")
-            lines.extend(f"        {extra}" for extra in report.allowed)
-        counts = _counts(report.results)
-        lines.append(
-            f"  {counts['pass']} passed, {counts['fail']} failed, "
+        tally = (
+            f"{counts['pass']} passed, {counts['fail']} failed, "
             f"{counts['not-applicable']} not applicable"
         )
+        lines.append(header if verbose else f"{header}: {tally}")
+        for rule in rules:
+            status = str(rule.get("status"))
+            if not verbose and status != "fail":
+                continue
+            label = STATUS_LABELS.get(status, status.upper())
+            lines.append(
+                f"  {paint(status, label.ljust(4))}  "
+                f"{str(rule.get('name')).ljust(width)}  {rule.get('severity')}"
+            )
+            violations = [v for v in rule.get("violations") or [] if isinstance(v, Mapping)]
+            for found in violations:
+                lines.append(f"        {found.get('urn') or '(no resource)'}")
+                lines.append(f"          {found.get('message')}")
+            if violations:
+                lines.append(f"        remediation: {rule.get('remediation')}")
+        allowed = plan.get("allowedExtras") or []
+        if allowed:
+            lines.append("  allowed by config:")
+            lines.extend(f"        {extra}" for extra in allowed)
+        if verbose:
+            lines.append(f"  {tally}")
+            lines.append("")
+    if not verbose and plans:
         lines.append("")
-    total = _counts([r for rep in reports for r in rep.results])
+    total = _status_counts(
+        str(r.get("status")) for p in plans for r in p.get("rules") or [] if isinstance(r, Mapping)
+    )
     failing = [
-        f"{r.rule.name} ({rep.stack})" for rep in reports for r in rep.results if r.status == "fail"
+        f"{r.get('name')} ({p.get('stack')})"
+        for p in plans
+        for r in p.get("rules") or []
+        if isinstance(r, Mapping) and r.get("status") == "fail"
     ]
     verdict = paint("fail" if failing else "pass", "FAIL" if failing else "PASS")
     detail = f": {', '.join(failing)}" if failing else ""
     lines.append(
-        f"summary: {verdict}, {len(reports)} plan(s), {total['pass']} passed, "
+        f"summary: {verdict}, {len(plans)} plan(s), {total['pass']} passed, "
         f"{total['fail']} failed, {total['not-applicable']} not applicable{detail}"
     )
     return "\n".join(lines)
+
+
+def _status_counts(statuses: Iterable[str]) -> dict[str, int]:
+    counts = {"pass": 0, "fail": 0, "not-applicable": 0}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 def _rule_json(result: RuleResult) -> dict[str, Any]:

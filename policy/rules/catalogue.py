@@ -11,6 +11,7 @@ from policy.facts import SEV_MACHINE_FAMILIES
 from . import (
     admission_review,
     data,
+    deny_corpus,
     deploy_gcp,
     deploy_k8s,
     durability,
@@ -498,6 +499,20 @@ RULES: tuple[Rule, ...] = (
         "annotate the Ingress with networking.gke.io/v1beta1.FrontendConfig: <frontend>.",
         applies_to=(K8S_INGRESS, FRONTEND_CONFIG, SSL_POLICY),
         check=deploy_k8s.check_lb_tls_policy,
+    ),
+    # --- The Rego judged by the review: deployed templates still deny known-bad objects.
+    Rule(
+        name="constraints-deny-corpus",
+        description="Every ConstraintTemplate the plan deploys still denies, on OPA, each "
+        "known-bad object of its kind: the templates' disallowed samples and the generated "
+        "missing-field cases (the reviewing policy's own corpus, so a weakened and regenerated "
+        "src.rego fails).",
+        severity=Severity.CRITICAL,
+        remediation="Restore the template's Rego (policy/gatekeeper/<template>/src.rego) so "
+        "it denies the named object, then regenerate template.yaml; a template must deny a "
+        "missing security field as it denies a wrong one.",
+        applies_to=("kubernetes:templates.gatekeeper.sh/*",),
+        check=deny_corpus.check_deny_corpus,
     ),
 )
 assert_unique(RULES)

@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
 PACK_VENV_ACTION = "./.github/actions/policy-pack-venv"
+# Pull-request workflows check the PR's base commit out here and judge with it: a checkout of
+# this same repository, so its paths are this repository's.
+TRUSTED = "trusted/"
+BASE_SHA = "${{ github.event.pull_request.base.sha }}"
+PR_WORKFLOWS = ("preview.yml", "offline.yml")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 PINNED_LINE = re.compile(r"uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40})(?:\s*#\s*v(\d+)[\w.]*)?")
 # The first major of each action whose action.yml says `using: node24` (read in each action's
@@ -108,7 +113,7 @@ def test_every_action_is_pinned_by_commit_sha(path):
         uses += [job["uses"] for job in document["jobs"].values() if "uses" in job]
     for ref in uses:
         if ref.startswith("./"):
-            target = ROOT / ref
+            target = ROOT / ref.removeprefix("./").removeprefix(TRUSTED)
             assert target.is_file() or (target / "action.yml").is_file(), (
                 f"{path.name}: local workflow or action {ref} does not exist"
             )
@@ -242,7 +247,7 @@ def test_policy_pack_venv_is_created_before_every_policy_pack_run():
         for name, job in document["jobs"].items():
             created: set[str] = set()
             for step in job.get("steps", []) or []:
-                if step.get("uses") == PACK_VENV_ACTION:
+                if step.get("uses") in (PACK_VENV_ACTION, f"./{TRUSTED}{PACK_VENV_ACTION[2:]}"):
                     created.add(step.get("with", {}).get("policy-pack", "policy"))
                 pack = step.get("with", {}).get("policyPacks")
                 if pack:
@@ -346,7 +351,7 @@ def test_policy_pack_directory_exists():
         for _, _, step in steps(load(path)):
             pack = step.get("with", {}).get("policyPacks")
             if pack:
-                assert (ROOT / pack / "PulumiPolicy.yaml").is_file(), (
+                assert (ROOT / pack.removeprefix(TRUSTED) / "PulumiPolicy.yaml").is_file(), (
                     f"{path.name}: policy pack {pack} has no PulumiPolicy.yaml"
                 )
 
@@ -378,3 +383,112 @@ def test_reusable_up_is_gated_by_an_environment_named_after_the_stack():
         i for i, s in enumerate(job["steps"]) if s.get("uses", "").startswith("pulumi/actions@")
     )
     assert review < up, "the offline review must run before pulumi up"
+
+
+def _trusted_checkouts(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        step
+        for step in job.get("steps", []) or []
+        if step.get("uses", "").startswith("actions/checkout@")
+        and step.get("with", {}).get("path") == TRUSTED.rstrip("/")
+    ]
+
+
+def _judging_commands(script: str) -> list[str]:
+    """The lines of a script that run the review or choose the stacks to preview."""
+    return [
+        line.strip()
+        for line in script.splitlines()
+        if re.search(r"-m infra (review|affected)\b", line) or re.search(r"\bmake review\b", line)
+    ]
+
+
+TRUSTED_PYTHON = "PYTHONPATH=trusted .venv/bin/python -P -m infra "
+
+
+@pytest.mark.parametrize("name", PR_WORKFLOWS)
+def test_pull_requests_are_judged_by_the_base_commit(name: str) -> None:
+    """Everything that judges a pull request is the base commit's: the pack, its virtualenv
+    action, the review (with --policy-from the base) and the choice of stacks; the PR's own
+    infra/ is kept off the import path (`python -P`, PYTHONPATH=trusted)."""
+    document = load(ROOT / ".github" / "workflows" / name)
+    assert "pull_request" in document["on"]
+    trusted_reviews = 0
+    for job_name, job in document["jobs"].items():
+        job_steps = job.get("steps", []) or []
+        checkouts = _trusted_checkouts(job)
+        for step in job_steps:
+            uses = step.get("uses", "")
+            pack = step.get("with", {}).get("policyPacks")
+            judging = [line for line in _judging_commands(step.get("run", ""))]
+            if not (pack or judging or uses.endswith("policy-pack-venv")):
+                continue
+            where = f"{name}:{job_name}"
+            assert len(checkouts) == 1, f"{where} judges without checking out the base commit"
+            (checkout,) = checkouts
+            assert checkout["with"]["ref"] == BASE_SHA, f"{where} checks out {checkout['with']}"
+            assert checkout["with"]["persist-credentials"] is False
+            assert job_steps.index(checkout) < job_steps.index(step)
+            if pack:
+                assert pack == "trusted/policy", f"{where} runs the PR's own pack {pack}"
+            if uses.endswith("policy-pack-venv"):
+                assert uses == "./trusted/.github/actions/policy-pack-venv", where
+                assert step["with"]["policy-pack"] == "trusted/policy", where
+            for line in judging:
+                if line == "make review":
+                    continue  # the PR's own verdict, shown beside the trusted one
+                assert TRUSTED_PYTHON in line, f"{where} runs the PR's own code: {line}"
+                if "-m infra review" in line:
+                    assert '--policy-from "$BASE_SHA"' in line, f"{where}: {line}"
+                    assert step["env"]["BASE_SHA"] == BASE_SHA, where
+                    trusted_reviews += 1
+                    # the review worktree of the base needs its commit in the PR's clone
+                    head = next(
+                        s
+                        for s in job_steps
+                        if s.get("uses", "").startswith("actions/checkout@") and s is not checkout
+                    )
+                    assert head["with"].get("fetch-depth") == 0, where
+    assert trusted_reviews >= 1, f"{name} never reviews with the base commit's policy"
+
+
+def test_no_expression_is_expanded_inside_a_script():
+    """`${{ }}` in `run:` is template injection (zizmor); values arrive through env."""
+    for path in [*WORKFLOWS, *ACTIONS]:
+        document = (
+            load(path) if path in WORKFLOWS else {"jobs": {"a": {"steps": action_steps(path)}}}
+        )
+        for script in run_scripts(document):
+            assert "${{" not in script, f"{path.name}: {script}"
+
+
+def test_trusted_checkout_is_ignored_by_git_and_linters():
+    assert "trusted/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert '"trusted"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_codeowners_give_policy_and_workflows_to_the_model_owner():
+    """Later rules win in CODEOWNERS, so each guarded path's last matching line must name the
+    model owner's team (the placeholder the file documents)."""
+    lines = [
+        line.split()
+        for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+    def owners(path: str) -> list[str]:
+        found: list[str] = []
+        for pattern, *names in lines:
+            anchored = pattern.lstrip("/")
+            if path == anchored or (anchored.endswith("/") and path.startswith(anchored)):
+                found = names
+        return found
+
+    for path in (
+        "policy/facts.py",
+        "policy/gatekeeper/sandbox-seccomp/src.rego",
+        ".github/workflows/preview.yml",
+        ".github/actions/policy-pack-venv/action.yml",
+        ".github/CODEOWNERS",
+    ):
+        assert owners(path) == ["@example-org/model-owner"], path
