@@ -11,7 +11,7 @@ KSERVE_VENV  := build/venv-kserve
 KSERVE_PY    := $(KSERVE_VENV)/bin/python
 KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cksum < $(KSERVE_REQ) | cut -d' ' -f1)
 
-.PHONY: help venv plan review access demo serve test lint bench clean schema
+.PHONY: help venv plan review access demo serve test lint bench clean schema mutate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ $(KSERVE_STAMP): $(KSERVE_REQ)
 
 test: lint $(KSERVE_STAMP) ## lint, then the whole test suite (with the kserve client venv)
 	KSERVE_PYTHON=$(abspath $(KSERVE_PY)) $(PY) -m pytest -q
+
+mutate: $(STAMP) ## every source mutation on a copy: plan + review must catch each (minutes; exit 1 on a survivor)
+	$(PY) -m tests.mutation
 
 schema: $(STAMP) ## rewrite components/schema.json, the component package schema (issue 15)
 	$(PY) -m infra schema

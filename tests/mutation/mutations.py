@@ -111,13 +111,13 @@ MUTATIONS: tuple[Mutation, ...] = (
         "model-object-sealed",
     ),
     m(
-        "model-object-public-acl",
+        "model-object-plaintext-upload",
         1,
         VAULT,
-        'content_type="application/octet-stream",',
-        'content_type="application/octet-stream",\n                predefined_acl="publicRead",',
-        "the ciphertext and its wrapped keyset become world-readable",
-        "no-public-members",
+        "source=pulumi.FileAsset(model.source_path),",
+        'source=pulumi.FileAsset(model.source_path.removesuffix(".sealed")),',
+        "the plaintext model is uploaded in place of the sealed file",
+        "model-object-sealed",
     ),
     # ------------------------------------------------------------------ 2 the KMS key
     m(
@@ -160,7 +160,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         "facts-rotation-bound-loosened",
         2,
         [
-            (FACTS, "MAX_KEY_ROTATION_SECONDS = 90 * 24 * 3600", "MAX_KEY_ROTATION_SECONDS = 3650 * 24 * 3600"),
+            (
+                FACTS,
+                "MAX_KEY_ROTATION_SECONDS = 90 * 24 * 3600",
+                "MAX_KEY_ROTATION_SECONDS = 3650 * 24 * 3600",
+            ),
             ("Pulumi.model.yaml", "rotationPeriod: 90d", "rotationPeriod: 3650d"),
         ],
         "the judge's rotation bound loosened with the key: it rotates every ten years",
@@ -386,7 +390,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         "facts-sev-families-widened",
         6,
         [
-            (FACTS, 'SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d")', 'SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d", "e2")'),
+            (
+                FACTS,
+                'SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d")',
+                'SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d", "e2")',
+            ),
             ("Pulumi.cluster.yaml", "machineType: n2d-standard-2", "machineType: e2-standard-2"),
         ],
         "the judge's list of SEV machine series admits E2, which has no memory encryption",
@@ -714,7 +722,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "note-in-bob-project",
         8,
         ATTESTOR,
-        'project=args.project,\n            attestation_authority={',
+        "project=args.project,\n            attestation_authority={",
         'project="b-demo-harness",\n            attestation_authority={',
         "the attestation note lives in Bob's project: Bob can attach attestations",
     ),
@@ -759,7 +767,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         "facts-digest-pattern-loosened",
         9,
         [
-            (FACTS, 'DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")', 'DIGEST = re.compile(r"^sha256:")'),
+            (
+                FACTS,
+                'DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")',
+                'DIGEST = re.compile(r"^sha256:")',
+            ),
             (
                 "Pulumi.sandbox.yaml",
                 "    approvedDigests:\n      - sha256:79bd",
@@ -828,7 +840,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rbac-exec-added",
         11,
         TENANT,
-        'rules=list(TENANT_RULES), opts=in_ns',
+        "rules=list(TENANT_RULES), opts=in_ns",
         'rules=[*TENANT_RULES, {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}], opts=in_ns',
         "Bob can exec into the pod holding the plaintext model",
         "rbac-exact-rules",
@@ -838,7 +850,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rbac-wildcard",
         11,
         TENANT,
-        'rules=list(TENANT_RULES), opts=in_ns',
+        "rules=list(TENANT_RULES), opts=in_ns",
         'rules=[{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}], opts=in_ns',
         "Bob may do anything in his namespace (seed 004's mistake)",
         "rbac-exact-rules",
@@ -1108,8 +1120,16 @@ MUTATIONS: tuple[Mutation, ...] = (
         "facts-tls-versions-loosened",
         14,
         [
-            (FACTS, 'TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_2", "TLS_1_3")', 'TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_0", "TLS_1_2", "TLS_1_3")'),
-            ("components/tls_policy.py", 'min_tls_version: str | None = "TLS_1_2"', 'min_tls_version: str | None = "TLS_1_0"'),
+            (
+                FACTS,
+                'TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_2", "TLS_1_3")',
+                'TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_0", "TLS_1_2", "TLS_1_3")',
+            ),
+            (
+                "components/tls_policy.py",
+                'min_tls_version: str | None = "TLS_1_2"',
+                'min_tls_version: str | None = "TLS_1_0"',
+            ),
         ],
         "the judge's TLS floor drops to 1.0 with the SSL policy",
         "lb-tls-policy",

@@ -27,9 +27,7 @@ from tests.mutation.mutations import Mutation
 ROOT = Path(__file__).resolve().parents[2]
 # The regeneration a Rego edit needs: a PR that weakens src.rego regenerates template.yaml too,
 # or `constraints-complete` catches the stale file and the mutation proves nothing new.
-_REGENERATE = (
-    "from components.gatekeeper_policy import write_rendered_templates as w; w()"
-)
+_REGENERATE = "from components.gatekeeper_policy import write_rendered_templates as w; w()"
 _GIT_IDENTITY = (
     "-c",
     "user.name=mutation",
@@ -164,7 +162,7 @@ def judge(tree: Path, mutation: Mutation) -> Verdict:
         regen = _run(tree, "-c", _REGENERATE)
         if regen.returncode != 0:
             return verdict("plan-error", detail=f"regenerate: {_last_line(regen.stderr)}")
-    plan = _run(tree, "-m", "infra", "plan")
+    plan = _run(tree, "-m", "infra", "plan", "--quiet")
     if plan.returncode != 0:
         return verdict("plan-error", detail=_last_line(plan.stderr or plan.stdout))
     plans = sorted(str(p.relative_to(tree)) for p in (tree / "build" / "plan").glob("*.json"))
