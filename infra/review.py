@@ -144,7 +144,7 @@ def _run_trusted(args: argparse.Namespace, color: bool) -> int:
     if judged.report is None:
         print(f"note: {judged.note}", file=sys.stderr)
         print((judged.text or "").rstrip("\n"))
-        print(policy_diff.render_text(changes, judged.ref))
+        print(f"\n{policy_diff.render_text(changes, judged.ref)}")
         return judged.exit_code
     report = {
         **judged.report,
@@ -156,7 +156,7 @@ def _run_trusted(args: argparse.Namespace, color: bool) -> int:
     else:
         print(f"policy from {judged.ref} ({judged.commit[:12]}); plans from the working tree\n")
         print(render_text(report, color=color, verbose=args.verbose))
-        print(policy_diff.render_text(changes, judged.ref))
+        print(f"\n{policy_diff.render_text(changes, judged.ref)}")
     return 0 if report.get("ok") else 1
 
 

@@ -72,6 +72,10 @@ class BadCase:
     constraint: Mapping[str, Any]
     # The same object with the field present, which the template must admit (generated cases).
     complete: Mapping[str, Any] | None = None
+    # Generated cases: the field removed and the container list it was removed from ("" for a
+    # pod-level field).
+    field: str = ""
+    container_list: str = ""
 
 
 def _load(path: Path) -> Any:
@@ -146,7 +150,12 @@ def wrap(kind: str, pod_spec: Mapping[str, Any], meta: Mapping[str, Any]) -> Obj
     return obj
 
 
-def _tenant_pod(harness_pod: Mapping[str, Any]) -> Obj:
+def base_object(root: Path = GATEKEEPER_DIR) -> Obj:
+    """The approved harness Deployment of the samples (`BASE_SAMPLE`)."""
+    return _load(root / BASE_SAMPLE)
+
+
+def tenant_pod(harness_pod: Mapping[str, Any]) -> Obj:
     """A hardened tenant pod (not the workload service account) with every container list in
     use and every inheritable field set at both levels, so one deletion removes one level."""
     container = copy.deepcopy(harness_pod["containers"][0])
@@ -165,11 +174,11 @@ def _tenant_pod(harness_pod: Mapping[str, Any]) -> Obj:
 
 def generated_cases(root: Path = GATEKEEPER_DIR) -> list[BadCase]:
     """Missing-field cases for every pod-creating kind (see the module docstring)."""
-    base = _load(root / BASE_SAMPLE)
+    base = base_object(root)
     harness_pod = base["spec"]["template"]["spec"]
     meta = base["metadata"]
     constraints = sample_constraints(root)
-    tenant = _tenant_pod(harness_pod)
+    tenant = tenant_pod(harness_pod)
     cases: list[BadCase] = []
     for kind in POD_CREATING_KINDS:
         for field, on_pod, template in SECURITY_FIELDS:
@@ -186,6 +195,8 @@ def generated_cases(root: Path = GATEKEEPER_DIR) -> list[BadCase]:
                         wrap(kind, spec, meta),
                         constraints.get(template, {}),
                         complete=wrap(kind, tenant, meta),
+                        field=field,
+                        container_list=list_name,
                     )
                 )
         for field, template in WORKLOAD_POD_FIELDS:
@@ -198,6 +209,7 @@ def generated_cases(root: Path = GATEKEEPER_DIR) -> list[BadCase]:
                     wrap(kind, spec, meta),
                     constraints.get(template, {}),
                     complete=wrap(kind, harness_pod, meta),
+                    field=field,
                 )
             )
     return cases

@@ -8,9 +8,9 @@ against its kind's known-bad samples and generated missing-field cases, with the
 constraint, and fails naming the template and the object it admits. Templates whose kind has no
 corpus (a template this policy does not know) are left to `constraints-complete`.
 
-Cost: results are remembered per set of deployed templates, and OPA compilations per Rego
-source (`policy.admission`), so a review, a CrossGuard run or a test re-judging the same
-templates pays once.
+Cost: one OPA query per template for all its cases; results are remembered per template
+content, and OPA compilations per Rego source (`policy.admission`), so a review, a CrossGuard
+run or a test re-judging the same templates pays once, and a changed template alone is re-judged.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from policy import admission, corpus
 from policy.access import kubernetes_objects
 
 from .engine import Violation, violation
-from .plan import Resource, get
+from .plan import Resource, get, show
 
 TEMPLATE_API = "templates.gatekeeper.sh/"
-_RESULTS: dict[str, tuple[tuple[str, str], ...]] = {}
+_RESULTS: dict[str, tuple[str, ...]] = {}
 
 
 def _plan_templates(resources: Sequence[Resource]) -> list[tuple[Mapping[str, Any], Resource]]:
@@ -51,68 +52,83 @@ def _describe(obj: Mapping[str, Any]) -> str:
     )
 
 
-def _denials(template: Mapping[str, Any], constraint: Mapping[str, Any], obj: Any) -> list[str]:
-    return [d.message for d in admission.evaluate(obj, [template], [constraint])]
-
-
 def judge(template: Mapping[str, Any], cases: Sequence[corpus.BadCase]) -> list[str]:
     """What is wrong with one template against its cases: admitted bad objects, complete
-    objects it denies, or why it cannot be evaluated."""
-    problems: list[str] = []
-    complete_seen: dict[str, list[str]] = {}
+    objects it denies, or why it cannot be evaluated. One OPA query per sample constraint."""
+    groups: dict[str, list[corpus.BadCase]] = {}
     for case in cases:
+        groups.setdefault(json.dumps(case.constraint, sort_keys=True), []).append(case)
+    problems: list[str] = []
+    for group in groups.values():
+        completes = {
+            json.dumps(c.complete, sort_keys=True): c.complete
+            for c in group
+            if c.complete is not None
+        }
+        objects = [*completes.values(), *(c.obj for c in group)]
         try:
-            if case.complete is not None:
-                key = json.dumps(case.complete, sort_keys=True)
-                if key not in complete_seen:
-                    complete_seen[key] = _denials(template, case.constraint, case.complete)
-                    if complete_seen[key]:
-                        problems.append(
-                            f"denies the complete {_describe(case.complete)} the corpus changes "
-                            f"({complete_seen[key][0]}), so its missing-field cases prove nothing"
-                        )
-                if complete_seen[key]:
-                    continue
-            if not _denials(template, case.constraint, case.obj):
+            found = admission.messages_for_each(template, group[0].constraint, objects)
+        except admission.AdmissionError as exc:
+            problems.append(f"cannot be evaluated on the known-bad objects: {exc}")
+            continue
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # a template the API server would refuse cannot be judged, so it must not pass
+            problems.append(
+                "is malformed and cannot be evaluated on the known-bad objects "
+                f"({type(exc).__name__}: {str(exc)[:120]}); fix its shape"
+            )
+            continue
+        denied_complete = {key: found[i] for i, key in enumerate(completes) if found[i]}
+        for key, messages in denied_complete.items():
+            problems.append(
+                f"denies the complete {_describe(completes[key])} the corpus changes "
+                f"({messages[0]}), so its missing-field cases prove nothing"
+            )
+        for case, messages in zip(group, found[len(completes) :], strict=True):
+            if case.complete is not None and json.dumps(case.complete, sort_keys=True) in (
+                denied_complete
+            ):
+                continue
+            if not messages:
                 problems.append(
                     f"admits the known-bad {_describe(case.obj)} ({case.source}); its Rego "
                     "must deny it"
                 )
-        except admission.AdmissionError as exc:
-            problems.append(f"cannot be evaluated on the known-bad {case.source}: {exc}")
     return problems
 
 
-def _fingerprint(templates: Sequence[Mapping[str, Any]]) -> str:
-    return hashlib.sha256(
-        json.dumps(list(templates), sort_keys=True, default=str).encode()
-    ).hexdigest()
+def _fingerprint(template: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(template, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _cases_by_kind() -> Mapping[str, tuple[corpus.BadCase, ...]]:
+    by_kind: dict[str, list[corpus.BadCase]] = {}
+    for case in corpus.known_bad():
+        by_kind.setdefault(case.kind, []).append(case)
+    return {kind: tuple(cases) for kind, cases in by_kind.items()}
+
+
+def _problems(template: Mapping[str, Any]) -> tuple[str, ...]:
+    """`judge` of one template against its kind's cases, remembered per template content."""
+    key = _fingerprint(template)
+    if key not in _RESULTS:
+        if len(_RESULTS) > 256:
+            _RESULTS.pop(next(iter(_RESULTS)))
+        try:
+            cases = _cases_by_kind().get(_kind(template), ())
+        except corpus.CorpusError as exc:
+            _RESULTS[key] = (f"cannot be judged: the known-bad corpus cannot be read: {exc}",)
+        else:
+            _RESULTS[key] = tuple(judge(template, cases))
+    return _RESULTS[key]
 
 
 def check_deny_corpus(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Each deployed template denies every known-bad object of its kind."""
     rule = "constraints-deny-corpus"
-    pairs = _plan_templates(resources)
-    if not pairs:
-        return
-    key = _fingerprint([obj for obj, _ in pairs])
-    if key not in _RESULTS:
-        try:
-            cases = corpus.known_bad()
-        except corpus.CorpusError as exc:
-            _RESULTS[key] = (("", f"the known-bad corpus cannot be read: {exc}"),)
-        else:
-            by_kind: dict[str, list[corpus.BadCase]] = {}
-            for case in cases:
-                by_kind.setdefault(case.kind, []).append(case)
-            _RESULTS[key] = tuple(
-                (str(get(obj, "metadata.name") or ""), problem)
-                for obj, _ in pairs
-                for problem in judge(obj, by_kind.get(_kind(obj), ()))
-            )
-        if len(_RESULTS) > 64:
-            _RESULTS.pop(next(iter(_RESULTS)))
-    by_name = {str(get(obj, "metadata.name") or ""): resource for obj, resource in pairs}
-    for name, problem in _RESULTS[key]:
-        resource = by_name.get(name, pairs[0][1])
-        yield violation(rule, resource, f"ConstraintTemplate {name} {problem}")
+    for template, resource in _plan_templates(resources):
+        name = get(template, "metadata.name")
+        shown = name if isinstance(name, str) else show(name)
+        for problem in _problems(template):
+            yield violation(rule, resource, f"ConstraintTemplate {shown} {problem}")

@@ -755,3 +755,23 @@ def test_service_account_token_secret_is_denied(templates, ns1_constraints) -> N
         "Secret ns1/harness-token: Secret type kubernetes.io/service-account-token is not allowed (allowed: Opaque, kubernetes.io/tls)",
         "Secret ns1/harness-token: Secret may not name service account tee-sa (token minting)",
     }
+
+
+def test_messages_for_each_matches_evaluate_object_by_object(
+    templates: list[dict[str, Any]], ns1_constraints: list[dict[str, Any]]
+) -> None:
+    """The batched query (one OPA call for many objects) reports what `evaluate` reports for
+    each object, and None where the constraint does not select it."""
+    by_kind = {t["spec"]["crd"]["spec"]["names"]["kind"]: t for t in templates}
+    constraint = next(c for c in ns1_constraints if c["kind"] == "SandboxRunAsNonRoot")
+    root = helper_pod()
+    root["spec"]["containers"][0]["securityContext"]["runAsUser"] = 0
+    objects = [harness_deployment(), root, service("ClusterIP")]
+    found = admission.messages_for_each(by_kind["SandboxRunAsNonRoot"], constraint, objects)
+    expected = [
+        sorted(d.message for d in admission.evaluate(o, templates, [constraint]))
+        for o in objects[:2]
+    ]
+    assert found[:2] == expected
+    assert found[0] == [] and found[1], found
+    assert found[2] is None

@@ -1,9 +1,12 @@
 """Undefined is not false: a required security field that is *missing* is denied like a wrong one.
 
-Generated over every security property a template requires, every level where it can be set
-(pod, container, initContainer, ephemeralContainer) and every pod-creating kind of
-`policy.facts`. On OPA a `not` over a nested call that is undefined fails instead of firing
-(OPA issues #1877, #4743); these cases are what caught `sandbox-run-as-non-root` and
+The cases are the review's own generated corpus (`policy.corpus.generated_cases`, which the
+`constraints-deny-corpus` rule runs against the templates a plan deploys): every security
+property a template requires, deleted at every level where it can be set (pod, container,
+initContainer, ephemeralContainer), for every pod-creating kind of `policy.facts`. Here they are
+judged by the shipped templates with a tenant's rendered constraints, and the message is
+checked. On OPA a `not` over a nested call that is undefined fails instead of firing (OPA
+issues #1877, #4743); these cases are what caught `sandbox-run-as-non-root` and
 `sandbox-seccomp` admitting such pods.
 """
 
@@ -14,86 +17,64 @@ from typing import Any
 
 import pytest
 
-from policy import admission, facts
-from tests.gatekeeper.conftest import HARDENED, HELPER_IMAGE, harness_pod_spec, wrap
+from policy import admission, corpus, facts
 
 Obj = dict[str, Any]
 ROLES = {"containers": "container", "initContainers": "initContainer"}
 ROLES["ephemeralContainers"] = "ephemeralContainer"
-NAMES = {"containers": "app", "initContainers": "setup", "ephemeralContainers": "debug"}
 
-# (field, also settable on the pod, message suffix when missing everywhere it applies)
-PROPERTIES: tuple[tuple[str, bool, str], ...] = (
-    ("runAsNonRoot", True, "runAsNonRoot must be true (on the container or the pod)"),
-    (
-        "seccompProfile",
-        True,
-        "seccompProfile.type must be RuntimeDefault (on the container or the pod), got none",
-    ),
-    ("readOnlyRootFilesystem", False, "securityContext.readOnlyRootFilesystem must be true"),
-    ("allowPrivilegeEscalation", False, "securityContext.allowPrivilegeEscalation must be false"),
-    ("capabilities", False, "securityContext.capabilities.drop must include ALL"),
-)
-# Pod-level fields the workload templates require of pods running as the workload KSA.
-WORKLOAD_POD_FIELDS: tuple[tuple[str, str], ...] = (
-    ("automountServiceAccountToken", "must set automountServiceAccountToken: false"),
-    ("enableServiceLinks", "must set enableServiceLinks: false"),
-)
+# What the templates say when a field is missing everywhere it applies.
+SUFFIXES = {
+    "runAsNonRoot": "runAsNonRoot must be true (on the container or the pod)",
+    "seccompProfile": "seccompProfile.type must be RuntimeDefault (on the container or the pod), "
+    "got none",
+    "readOnlyRootFilesystem": "securityContext.readOnlyRootFilesystem must be true",
+    "allowPrivilegeEscalation": "securityContext.allowPrivilegeEscalation must be false",
+    "capabilities": "securityContext.capabilities.drop must include ALL",
+}
+WORKLOAD_SUFFIXES = {
+    "automountServiceAccountToken": "must set automountServiceAccountToken: false",
+    "enableServiceLinks": "must set enableServiceLinks: false",
+}
+GENERATED = corpus.generated_cases()
+CONTAINER_CASES = [c for c in GENERATED if c.container_list]
+WORKLOAD_CASES = [c for c in GENERATED if not c.container_list]
 
 
-def _container(list_name: str) -> Obj:
-    sc = {**copy.deepcopy(HARDENED), "seccompProfile": {"type": "RuntimeDefault"}}
-    return {"name": NAMES[list_name], "image": HELPER_IMAGE, "securityContext": sc}
-
-
-def tenant_pod_spec() -> Obj:
-    """A hardened pod of the tenant (not the workload KSA) with every container list in use and
-    every inheritable field set at both levels, so each deletion removes exactly one level."""
-    return {
-        "serviceAccountName": "builder",
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        **{name: [_container(name)] for name in ROLES},
-    }
-
-
-def _denials(obj: Obj, templates: list[Obj], constraints: list[Obj]) -> list[str]:
+def _denials(obj: Any, templates: list[Obj], constraints: list[Obj]) -> list[str]:
     return [d.message for d in admission.evaluate(obj, templates, constraints)]
 
 
+def _name(case: corpus.BadCase) -> str:
+    return str(case.obj["kind"]) + "-" + case.field + "-" + (case.container_list or "pod")
+
+
+def test_the_corpus_covers_every_kind_field_and_level() -> None:
+    seen = {(str(c.obj["kind"]), c.field, c.container_list) for c in GENERATED}
+    assert seen == {
+        *((k, f, n) for k in facts.POD_CREATING_KINDS for f in SUFFIXES for n in ROLES),
+        *((k, f, "") for k in facts.POD_CREATING_KINDS for f in WORKLOAD_SUFFIXES),
+    }
+
+
 @pytest.mark.parametrize("kind", facts.POD_CREATING_KINDS)
-def test_fully_set_pod_is_admitted(kind: str, templates: list[Obj], ns1_constraints: list[Obj]):
-    assert _denials(wrap(kind, tenant_pod_spec()), templates, ns1_constraints) == []
+def test_fully_set_pods_are_admitted(kind: str, templates: list[Obj], ns1_constraints: list[Obj]):
+    completes = {
+        repr(c.complete): c.complete for c in GENERATED if c.obj["kind"] == kind and c.complete
+    }
+    assert len(completes) == 2  # the tenant pod and the workload pod
+    for obj in completes.values():
+        assert _denials(obj, templates, ns1_constraints) == []
 
 
-CASES = [
-    (kind, field, on_pod, suffix, list_name)
-    for kind in facts.POD_CREATING_KINDS
-    for field, on_pod, suffix in PROPERTIES
-    for list_name in ROLES
-]
-
-
-@pytest.mark.parametrize(
-    ("kind", "field", "on_pod", "suffix", "list_name"),
-    CASES,
-    ids=[f"{k}-{f}-{n}" for k, f, _, _, n in CASES],
-)
+@pytest.mark.parametrize("case", CONTAINER_CASES, ids=_name)
 def test_field_missing_at_every_level_is_denied(
-    kind: str,
-    field: str,
-    on_pod: bool,
-    suffix: str,
-    list_name: str,
-    templates: list[Obj],
-    ns1_constraints: list[Obj],
+    case: corpus.BadCase, templates: list[Obj], ns1_constraints: list[Obj]
 ) -> None:
-    spec = tenant_pod_spec()
-    if on_pod:
-        del spec["securityContext"][field]
-    del spec[list_name][0]["securityContext"][field]
-    messages = _denials(wrap(kind, spec), templates, ns1_constraints)
-    where = f"{kind} ns1/harness, {ROLES[list_name]} {NAMES[list_name]}"
-    assert messages == [f"{where}: {suffix}"]
+    kind, list_name = case.obj["kind"], case.container_list
+    name = corpus.CONTAINER_LISTS[list_name]
+    messages = _denials(case.obj, templates, ns1_constraints)
+    assert messages == [f"{kind} ns1/harness, {ROLES[list_name]} {name}: {SUFFIXES[case.field]}"]
 
 
 @pytest.mark.parametrize("kind", facts.POD_CREATING_KINDS)
@@ -101,27 +82,22 @@ def test_field_missing_at_every_level_is_denied(
 def test_no_security_context_anywhere_is_denied_for_every_property(
     kind: str, list_name: str, templates: list[Obj], ns1_constraints: list[Obj]
 ) -> None:
-    spec = tenant_pod_spec()
+    base = corpus.base_object()
+    spec = corpus.tenant_pod(base["spec"]["template"]["spec"])
     del spec["securityContext"]
-    for name in ROLES:
-        spec[name][0]["securityContext"] = {
-            f: spec[name][0]["securityContext"][f] for f, on_pod, _ in PROPERTIES if not on_pod
-        } | {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     del spec[list_name][0]["securityContext"]
-    messages = _denials(wrap(kind, spec), templates, ns1_constraints)
-    where = f"{kind} ns1/harness, {ROLES[list_name]} {NAMES[list_name]}"
-    assert sorted(messages) == sorted(f"{where}: {suffix}" for _, _, suffix in PROPERTIES)
+    obj = corpus.wrap(kind, spec, base["metadata"])
+    messages = _denials(obj, templates, ns1_constraints)
+    where = f"{kind} ns1/harness, {ROLES[list_name]} {corpus.CONTAINER_LISTS[list_name]}"
+    assert sorted(messages) == sorted(f"{where}: {suffix}" for suffix in SUFFIXES.values())
 
 
-@pytest.mark.parametrize("kind", facts.POD_CREATING_KINDS)
-@pytest.mark.parametrize(("field", "suffix"), WORKLOAD_POD_FIELDS)
+@pytest.mark.parametrize("case", WORKLOAD_CASES, ids=_name)
 def test_workload_pod_field_missing_is_denied(
-    kind: str, field: str, suffix: str, templates: list[Obj], ns1_constraints: list[Obj]
+    case: corpus.BadCase, templates: list[Obj], ns1_constraints: list[Obj]
 ) -> None:
-    spec = harness_pod_spec()
-    assert _denials(wrap(kind, spec), templates, ns1_constraints) == []
-    del spec[field]
-    messages = _denials(wrap(kind, spec), templates, ns1_constraints)
+    kind = case.obj["kind"]
+    messages = _denials(copy.deepcopy(case.obj), templates, ns1_constraints)
     assert len(messages) == 1, messages
     assert messages[0].startswith(f"{kind} ns1/harness: pods running as workload service account")
-    assert suffix in messages[0]
+    assert WORKLOAD_SUFFIXES[case.field] in messages[0]

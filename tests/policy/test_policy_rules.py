@@ -1003,6 +1003,23 @@ CASES = [
 ]
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
+# The Rego judged by the review (policy/rules/deny_corpus.py): a template that admits everything.
+ADMIT_ALL = (
+    "package sandboxseccomp\n\nimport future.keywords.contains\nimport future.keywords.if\n\n"
+    'violation contains {"msg": "never"} if {\n\tfalse\n}\n'
+)
+CASES += [
+    Case(
+        "template-admits-everything",
+        "constraints-deny-corpus",
+        set_("gatekeeper-template-sandboxseccomp", ("spec", "targets", 0, "rego"), ADMIT_ALL),
+        'kubernetes:templates.gatekeeper.sh/v1:ConstraintTemplate "gatekeeper-template-'
+        'sandboxseccomp": ConstraintTemplate sandboxseccomp admits the known-bad Deployment '
+        "ns1/harness (sandbox-seccomp/samples/seccomp/example_disallowed_unset_everywhere.yaml); "
+        "its Rego must deny it",
+        also_fails=frozenset({"constraints-complete"}),
+    ),
+]
 
 
 def apply(
@@ -1412,6 +1429,8 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("tenant-can-deploy", "high"),
         ("system-namespaces-exempt", "high"),
         ("lb-tls-policy", "medium"),
+        # the Rego judged by the review
+        ("constraints-deny-corpus", "critical"),
     ]
 
 
