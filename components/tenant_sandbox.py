@@ -111,6 +111,10 @@ def rbac_subject(member: str) -> dict[str, str]:
     )
 
 
+POD_SECURITY_VERSION = "v1.33"
+"""The Pod Security Standards version tenant namespaces enforce (a GKE REGULAR-channel minor)."""
+
+
 def tenant_labels(tenant: str) -> dict[str, str]:
     """Labels on every object of the tenant, so audit and cleanup can find them."""
     return {"gke-sandbox/tenant": tenant, "app.kubernetes.io/managed-by": "pulumi"}
@@ -121,7 +125,9 @@ def namespace_labels(tenant: str) -> dict[str, str]:
     return {
         **tenant_labels(tenant),
         "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
+        # Pinned, not "latest": an upgrade must not change what is enforced unreviewed
+        # (kubernetes.io/docs/concepts/security/pod-security-admission/).
+        "pod-security.kubernetes.io/enforce-version": POD_SECURITY_VERSION,
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
     }

@@ -127,11 +127,34 @@ def record_review_extras(config: StackConfig) -> pulumi.ComponentResource | None
             "googleApiCidrs": list(sandbox.google_api_cidrs),
             "loadBalancerCidrs": list(sandbox.load_balancer_cidrs),
         }
+    extras.update(_party_facts(config))
     if not extras:
         return None
     record = pulumi.ComponentResource(REVIEW_EXTRAS_TYPE, "review", extras)
     record.register_outputs(extras)
     return record
+
+
+def _party_facts(config: StackConfig) -> dict[str, Any]:
+    """Config facts a per-party plan needs to be judged alone, recorded only where the stack
+    does not build the resource that shows them: the cluster stack binds the workload service
+    account to a KSA the sandbox stack creates (`workloadKsas`); the sandbox stack approves
+    digests of a Deployment the workload stack creates (`approvedDigests`, per namespace)."""
+    facts: dict[str, Any] = {}
+    tenant = config.workload_tenant
+    if tenant is None or tenant.workload_service_account is None:
+        return facts
+    if config.part is Part.CLUSTER and config.cluster is not None:
+        facts["workloadKsas"] = [
+            {
+                "serviceAccount": config.cluster.workload_sa_email,
+                "namespace": tenant.namespace,
+                "name": tenant.workload_service_account,
+            }
+        ]
+    if config.part is Part.SANDBOX and config.sandbox is not None:
+        facts["approvedDigests"] = {tenant.namespace: sorted(config.sandbox.approved_digests)}
+    return facts
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from . import (
     iam,
     kubernetes,
     least_privilege,
+    settings,
 )
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
@@ -33,16 +34,21 @@ from .tokens import (
     CLUSTER,
     CONFIG_GROUP,
     CRYPTO_KEY,
+    DENY_POLICY,
     FOLDER,
     FRONTEND_CONFIG,
     HELM_TYPES,
     IAM_TYPE_PATTERNS,
     K8S_INGRESS,
+    K8S_NAMESPACE,
     K8S_ROLE,
     K8S_WORKLOAD_TYPES,
     KEY_RING,
     NODE_POOL,
+    PROJECT,
     RBAC_TYPE_PATTERNS,
+    RECORD_SET,
+    REPOSITORY,
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
     SERVICE_PERIMETER,
@@ -513,6 +519,139 @@ RULES: tuple[Rule, ...] = (
         "missing security field as it denies a wrong one.",
         applies_to=("kubernetes:templates.gatekeeper.sh/*",),
         check=deny_corpus.check_deny_corpus,
+    ),
+    # Settings no rule looked at (policy/rules/settings.py): each fixed by the program today,
+    # each judged so that a change dropping it fails the review.
+    Rule(
+        name="registry-immutable-tags",
+        description="Docker repositories keep tags immutable, so no reviewed tag can be moved to "
+        "another image.",
+        severity=Severity.MEDIUM,
+        remediation="Set dockerConfig.immutableTags=true on every DOCKER Artifact Registry "
+        "repository.",
+        applies_to=(REPOSITORY,),
+        check=settings.check_immutable_tags,
+    ),
+    Rule(
+        name="project-defaults-safe",
+        description="Projects the plan creates have no auto-created default network (its "
+        "firewall rules open SSH/RDP from anywhere) and cannot be deleted by Pulumi.",
+        severity=Severity.HIGH,
+        remediation='Set autoCreateNetwork=false and deletionPolicy="PREVENT" on the project.',
+        applies_to=(PROJECT,),
+        check=settings.check_project_defaults,
+    ),
+    Rule(
+        name="deny-policy-effective",
+        description="Every IAM deny policy denies something: each rule names denied principals "
+        "and permissions, and no exception exempts everyone or everyone it denies.",
+        severity=Severity.HIGH,
+        remediation="Give each denyRule non-empty deniedPrincipals (e.g. "
+        "principalSet://goog/public:all) and deniedPermissions, and list only named "
+        "principals (principal://goog/subject/<email>) in exceptionPrincipals.",
+        applies_to=(DENY_POLICY,),
+        check=settings.check_deny_policy_effective,
+    ),
+    Rule(
+        name="gke-legacy-metadata-off",
+        description="Nodes disable the legacy metadata endpoints, which answer without the "
+        "Metadata-Flavor header.",
+        severity=Severity.HIGH,
+        remediation='Set nodeConfig.metadata["disable-legacy-endpoints"]="true" on every node '
+        "pool (and the cluster's nodeConfig).",
+        applies_to=(CLUSTER, NODE_POOL),
+        check=settings.check_legacy_metadata_off,
+    ),
+    Rule(
+        name="gke-dns-endpoint-iam-only",
+        description="The control plane's DNS endpoint accepts IAM credentials only, never "
+        "Kubernetes tokens or client certificates.",
+        severity=Severity.HIGH,
+        remediation="Set controlPlaneEndpointsConfig.dnsEndpointConfig.enableK8sTokensViaDns="
+        "false and enableK8sCertsViaDns=false.",
+        applies_to=(CLUSTER,),
+        check=settings.check_dns_endpoint_iam_only,
+    ),
+    Rule(
+        name="gke-authorized-networks",
+        description="A public control-plane endpoint is reachable only from listed office or VPN "
+        "ranges (no 0.0.0.0/0, nothing wider than /16 or /48, not every Google Cloud address).",
+        severity=Severity.HIGH,
+        remediation="List cluster.authorizedNetworks with narrow CIDRs, leave "
+        "gcpPublicCidrsAccessEnabled false, or make the endpoint private.",
+        applies_to=(CLUSTER,),
+        check=settings.check_authorized_networks,
+    ),
+    Rule(
+        name="tenant-pod-security",
+        description="Every tenant namespace enforces the restricted Pod Security Standard at a "
+        "pinned version.",
+        severity=Severity.HIGH,
+        remediation="Label tenant namespaces pod-security.kubernetes.io/enforce=restricted and "
+        "pod-security.kubernetes.io/enforce-version=v1.<minor> (not latest).",
+        applies_to=(K8S_NAMESPACE,),
+        check=settings.check_tenant_pod_security,
+    ),
+    Rule(
+        name="secret-volumes-private",
+        description="Secret volumes (bearer token, TLS key) give other users no access: "
+        "defaultMode and item modes have no bits for others (unset means 0644).",
+        severity=Severity.HIGH,
+        remediation="Set defaultMode: 288 (0440) on secret and projected volumes and no item "
+        "mode with a bit for others.",
+        applies_to=tuple(K8S_WORKLOAD_TYPES),
+        check=settings.check_secret_volumes_private,
+    ),
+    Rule(
+        name="harness-knows-model-digest",
+        description="Every harness container (one given MODEL_URI) is told the model's "
+        "plaintext SHA-256 (MODEL_SHA256), equal to the sealed object's when the plan has it, "
+        "so it refuses any other model. A workload plan alone holds no sealed object: there "
+        "only the digest's presence and form are judged (the dev plan compares the two).",
+        severity=Severity.HIGH,
+        remediation="Set workload.modelSha256 to the sealed model's plaintext-sha256 (printed "
+        "by `python -m infra seal`).",
+        applies_to=tuple(K8S_WORKLOAD_TYPES),
+        check=settings.check_harness_knows_digest,
+    ),
+    Rule(
+        name="perimeter-ingress-named",
+        description="VPC Service Controls ingress policies admit named identities only, never "
+        "a class (ANY_IDENTITY, ANY_USER_ACCOUNT, ANY_SERVICE_ACCOUNT) or the public.",
+        severity=Severity.HIGH,
+        remediation="Leave ingressFrom.identityType unset and list the users or service "
+        "accounts in ingressFrom.identities.",
+        applies_to=(SERVICE_PERIMETER,),
+        check=settings.check_perimeter_ingress_named,
+    ),
+    Rule(
+        name="google-apis-restricted-vip",
+        description="DNS records for Google API names resolve to the restricted VIP "
+        "(199.36.153.4/30, VPC Service Controls aware), never the private VIP.",
+        severity=Severity.HIGH,
+        remediation="Point *.googleapis.com. and *.pkg.dev. at restricted.googleapis.com. / "
+        "pkg.dev. with A records 199.36.153.4-7; never private.googleapis.com.",
+        applies_to=(RECORD_SET,),
+        check=settings.check_google_apis_restricted,
+    ),
+    Rule(
+        name="attestor-key-protected",
+        description="The KMS key whose versions sign for the attestor is protected (Pulumi "
+        "protect), so a destroy cannot remove the trust root of every admitted image.",
+        severity=Severity.HIGH,
+        remediation="Create the attestor's signing key with ResourceOptions(protect=True).",
+        applies_to=(CRYPTO_KEY,),
+        check=settings.check_signing_key_protected,
+    ),
+    Rule(
+        name="attestor-one-reviewed-key",
+        description="Each attestor holds exactly one public key, and a KMS key is a version of "
+        "the signing key the plan creates: no second signer nobody reviewed.",
+        severity=Severity.CRITICAL,
+        remediation="Keep one publicKeys entry: the plan's signing key version "
+        "(//cloudkms.googleapis.com/v1/<key>/cryptoKeyVersions/<n>) or the configured PGP key.",
+        applies_to=(ATTESTOR,),
+        check=settings.check_attestor_one_reviewed_key,
     ),
 )
 assert_unique(RULES)

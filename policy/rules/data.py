@@ -11,8 +11,9 @@ from harness.contract import META_KEYSET, META_SHA256
 from policy.facts import MAX_KEY_ROTATION_SECONDS
 
 from .engine import Violation, nonempty_str, violation
+from .key_roles import model_keys
 from .plan import SECRET, Resource, inputs_of, is_unknown, of_type, show
-from .tokens import BUCKET_OBJECT, CRYPTO_KEY
+from .tokens import BUCKET_OBJECT
 
 _SECONDS = re.compile(r"(\d+)(?:\.\d+)?s")  # a protobuf Duration as JSON: "7776000s"
 
@@ -22,11 +23,20 @@ def check_kms_rotation(resources: Sequence[Resource]) -> Iterator[Violation]:
     rule = "kms-key-rotation"
     limit = MAX_KEY_ROTATION_SECONDS
     days = limit // (24 * 3600)
-    for key in of_type(resources, CRYPTO_KEY):
+    for key in model_keys(resources):  # by role: a model key cannot opt out by its purpose
         ins = inputs_of(key)
         purpose = ins.get("purpose")
-        if is_unknown(purpose) or purpose not in (None, "ENCRYPT_DECRYPT"):
-            continue  # only symmetric keys rotate automatically; signing keys are exempt
+        if is_unknown(purpose):
+            continue
+        if purpose not in (None, "ENCRYPT_DECRYPT"):
+            yield violation(
+                rule,
+                key,
+                f"purpose is {show(purpose)}; the model key (the plan wraps the model keyset "
+                "with it) must be ENCRYPT_DECRYPT, the only purpose Cloud KMS rotates "
+                "automatically",
+            )
+            continue
         period = ins.get("rotationPeriod")
         if is_unknown(period):
             continue

@@ -16,20 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .engine import Violation, violation
-from .plan import Resource, get, inputs_of, is_unknown, of_type, show
-from .tokens import BUCKET, CRYPTO_KEY, KEY_RING
+from .key_roles import model_keys
+from .plan import Resource, as_list, get, inputs_of, is_unknown, of_type, show
+from .tokens import BUCKET, KEY_RING
 
 RULE = "model-data-durable"
-
-
-def _model_keys(resources: Sequence[Resource]) -> list[Resource]:
-    """The keys that wrap a model keyset: symmetric ENCRYPT_DECRYPT keys (the default purpose).
-    Signing keys are not the model's, and are judged elsewhere."""
-    return [
-        key
-        for key in of_type(resources, CRYPTO_KEY)
-        if inputs_of(key).get("purpose") in (None, "ENCRYPT_DECRYPT")
-    ]
 
 
 def _unprotected(resource: Resource, what: str) -> Violation | None:
@@ -51,7 +42,7 @@ def check_model_data_durable(resources: Sequence[Resource]) -> Iterator[Violatio
         *((ring, "a key ring holding the model key") for ring in of_type(resources, KEY_RING)),
         *(
             (key, "the model key (losing it loses every sealed copy)")
-            for key in _model_keys(resources)
+            for key in model_keys(resources)
         ),
         *((bucket, "the bucket holding the sealed model") for bucket in of_type(resources, BUCKET)),
     ]
@@ -76,4 +67,31 @@ def check_model_data_durable(resources: Sequence[Resource]) -> Iterator[Violatio
                 bucket,
                 f"versioning.enabled is {show(enabled)}; must be true, so an overwritten or "
                 "deleted sealed model can be restored from its previous generation",
+            )
+    yield from check_bucket_lifecycle(resources)
+
+
+LIFECYCLE_LOSSY_ACTIONS = ("Delete", "SetStorageClass")
+"""pulumi-gcp 10.2.0 `storage.BucketLifecycleRuleAction.type`: `Delete`, `SetStorageClass`,
+`AbortIncompleteMultipartUpload`. The first deletes objects (or their older generations), the
+second moves them to a class with minimum storage durations and retrieval fees
+(cloud.google.com/storage/docs/lifecycle#actions); only aborting uploads leaves the model alone."""
+
+
+def check_bucket_lifecycle(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Part of `model-data-durable`: no lifecycle rule may delete or move the sealed model (or the
+    older generations versioning keeps), whatever its condition: conditions such as age or
+    `numNewerVersions` match the one object sooner or later."""
+    for bucket in of_type(resources, BUCKET):
+        rules = inputs_of(bucket).get("lifecycleRules")
+        for i, rule in enumerate(as_list(rules)):
+            action = get(rule, "action.type")
+            if is_unknown(action) or action not in LIFECYCLE_LOSSY_ACTIONS:
+                continue
+            yield violation(
+                RULE,
+                bucket,
+                f"lifecycleRules[{i}].action.type is {show(action)} (condition "
+                f"{show(get(rule, 'condition'))}); no lifecycle rule may delete or transition "
+                "the sealed model or its older generations",
             )

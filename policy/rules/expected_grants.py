@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .gcp_iam import Grant, iam_grants, iam_kind, policy_bindings, service_account_email
+from .key_roles import model_keys
+from .party_facts import recorded_ksas
 from .plan import UNKNOWN, Resource, as_list, get, inputs_of, is_unknown, of_type, show, type_of
 from .tokens import (
     ATTESTOR,
@@ -34,7 +36,6 @@ from .tokens import (
     BUCKET_IAM,
     BUCKET_OBJECT,
     CLUSTER,
-    CRYPTO_KEY,
     CRYPTO_KEY_IAM,
     FOLDER_IAM,
     K8S_NAMESPACE,
@@ -265,11 +266,7 @@ def facts_of(resources: Sequence[Resource]) -> Facts:
         for r in (*clusters, *of_type(resources, NODE_POOL))
     )
     accounts = _strings(_account_email(a) for a in of_type(resources, SERVICE_ACCOUNT))
-    keys = [
-        k
-        for k in of_type(resources, CRYPTO_KEY)
-        if inputs_of(k).get("purpose") in (None, "ENCRYPT_DECRYPT")
-    ]
+    keys = model_keys(resources, from_grants=False)  # by role, not by purpose
     ksas = []
     for ksa in of_type(resources, K8S_SERVICE_ACCOUNT):
         ins = inputs_of(ksa)
@@ -277,6 +274,7 @@ def facts_of(resources: Sequence[Resource]) -> Facts:
         if isinstance(gsa, str):
             where = (get(ins, "metadata.namespace"), get(ins, "metadata.name"))
             ksas.append((gsa.lower(), str(where[0]), str(where[1])))
+    ksas.extend(recorded_ksas(resources))  # the cluster stack alone: its config's KSA
     return Facts(
         projects=_strings(inputs_of(c).get("project") for c in clusters),
         pools=_strings(get(inputs_of(c), "workloadIdentityConfig.workloadPool") for c in clusters),

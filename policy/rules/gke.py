@@ -6,6 +6,7 @@ the node service account's grants.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ from .plan import (
     show,
     type_of,
 )
-from .tokens import ATTESTOR, BINAUTHZ_POLICY, CLUSTER, FOLDER, NODE_POOL, ORG_POLICY
+from .tokens import ATTESTOR, BINAUTHZ_POLICY, CLUSTER, FOLDER, NODE_POOL, ORG_POLICY, REPOSITORY
 
 
 def node_configs(
@@ -148,17 +149,80 @@ def check_binauthz_exemptions(resources: Sequence[Resource]) -> Iterator[Violati
         ins = inputs_of(policy)
         for i, cluster_rule in enumerate(as_list(ins.get("clusterAdmissionRules"))):
             yield from _cluster_rule(rule, policy, i, cluster_rule)
-        for i, _pattern in enumerate(as_list(ins.get("admissionWhitelistPatterns"))):
-            found = expect(
-                rule,
-                policy,
-                f"admissionWhitelistPatterns[{i}].namePattern",
-                lambda v: isinstance(v, str) and v != "" and not v.startswith("*"),
-                "an allowlist pattern must name a registry path, not start with a "
-                "wildcard that exempts any image",
-            )
-            if found:
-                yield found
+    yield from check_allowlist_patterns(resources)
+
+
+_DIGEST_REF = re.compile(r"[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}")
+"""`<host>/<path>@sha256:<64 hex>`: one image, the digest Binary Authorization compares
+(cloud.google.com/binary-authorization/docs/policy-yaml-reference#admissionwhitelistpatterns)."""
+
+
+def _docker_path(repo: Resource) -> str | None:
+    """`<location>-docker.pkg.dev/<project>/<repositoryId>` (cloud.google.com/artifact-registry/
+    docs/docker/names)."""
+    ins = inputs_of(repo)
+    parts = [ins.get(k) for k in ("location", "project", "repositoryId")]
+    if all(isinstance(p, str) and p and not is_unknown(p) for p in parts):
+        return f"{parts[0]}-docker.pkg.dev/{parts[1]}/{parts[2]}"
+    return None
+
+
+def _owned_repositories(resources: Sequence[Resource], project: Any) -> set[str]:
+    """Repositories the plan creates in the policy's own project, less any a tenant deploys
+    from (a Gatekeeper allowed-repos parameter): only the cluster's owner pushes there."""
+    tenant = {
+        str(repo).rstrip("/")
+        for constraint in resources
+        if type_of(constraint).startswith("kubernetes:constraints.gatekeeper.sh/")
+        for repo in as_list(get(inputs_of(constraint), "spec.parameters.repos"))
+    }
+    return {
+        path
+        for repo in of_type(resources, REPOSITORY)
+        if inputs_of(repo).get("project") == project
+        for path in [_docker_path(repo)]
+        if path and path not in tenant
+    }
+
+
+def allowlist_problem(pattern: Any, owned: set[str]) -> str | None:
+    """Why an allowlist pattern may admit an image nobody reviewed, or None.
+
+    Accepted: one exact `<repo>@sha256:<64 hex>`, or `<repo>/*`/`<repo>/**` for a repository
+    the plan creates in the cluster project (no tenant can push there). Anything else, a
+    tenant's `<repo>/*` included, may match an image the attestor never signed."""
+    if not isinstance(pattern, str) or not pattern:
+        return "an allowlist pattern must name one image by digest"
+    if "*" not in pattern:
+        if _DIGEST_REF.fullmatch(pattern):
+            return None
+        return "an allowlist entry without a wildcard must be <repository>@sha256:<64 hex>"
+    prefix, _, rest = pattern.partition("*")
+    if prefix.rstrip("/") in owned and prefix.endswith("/") and rest in ("", "*"):
+        return None
+    return (
+        "a wildcard allowlist pattern may only cover a repository this plan creates in the "
+        "cluster project (a tenant's repository, or a host or project prefix, would admit "
+        "unattested images); list exact <repository>@sha256:<64 hex> references instead"
+    )
+
+
+def check_allowlist_patterns(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Part of `gke-binauthz-enforced`: the allowlist exempts images from attestation."""
+    for policy in of_type(resources, BINAUTHZ_POLICY):
+        ins = inputs_of(policy)
+        owned = _owned_repositories(resources, ins.get("project"))
+        for i, entry in enumerate(as_list(ins.get("admissionWhitelistPatterns"))):
+            pattern = get(entry, "namePattern")
+            if is_unknown(pattern):
+                continue
+            problem = allowlist_problem(pattern, owned)
+            if problem:
+                yield violation(
+                    "gke-binauthz-enforced",
+                    policy,
+                    f"admissionWhitelistPatterns[{i}].namePattern is {show(pattern)}; {problem}",
+                )
 
 
 def check_network_policy(resources: Sequence[Resource]) -> Iterator[Violation]:

@@ -27,6 +27,7 @@ from policy.facts import (
 from .admission_review import CONSTRAINT_API, NAMESPACE, closed, repo_templates, template_kind
 from .engine import Violation, violation
 from .gcp_iam import workload_principal
+from .party_facts import recorded_digests
 from .plan import Resource, as_list, get, inputs_of, is_unknown, show
 from .tokens import FOLDER, HELM_TYPES, ORG_POLICY
 
@@ -367,6 +368,7 @@ def check_constraint_params_match(resources: Sequence[Resource]) -> Iterator[Vio
                     "as sha256:<64 hex>",
                 )
                 continue
+            recorded = recorded_digests(resources)
             for ns in namespaces:
                 deployed = _deployed_digests(resources, ns, str(ksa))
                 if deployed and set(digests) != deployed:
@@ -375,6 +377,15 @@ def check_constraint_params_match(resources: Sequence[Resource]) -> Iterator[Vio
                         c,
                         f"spec.parameters.digests is {show(sorted(digests))}; the plan deploys "
                         f"{show(sorted(deployed))} as {ns}/{ksa}: approve exactly that",
+                    )
+                elif not deployed and ns in recorded and set(digests) != recorded[ns]:
+                    # the sandbox stack alone: its config's approved digests are the fact
+                    yield violation(
+                        rule,
+                        c,
+                        f"spec.parameters.digests is {show(sorted(digests))}; the stack's config "
+                        f"(sandbox.approvedDigests) approves {show(sorted(recorded[ns]))} for "
+                        f"{ns}: approve exactly that",
                     )
 
 

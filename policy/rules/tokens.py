@@ -90,3 +90,6 @@ K8S_NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch"
 K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
+
+# Issue 19 (settings no rule looked at): what policy/rules/settings.py judges.
+DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"

@@ -56,7 +56,7 @@ def test_namespace_enforces_restricted_pod_security(run):
     assert ns.inputs["metadata"]["name"] == "ns1", ns.urn
     for mode in ("enforce", "audit", "warn"):
         assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", ns.urn
-    assert labels["pod-security.kubernetes.io/enforce-version"] == "latest", ns.urn
+    assert labels["pod-security.kubernetes.io/enforce-version"] == "v1.33", ns.urn
     assert labels["gke-sandbox/tenant"] == "bob", ns.urn
 
 
@@ -289,7 +289,7 @@ def test_namespace_labels_enforce_restricted_pod_security():
         "gke-sandbox/tenant": "bob",
         "app.kubernetes.io/managed-by": "pulumi",
         "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/enforce-version": "v1.33",
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
     }

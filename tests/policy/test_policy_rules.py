@@ -22,6 +22,7 @@ from tests.policy.conftest import (
     WORKLOAD_SA,
 )
 from tests.policy.deploy_k8s_cases import deploy_k8s_cases
+from tests.policy.settings_cases import settings_cases
 
 C = 'gcp:container/cluster:Cluster "cluster-cluster"'
 P = 'gcp:container/nodePool:NodePool "cluster-pool"'
@@ -267,8 +268,10 @@ CASES = [
         "policy-wildcard-allowlist",
         "gke-binauthz-enforced",
         set_("binauthz-policy", "admissionWhitelistPatterns[0].namePattern", "*"),
-        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; an allowlist pattern must '
-        "name a registry path, not start with a wildcard that exempts any image",
+        f'{B}: admissionWhitelistPatterns[0].namePattern is "*"; a wildcard allowlist pattern '
+        "may only cover a repository this plan creates in the cluster project (a tenant's "
+        "repository, or a host or project prefix, would admit unattested images); list exact "
+        "<repository>@sha256:<64 hex> references instead",
     ),
     # gke-no-legacy-auth
     Case(
@@ -1020,6 +1023,8 @@ CASES += [
         also_fails=frozenset({"constraints-complete"}),
     ),
 ]
+# Settings no rule looked at (policy/rules/settings.py).
+CASES += settings_cases(Case, Change, set_)
 
 
 def apply(
@@ -1343,6 +1348,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "no-public-members",
                 "model-access-paths",
                 "services-before-use",
+                "registry-immutable-tags",
             },
         ),
         (
@@ -1355,6 +1361,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "attestor-has-public-key",
                 "model-data-durable",
                 "model-access-paths",
+                "attestor-key-protected",
+                "attestor-one-reviewed-key",
             },
         ),
         (
@@ -1365,6 +1373,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "lb-tls-policy",
                 "workloads-admitted",
                 "ingress-https-only",
+                "secret-volumes-private",
+                "harness-knows-model-digest",
             },
         ),
     ],
@@ -1431,6 +1441,20 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("lb-tls-policy", "medium"),
         # the Rego judged by the review
         ("constraints-deny-corpus", "critical"),
+        # settings no rule looked at
+        ("registry-immutable-tags", "medium"),
+        ("project-defaults-safe", "high"),
+        ("deny-policy-effective", "high"),
+        ("gke-legacy-metadata-off", "high"),
+        ("gke-dns-endpoint-iam-only", "high"),
+        ("gke-authorized-networks", "high"),
+        ("tenant-pod-security", "high"),
+        ("secret-volumes-private", "high"),
+        ("harness-knows-model-digest", "high"),
+        ("perimeter-ingress-named", "high"),
+        ("google-apis-restricted-vip", "high"),
+        ("attestor-key-protected", "high"),
+        ("attestor-one-reviewed-key", "critical"),
     ]
 
 

@@ -18,6 +18,8 @@ TOP_LEVEL = {
     # Issue 10: the platform image mirror and the load balancers' SSL policy.
     "gke-sandbox:image_mirror:ImageMirror": {"mirror"},
     "gke-sandbox:tls_policy:TlsPolicy": {"tls"},
+    # The config facts the review needs to judge this plan alone (the workload KSA).
+    "gke-sandbox:review:AllowedExtras": {"review"},
 }
 POLICY = "gcp:binaryauthorization/policy:Policy"
 VERIFIER = "gcp:binaryauthorization/attestorIamMember:AttestorIamMember"
@@ -38,6 +40,19 @@ def test_only_cluster_components_are_registered(shipped):
             continue
         ancestors = {resource.type, *cluster.ancestor_types(resource)}
         assert ancestors & set(TOP_LEVEL), resource.urn
+
+
+def test_the_plan_records_the_workload_ksa_for_the_review(shipped):
+    record = shipped("cluster").plan.one("gke-sandbox:review:AllowedExtras")
+    assert record.inputs == {
+        "workloadKsas": [
+            {
+                "serviceAccount": "model-reader@ab-demo-cluster.iam.gserviceaccount.com",
+                "namespace": "ns1",
+                "name": "tee-sa",
+            }
+        ]
+    }, record.urn
 
 
 def test_binauthz_requires_the_model_stacks_attestor(shipped):

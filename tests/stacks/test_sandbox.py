@@ -31,9 +31,18 @@ def test_only_sandbox_components_are_registered(shipped):
         TENANT: {"tenant-bob", "tenant-carol"},
         PROVIDER: {"sandbox-kubernetes"},
         REFERENCE: {CONFIG["sandbox"]["clusterStack"]},
+        # The config facts the review needs to judge this plan alone (approved digests).
+        "gke-sandbox:review:AllowedExtras": {"review"},
     }, sorted(sandbox.top_level())
     for resource in sandbox.plan.resources:
         assert not resource.type.startswith(("gcp:", "random:", "tls:")), resource.urn
+
+
+def test_the_plan_records_the_approved_digests_for_the_review(shipped):
+    record = shipped("sandbox").plan.one("gke-sandbox:review:AllowedExtras")
+    assert record.inputs == {"approvedDigests": {"ns1": CONFIG["sandbox"]["approvedDigests"]}}, (
+        record.urn
+    )
 
 
 def test_cluster_coordinates_come_from_the_cluster_stack_reference(shipped):
