@@ -85,6 +85,15 @@ def chart_values(args: GatekeeperArgs) -> dict[str, Any]:
         "preUninstall": {"deleteWebhookConfigurations": {"enabled": False}},
         "enableRuntimeDefaultSeccompProfile": True,
         "controllerManager": {"exemptNamespaces": list(args.exempt_namespaces)},
+        # Each webhook's namespaceSelector skips these by name (chart 3.23.0 values.yaml
+        # `validatingWebhookExemptNamespacesLabels`, rendered as NotIn), so namespaces an add-on
+        # creates later (gmp-system) are never gated, labelled or not.
+        "validatingWebhookExemptNamespacesLabels": {
+            facts.NAMESPACE_NAME_LABEL: list(args.exempt_namespaces)
+        },
+        "mutatingWebhookExemptNamespacesLabels": {
+            facts.NAMESPACE_NAME_LABEL: list(args.exempt_namespaces)
+        },
         # Fail closed: if Gatekeeper is down, pods in tenant namespaces are not admitted.
         "validatingWebhookFailurePolicy": "Fail",
         # Ephemeral containers arrive through a subresource the default rules do not cover.

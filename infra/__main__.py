@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("infra.bench.bench", "benchmarks -> build/bench/results.json"),
     "affected": ("infra.plan.affected", "which stacks a change touches (for CI previews)"),
     "schema": ("infra.schema", "write or --check components/schema.json (the component package)"),
+    "iam-catalogue": (
+        "infra.iam_catalogue",
+        "summarise or --refresh policy/iam_catalogue.json (Google's roles and permissions)",
+    ),
 }
 
 

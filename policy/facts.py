@@ -122,9 +122,28 @@ def pulumi_kubernetes_type(kind: str) -> str:
 
 # Namespaces the platform owns: tenants may not be named after them, and admission webhooks
 # must not gate them (a webhook outage would then block system pods).
+# The one list: Kubernetes' initial namespaces (kubernetes.io/docs/concepts/overview/
+# working-with-objects/namespaces "Initial namespaces"), Gatekeeper's own, GKE's
+# `gke-managed-system`, and Google Cloud Managed Service for Prometheus' `gmp-system` (managed
+# collectors) and `gmp-public` (its operator config), which GKE creates on every cluster with
+# managed collection, on by default since GKE 1.27
+# (cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed).
 SYSTEM_NAMESPACES: frozenset[str] = frozenset(
-    {"kube-system", "kube-public", "kube-node-lease", "gatekeeper-system", "gke-managed-system"}
+    {
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "gatekeeper-system",
+        "gke-managed-system",
+        "gmp-system",
+        "gmp-public",
+    }
 )
+# The namespace label every namespace carries with its own name (Kubernetes >= 1.22,
+# kubernetes.io/docs/reference/labels-annotations-taints/#kubernetes-io-metadata-name): the
+# Gatekeeper chart's `validatingWebhookExemptNamespacesLabels` exempts namespaces by it, so a
+# namespace created later (gmp-system after an add-on is enabled) is exempt without a label.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 RESERVED_NAMESPACES: frozenset[str] = SYSTEM_NAMESPACES | {"default"}
 
 # --------------------------------------------------------------------------- private GKE networking
@@ -132,9 +151,24 @@ RESERVED_NAMESPACES: frozenset[str] = SYSTEM_NAMESPACES | {"default"}
 # private nodes only on 443 and 10250; the API server calls the Gatekeeper pod directly on
 # this port, so private clusters need an extra INGRESS rule from the control-plane range.
 # Source: Gatekeeper docs "Running on private GKE Cluster nodes"
-# (open-policy-agent.github.io/gatekeeper/website/docs/vendor-specific); chart 3.15.0
+# (open-policy-agent.github.io/gatekeeper/website/docs/vendor-specific); chart 3.23.0
 # values.yaml `controllerManager.port: 8443`.
 GATEKEEPER_WEBHOOK_PORT = 8443
+
+# The Gatekeeper release the sandbox installs, and the minors Gatekeeper still supports.
+# Gatekeeper supports the current and previous minor (n, n-1) and assumes each supported
+# release compatible with every Kubernetes version upstream supports
+# (github.com/open-policy-agent/gatekeeper docs/Release_Management.md "Supported Releases",
+# "Supported Kubernetes Versions"). As of v3.23.0 (2026-07-08; v3.24 was still in beta in
+# August 2026) that is 3.23 and 3.22; the REGULAR channel offered GKE 1.34-1.36 in
+# September 2026 (cloud.google.com/kubernetes-engine/docs/release-notes-regular), all
+# upstream-supported. 3.15 left support with 3.17. Chart 3.23.0's values.yaml was re-read for
+# every value components/gatekeeper.py sets (image.repository/release, postInstall.*,
+# postUpgrade.*, preUninstall.*, controllerManager.exemptNamespaces/port,
+# validating/mutatingWebhookExemptNamespacesLabels, validatingWebhookCustomRules,
+# validatingWebhookFailurePolicy, enableRuntimeDefaultSeccompProfile, auditInterval).
+GATEKEEPER_RELEASE = "3.23.0"
+GATEKEEPER_SUPPORTED_MINORS: tuple[str, ...] = ("3.22", "3.23")
 
 # Google's API VIPs for hosts without external IPs. restricted.googleapis.com (VPC Service
 # Controls aware) is 199.36.153.4/30, private.googleapis.com is 199.36.153.8/30.
@@ -155,10 +189,13 @@ GOOGLE_API_CIDRS: tuple[str, ...] = (PRIVATE_GOOGLE_APIS_CIDR, RESTRICTED_GOOGLE
 # zone -> (wildcard record, CNAME target). Same source as above: `*.googleapis.com.` CNAME
 # `restricted.googleapis.com.`, `*.pkg.dev.` CNAME `pkg.dev.`; each target has an A record
 # with the four restricted addresses.
+# `gcr.io.` likewise (`*.gcr.io.` CNAME `gcr.io.`, `gcr.io.` A the restricted addresses): the
+# guide routes Container Registry's host too, which GKE nodes use for system images.
 GOOGLE_API_ZONES = MappingProxyType(
     {
         "googleapis.com.": ("*.googleapis.com.", RESTRICTED_GOOGLE_APIS_HOST),
         "pkg.dev.": ("*.pkg.dev.", "pkg.dev."),
+        "gcr.io.": ("*.gcr.io.", "gcr.io."),
     }
 )
 
@@ -186,21 +223,22 @@ PERIMETER_RESTRICTED_SERVICES: tuple[str, ...] = (
 # await logic reads gets READ (AWAIT_READS below); tests/stacks/test_tenant_can_deploy.py derives
 # the same set from the workload plan. No pods/log, no scale, no configmaps: nothing the deploy
 # does not need.
-_APPLY = ("create", "delete", "get", "patch", "update")
 _APPLY_AWAIT = ("create", "delete", "get", "list", "patch", "update", "watch")
 _READ = ("get", "list", "watch")
 TENANT_ROLE_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
     (("apps",), ("deployments",), _APPLY_AWAIT),
     (("apps",), ("replicasets",), _READ),
     (("",), ("services",), _APPLY_AWAIT),
-    (("",), ("secrets",), _APPLY),
+    # Every applied kind is listed and watched while its deletion is awaited (DELETE_AWAIT_VERBS).
+    (("",), ("secrets",), _APPLY_AWAIT),
     (("",), ("pods", "persistentvolumeclaims", "endpoints", "events"), _READ),
     (("networking.k8s.io",), ("ingresses",), _APPLY_AWAIT),
     # GKE's FrontendConfig CRD (networking.gke.io/v1beta1): the SSL policy and HTTPS redirect.
-    (("networking.gke.io",), ("frontendconfigs",), _APPLY),
-    # The harness's scale-out (issue 12); pulumi-kubernetes has no awaiter for either kind.
-    (("autoscaling",), ("horizontalpodautoscalers",), _APPLY),
-    (("policy",), ("poddisruptionbudgets",), _APPLY),
+    (("networking.gke.io",), ("frontendconfigs",), _APPLY_AWAIT),
+    # The harness's scale-out: no create/update awaiter for either kind, but a deletion (destroy,
+    # autoscaling turned off, a replace) is awaited like any other.
+    (("autoscaling",), ("horizontalpodautoscalers",), _APPLY_AWAIT),
+    (("policy",), ("poddisruptionbudgets",), _APPLY_AWAIT),
 )
 
 # --------------------------------------------------------------------------- Review extras
@@ -322,6 +360,12 @@ AWAIT_EVENTS: tuple[str, str] = ("", "events")
 AWAIT_VERBS: tuple[str, ...] = ("get", "list", "watch")
 # Server-side apply creates and patches; refresh reads; replacements update; destroy deletes.
 APPLY_VERBS: tuple[str, ...] = ("create", "delete", "get", "patch", "update")
+# Deleting any object (destroy, replace, a resource dropped from the program) is awaited with an
+# informer on the object's own kind in its namespace, whatever the kind, until it is gone:
+# pulumi-kubernetes provider/pkg/await/await.go `Deletion` (condition.NewDeletionSource over
+# `Factories.ForNamespace(..., Outputs.GetNamespace())`, then the event aggregator). Without
+# list+watch on the kind, `pulumi destroy` hangs until its timeout.
+DELETE_AWAIT_VERBS: tuple[str, ...] = ("list", "watch")
 
 
 def resource_of(kind: str) -> str:

@@ -81,8 +81,12 @@ DEFAULT_DENIED_PERMISSIONS = (
     # Paths around the sandbox: long-lived keys for its service accounts, and reading a
     # node's disks or injecting startup code through instance metadata. Workload Identity
     # needs iam.serviceAccounts.getAccessToken, so that one is deliberately not here.
+    # Uploading a public key is authorised by serviceAccountKeys.create too
+    # (cloud.google.com/iam/docs/keys-upload, "Required roles"): there is no
+    # `serviceAccountKeys.upload` permission (it is in no predefined role, and IAM rejects a
+    # deny policy naming it; `iam-names-exist` checks every name against
+    # policy/iam_catalogue.json).
     "iam.googleapis.com/serviceAccountKeys.create",
-    "iam.googleapis.com/serviceAccountKeys.upload",
     "compute.googleapis.com/instances.setMetadata",
     "compute.googleapis.com/instances.attachDisk",
     "compute.googleapis.com/disks.createSnapshot",

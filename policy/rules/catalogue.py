@@ -15,9 +15,11 @@ from . import (
     deploy_gcp,
     deploy_k8s,
     durability,
+    gatekeeper_release,
     gke,
     guards,
     iam,
+    iam_names,
     kubernetes,
     least_privilege,
     settings,
@@ -45,7 +47,9 @@ from .tokens import (
     K8S_WORKLOAD_TYPES,
     KEY_RING,
     NODE_POOL,
+    ORG_CUSTOM_ROLE,
     PROJECT,
+    PROJECT_CUSTOM_ROLE,
     RBAC_TYPE_PATTERNS,
     RECORD_SET,
     REPOSITORY,
@@ -432,13 +436,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="google-apis-resolvable",
-        description="On a private cluster's network, private Cloud DNS zones map googleapis.com "
-        "and pkg.dev to the restricted Google API VIP that the tenant NetworkPolicy egress "
+        description="On a private cluster's network, private Cloud DNS zones map googleapis.com, "
+        "pkg.dev and gcr.io to the restricted Google API VIP that the tenant NetworkPolicy egress "
         "allows, so the harness can reach Cloud Storage and KMS.",
         severity=Severity.HIGH,
         remediation="Create private gcp.dns.ManagedZones googleapis.com. and pkg.dev. visible "
         "on the cluster network with `*.googleapis.com.` CNAME `restricted.googleapis.com.`, "
-        "`*.pkg.dev.` CNAME `pkg.dev.`, and each target A 199.36.153.4-7.",
+        "`*.pkg.dev.` CNAME `pkg.dev.`, `*.gcr.io.` CNAME `gcr.io.`, and each target A 199.36.153.4-7.",
         applies_to=(CLUSTER,),
         check=deploy_gcp.check_google_apis_resolvable,
     ),
@@ -652,6 +656,33 @@ RULES: tuple[Rule, ...] = (
         "(//cloudkms.googleapis.com/v1/<key>/cryptoKeyVersions/<n>) or the configured PGP key.",
         applies_to=(ATTESTOR,),
         check=settings.check_attestor_one_reviewed_key,
+    ),
+    # Deploy-ready, second round: names IAM accepts, a supported Gatekeeper release
+    # (policy/rules/iam_names.py, gatekeeper_release.py).
+    Rule(
+        name="iam-names-exist",
+        description="Every predefined role a grant names, every permission a custom role is "
+        "built from and every permission a deny policy names exists in Google's IAM catalogue "
+        "(the vendored snapshot policy/iam_catalogue.json), and deny policies name only "
+        "permissions deny policies support; IAM rejects the others at `pulumi up`.",
+        severity=Severity.HIGH,
+        remediation="Fix the name (deny policies take service.googleapis.com/resource.verb); "
+        "if Google added it after the snapshot's date, refresh it with "
+        "`python -m infra iam-catalogue --refresh --dataset <iam-dataset checkout>`.",
+        applies_to=(*IAM_TYPE_PATTERNS, DENY_POLICY, PROJECT_CUSTOM_ROLE, ORG_CUSTOM_ROLE),
+        check=iam_names.check_iam_names_exist,
+    ),
+    Rule(
+        name="gatekeeper-release-supported",
+        description="The Gatekeeper chart is a release Gatekeeper still supports (its current "
+        "or previous minor), the only ones assumed compatible with the Kubernetes versions a "
+        "REGULAR-channel GKE cluster runs.",
+        severity=Severity.MEDIUM,
+        remediation="Set sandbox.gatekeeper.version to a supported release (3.23.0), copy that "
+        "release's image into the mirror and pin it by digest in sandbox.gatekeeper.image and "
+        "cluster.binauthzAllowlist.",
+        applies_to=HELM_TYPES,
+        check=gatekeeper_release.check_gatekeeper_release_supported,
     ),
 )
 assert_unique(RULES)

@@ -22,9 +22,11 @@ from policy.facts import (
     AWAIT_READS,
     AWAIT_VERBS,
     BUILTIN_NAMESPACES,
+    DELETE_AWAIT_VERBS,
     FRONTEND_CONFIG_ANNOTATION,
     GATEKEEPER_IGNORE_LABEL,
     IMAGE_BY_DIGEST,
+    NAMESPACE_NAME_LABEL,
     POD_SPEC_PATHS,
     SYSTEM_NAMESPACES,
     TLS_MIN_VERSIONS,
@@ -218,6 +220,8 @@ def needed_access(objects: Sequence[Resource]) -> dict[tuple[str, str, str], str
         why = f'{kind} "{get(inputs_of(obj), "metadata.name")}"'
         for verb in APPLY_VERBS:
             need.setdefault((verb, group, resource_of(kind)), f"apply {why}")
+        for verb in DELETE_AWAIT_VERBS:
+            need.setdefault((verb, group, resource_of(kind)), f"await the deletion of {why}")
         for read_group, read_resource in (*AWAIT_READS.get(gk, ()), AWAIT_EVENTS):
             for verb in AWAIT_VERBS:
                 need.setdefault((verb, read_group, read_resource), f"await {why}")
@@ -323,6 +327,26 @@ def _labelled(resources: Sequence[Resource]) -> set[str]:
     }
 
 
+def _webhook_selector_exempts(rule: str, chart: Resource) -> Iterator[Violation]:
+    """The chart (3.17+) puts `<webhook>ExemptNamespacesLabels` into each webhook's
+    namespaceSelector as `NotIn` (chart template
+    gatekeeper-validating-webhook-configuration-validatingwebhookconfiguration.yaml); listing
+    the system namespaces under `kubernetes.io/metadata.name` exempts them by name, including
+    the ones an add-on creates after Gatekeeper (gmp-system, gmp-public)."""
+    for key in ("validatingWebhookExemptNamespacesLabels", "mutatingWebhookExemptNamespacesLabels"):
+        names = get(inputs_of(chart), ("values", key, NAMESPACE_NAME_LABEL))
+        if is_unknown(names):
+            continue
+        missing = sorted(SYSTEM_NAMESPACES - {n for n in as_list(names) if isinstance(n, str)})
+        if missing:
+            yield violation(
+                rule,
+                chart,
+                f"values.{key}[{NAMESPACE_NAME_LABEL}] is {show(names)}; it must list every "
+                f"GKE-managed and system namespace (missing {', '.join(missing)})",
+            )
+
+
 def check_system_namespaces_exempt(resources: Sequence[Resource]) -> Iterator[Violation]:
     """Gatekeeper's `exemptNamespaces` only *allows* the `admission.gatekeeper.sh/ignore` label
     (Gatekeeper docs "Exempting Namespaces",
@@ -343,6 +367,7 @@ def check_system_namespaces_exempt(resources: Sequence[Resource]) -> Iterator[Vi
                 f"values.controllerManager.exemptNamespaces is {show(exempt)}; it must list "
                 f"every system namespace (missing {', '.join(missing)})",
             )
+        yield from _webhook_selector_exempts(rule, chart)
         own = get(inputs_of(chart), "namespace")
         for ns in sorted(BUILTIN_NAMESPACES | ({own} if isinstance(own, str) else set())):
             if ns not in labelled:

@@ -44,7 +44,7 @@ def gatekeeper_args(
 ) -> GatekeeperArgs:
     real_templates, real_constraints = _rule_set()
     base: dict[str, Any] = {
-        "version": "v3.15.0",
+        "version": "v3.23.0",
         "image": IMAGE,
         "templates": copy.deepcopy(real_templates if templates is None else list(templates)),
         "constraints": copy.deepcopy(
@@ -73,7 +73,7 @@ def test_chart_pins_images_by_digest_with_no_hooks(run):
     assert values["postUpgrade"] == {"labelNamespace": {"enabled": False}}, chart.urn
     assert values["preUninstall"] == {"deleteWebhookConfigurations": {"enabled": False}}, chart.urn
     assert values["validatingWebhookFailurePolicy"] == "Fail", chart.urn
-    assert chart.inputs["version"] == "3.15.0", chart.urn
+    assert chart.inputs["version"] == "3.23.0", chart.urn
     assert chart.inputs["namespace"] == NAMESPACE, chart.urn
 
 
@@ -85,13 +85,20 @@ def test_gatekeeper_namespace_is_exempt_and_restricted(run):
         ns.urn
     )
     chart = plan.one(CHART)
-    assert chart.inputs["values"]["controllerManager"]["exemptNamespaces"] == [
+    managed = [
         "gatekeeper-system",
         "gke-managed-system",
+        "gmp-public",
+        "gmp-system",
         "kube-node-lease",
         "kube-public",
         "kube-system",
-    ], chart.urn
+    ]
+    values = chart.inputs["values"]
+    assert values["controllerManager"]["exemptNamespaces"] == managed
+    # Exempt by name in each webhook's namespaceSelector (chart 3.23.0), label or not.
+    for key in ("validatingWebhookExemptNamespacesLabels", "mutatingWebhookExemptNamespacesLabels"):
+        assert values[key] == {"kubernetes.io/metadata.name": managed}, (key, chart.urn)
 
 
 def test_one_custom_resource_per_template(run):
@@ -190,24 +197,33 @@ def test_system_namespaces_get_the_ignore_label_before_the_chart(run, registrati
         assert patch.inputs["metadata"]["labels"] == {"admission.gatekeeper.sh/ignore": "system"}
     chart = plan.one(CHART)
     assert {p.urn for p in patches} <= registrations.dependencies[chart.urn], chart.urn
-    assert chart.inputs["values"]["controllerManager"]["exemptNamespaces"] == [
+    managed = [
         "gatekeeper-system",
         "gke-managed-system",
+        "gmp-public",
+        "gmp-system",
         "kube-node-lease",
         "kube-public",
         "kube-system",
     ]
+    values = chart.inputs["values"]
+    assert values["controllerManager"]["exemptNamespaces"] == managed
+    # Exempt by name in each webhook's namespaceSelector (chart 3.23.0), label or not.
+    for key in ("validatingWebhookExemptNamespacesLabels", "mutatingWebhookExemptNamespacesLabels"):
+        assert values[key] == {"kubernetes.io/metadata.name": managed}, key
 
 
 def test_exemptions_without_a_system_namespace_are_refused():
-    with pytest.raises(ValueError, match=r"must include the system namespaces \['kube-public'\]"):
+    with pytest.raises(ValueError, match=r"must include the system namespaces \['gmp-public'\]"):
         Gatekeeper(
             "gatekeeper",
             gatekeeper_args(
                 exempt_namespaces=[
                     "gatekeeper-system",
                     "gke-managed-system",
+                    "gmp-system",
                     "kube-node-lease",
+                    "kube-public",
                     "kube-system",
                 ]
             ),

@@ -15,7 +15,7 @@ ROLE = 'kubernetes:rbac.authorization.k8s.io/v1:Role "tenant-bob-role"'
 SSL = 'gcp:compute/sSLPolicy:SSLPolicy "tls-ssl-policy"'
 FRONTEND = 'kubernetes:networking.gke.io/v1beta1:FrontendConfig "harness-frontend"'
 INGRESS = 'kubernetes:networking.k8s.io/v1:Ingress "harness-ingress"'
-GK_DIGEST = "sha256:4ed1403e482ecd0607a765eb9a0a09fed9bd43b3b598612efc04f732243e85fd"
+GK_DIGEST = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 GK_MIRROR = f"us-central1-docker.pkg.dev/{CLUSTER_PROJECT}/mirror/gatekeeper@{GK_DIGEST}"
 HARNESS = (
     "us-central1-docker.pkg.dev/b-demo-harness/repo1/harness@sha256:"
@@ -29,20 +29,24 @@ ROLE_ROWS: list[dict[str, Any]] = [
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": APPLY_AWAIT},
     {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": READ},
     {"apiGroups": [""], "resources": ["services"], "verbs": APPLY_AWAIT},
-    {"apiGroups": [""], "resources": ["secrets"], "verbs": APPLY},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": APPLY_AWAIT},
     {
         "apiGroups": [""],
         "resources": ["pods", "persistentvolumeclaims", "endpoints", "events"],
         "verbs": READ,
     },
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": APPLY_AWAIT},
-    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": APPLY},
-    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": APPLY},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": APPLY_AWAIT},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": APPLY_AWAIT},
 ]
 WITH_LOGS = [
     *ROLE_ROWS,
-    {"apiGroups": ["networking.gke.io"], "resources": ["frontendconfigs"], "verbs": APPLY},
+    {"apiGroups": ["networking.gke.io"], "resources": ["frontendconfigs"], "verbs": APPLY_AWAIT},
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+]
+# The Role as it was before deletions were awaited: secrets without list and watch.
+NO_DELETE_AWAIT: list[dict[str, Any]] = [
+    {**row, "verbs": APPLY} if row["resources"] == ["secrets"] else row for row in WITH_LOGS[:-1]
 ]
 
 
@@ -81,7 +85,7 @@ def deploy_k8s_cases(
             set_(
                 "binauthz-policy",
                 "admissionWhitelistPatterns[0].namePattern",
-                GK_MIRROR.replace("4ed1403e", "00000000"),
+                GK_MIRROR.replace("sha256:00000000", "sha256:11111111"),
             ),
             f'{CHART}: values.image.repository is "{GK_MIRROR}"; Binary Authorization must '
             "allowlist exactly this digest reference (admissionWhitelistPatterns[].namePattern)",
@@ -93,6 +97,13 @@ def deploy_k8s_cases(
             set_("tenant-bob-role", "rules", ROLE_ROWS),
             f"{ROLE}: does not let bob@example.com create networking.gke.io/frontendconfigs in "
             'ns1, needed to apply FrontendConfig "harness"',
+        ),
+        case(
+            "tenant-cannot-await-secret-deletion",
+            "tenant-can-deploy",
+            set_("tenant-bob-role", "rules", NO_DELETE_AWAIT),
+            f"{ROLE}: does not let bob@example.com list core/secrets in ns1, needed to "
+            'await the deletion of Secret "harness-tls"',
         ),
         case(
             "tenant-reads-logs",
@@ -121,7 +132,30 @@ def deploy_k8s_cases(
             ),
             f'{CHART}: values.controllerManager.exemptNamespaces is ["gatekeeper-system", '
             '"kube-system"]; it must list every system namespace (missing gke-managed-system, '
-            "kube-node-lease, kube-public)",
+            "gmp-public, gmp-system, kube-node-lease, kube-public)",
+        ),
+        case(
+            "gmp-namespaces-gated-by-the-webhook",
+            "system-namespaces-exempt",
+            set_(
+                "gatekeeper-chart",
+                (
+                    "values",
+                    "validatingWebhookExemptNamespacesLabels",
+                    "kubernetes.io/metadata.name",
+                ),
+                [
+                    "gatekeeper-system",
+                    "gke-managed-system",
+                    "kube-node-lease",
+                    "kube-public",
+                    "kube-system",
+                ],
+            ),
+            f"{CHART}: values.validatingWebhookExemptNamespacesLabels[kubernetes.io/metadata.name]"
+            ' is ["gatekeeper-system", "gke-managed-system", "kube-node-lease", "kube-public", '
+            '"kube-system"]; it must list every GKE-managed and system namespace (missing '
+            "gmp-public, gmp-system)",
         ),
         # lb-tls-policy
         case(

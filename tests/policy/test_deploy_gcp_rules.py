@@ -125,6 +125,14 @@ CASES: list[tuple[str, str, Change, str]] = [
         "allows, and nothing resolves the API names there",
     ),
     (
+        "no-gcr-io-zone",
+        "google-apis-resolvable",
+        lambda rs, _: remove(rs, "cluster-gcr-io-zone"),
+        f"{C}: no private gcp:dns/managedZone:ManagedZone for gcr.io. is visible on network "
+        '"cluster-network-id"; pods reach Google APIs only through the VIPs their NetworkPolicy '
+        "allows, and nothing resolves the API names there",
+    ),
+    (
         "googleapis-zone-public",
         "google-apis-resolvable",
         lambda rs, m: m(rs, "cluster-googleapis-com-zone", "visibility", "public"),

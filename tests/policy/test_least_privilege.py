@@ -52,11 +52,12 @@ SHOULD_READ = (
 TENANT_ROLE = (
     "the tenant Role grants exactly: apps deployments: create,delete,get,list,patch,update,watch; "
     "apps replicasets: get,list,watch; core services: create,delete,get,list,patch,update,watch; "
-    "core secrets: create,delete,get,patch,update; core pods,persistentvolumeclaims,endpoints,"
-    "events: get,list,watch; networking.k8s.io ingresses: create,delete,get,list,patch,update,"
-    "watch; networking.gke.io frontendconfigs: create,delete,get,patch,update; autoscaling "
-    "horizontalpodautoscalers: create,delete,get,patch,update; policy poddisruptionbudgets: "
-    "create,delete,get,patch,update (policy.facts.TENANT_ROLE_RULES)"
+    "core secrets: create,delete,get,list,patch,update,watch; core pods,persistentvolumeclaims,"
+    "endpoints,events: get,list,watch; networking.k8s.io ingresses: create,delete,get,list,patch,"
+    "update,watch; networking.gke.io frontendconfigs: create,delete,get,list,patch,update,watch; "
+    "autoscaling horizontalpodautoscalers: create,delete,get,list,patch,update,watch; policy "
+    "poddisruptionbudgets: create,delete,get,list,patch,update,watch "
+    "(policy.facts.TENANT_ROLE_RULES)"
 )
 PROTECT = "must be protected (ResourceOptions(protect=True)) so `pulumi destroy` cannot remove it"
 
@@ -187,8 +188,9 @@ CASES = [
         _role_rule(3, "resources", "serviceaccounts"),
         RBAC,
         f"{ROLE}: rules[3] grants create serviceaccounts (group core), delete serviceaccounts "
-        "(group core), get serviceaccounts (group core), patch serviceaccounts (group core), "
-        f"update serviceaccounts (group core), beyond the tenant Role; {TENANT_ROLE}",
+        "(group core), get serviceaccounts (group core), list serviceaccounts (group core), "
+        "patch serviceaccounts (group core), update serviceaccounts (group core) and 1 more, "
+        f"beyond the tenant Role; {TENANT_ROLE}",
         # the Role then also grants more than deploying the workload needs
         also_fails=frozenset({"tenant-can-deploy"}),
     ),

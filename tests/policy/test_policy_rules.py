@@ -22,6 +22,7 @@ from tests.policy.conftest import (
     WORKLOAD_SA,
 )
 from tests.policy.deploy_k8s_cases import deploy_k8s_cases
+from tests.policy.deploy_round2_cases import deploy_round2_cases
 from tests.policy.settings_cases import settings_cases
 
 C = 'gcp:container/cluster:Cluster "cluster-cluster"'
@@ -1025,6 +1026,7 @@ CASES += [
 ]
 # Settings no rule looked at (policy/rules/settings.py).
 CASES += settings_cases(Case, Change, set_)
+CASES += deploy_round2_cases(Case, set_, add)
 
 
 def apply(
@@ -1455,6 +1457,9 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("google-apis-restricted-vip", "high"),
         ("attestor-key-protected", "high"),
         ("attestor-one-reviewed-key", "critical"),
+        # deploy-ready, second round
+        ("iam-names-exist", "high"),
+        ("gatekeeper-release-supported", "medium"),
     ]
 
 

@@ -27,6 +27,10 @@ APPLY = (
     "update",
 )  # SSA create/patch, refresh, replace, destroy
 AWAIT = ("get", "list", "watch")  # informers list+watch, reads get
+# Deleting any object (destroy, replace, autoscaling turned off) waits for it to disappear
+# through a namespace informer on its own kind: provider/pkg/await/await.go `Deletion`
+# (condition.NewDeletionSource over Factories.ForNamespace), so list+watch on every applied kind.
+DELETE_AWAIT = ("list", "watch")
 AWAIT_READS = {
     "Deployment": [
         ("apps", "deployments"),
@@ -64,7 +68,7 @@ def needed(workload_objects) -> set[Access]:
     need: set[Access] = set()
     for obj in workload_objects:
         kind, group = obj["kind"], group_of(obj)
-        need |= {Access(v, group, RESOURCES[kind]) for v in APPLY}
+        need |= {Access(v, group, RESOURCES[kind]) for v in (*APPLY, *DELETE_AWAIT)}
         for read_group, resource in (*AWAIT_READS.get(kind, []), ("", "events")):
             need |= {Access(v, read_group, resource) for v in AWAIT}
     return need
@@ -99,3 +103,19 @@ def test_frontendconfig_create_was_the_missing_ability(shipped):
         BOB, "create", "frontendconfigs", namespace="ns1", api_group="networking.gke.io"
     )
     assert decision, decision.explain()
+
+
+@pytest.mark.parametrize(
+    ("group", "resource"),
+    [
+        ("", "secrets"),
+        ("autoscaling", "horizontalpodautoscalers"),
+        ("policy", "poddisruptionbudgets"),
+        ("networking.gke.io", "frontendconfigs"),
+    ],
+)
+def test_destroy_can_await_the_deletion_of_every_kind_bob_applies(shipped, group, resource):
+    """Without list+watch the deletion informer never syncs and `pulumi destroy` hangs."""
+    policy = RbacPolicy(manifests(shipped, "sandbox"))
+    for verb in ("delete", "list", "watch"):
+        assert policy.check(BOB, verb, resource, namespace="ns1", api_group=group), (verb, resource)
