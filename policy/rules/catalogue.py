@@ -10,6 +10,7 @@ from policy.facts import SEV_MACHINE_FAMILIES
 
 from . import (
     admission_review,
+    cluster_surface,
     data,
     deny_corpus,
     deploy_gcp,
@@ -23,6 +24,7 @@ from . import (
     kubernetes,
     least_privilege,
     settings,
+    workload_contract,
 )
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
@@ -37,6 +39,7 @@ from .tokens import (
     CONFIG_GROUP,
     CRYPTO_KEY,
     DENY_POLICY,
+    FIREWALL,
     FOLDER,
     FRONTEND_CONFIG,
     HELM_TYPES,
@@ -53,6 +56,7 @@ from .tokens import (
     RBAC_TYPE_PATTERNS,
     RECORD_SET,
     REPOSITORY,
+    SERVICE,
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
     SERVICE_PERIMETER,
@@ -683,6 +687,50 @@ RULES: tuple[Rule, ...] = (
         "cluster.binauthzAllowlist.",
         applies_to=HELM_TYPES,
         check=gatekeeper_release.check_gatekeeper_release_supported,
+    ),
+    # What the mutation test (`make mutate`) found unjudged: the cluster project's attack
+    # surface (policy/rules/cluster_surface.py) and the workload allowlists against the harness
+    # image's interface (policy/rules/workload_contract.py).
+    Rule(
+        name="gke-no-alpha-features",
+        description="The sandbox cluster runs no Kubernetes alpha features (unreviewed APIs; an "
+        "alpha cluster cannot be upgraded).",
+        severity=Severity.HIGH,
+        remediation="Set enableKubernetesAlpha=false on the cluster.",
+        applies_to=(CLUSTER,),
+        check=cluster_surface.check_no_alpha_features,
+    ),
+    Rule(
+        name="node-firewall-scoped",
+        description="Every INGRESS firewall rule the plan creates admits only the control "
+        "plane's range, and only to the nodes (their service account or tags), never every "
+        "instance or the whole internet.",
+        severity=Severity.HIGH,
+        remediation="Set sourceRanges to the cluster's privateClusterConfig.masterIpv4CidrBlock "
+        "and targetServiceAccounts to the node service account.",
+        applies_to=(FIREWALL,),
+        check=cluster_surface.check_node_firewall_scoped,
+    ),
+    Rule(
+        name="project-services-minimal",
+        description="Only the APIs some part of the sandbox calls are enabled; each other API "
+        "is attack surface and a way for data out.",
+        severity=Severity.MEDIUM,
+        remediation="Remove the gcp.projects.Service; a new API the design needs is added to "
+        "policy/rules/cluster_surface.py's SANDBOX_APIS in the same reviewed change.",
+        applies_to=(SERVICE,),
+        check=cluster_surface.check_project_services_minimal,
+    ),
+    Rule(
+        name="workload-allowlists-exact",
+        description="The Gatekeeper env, mount-path and volume-kind allowlists for the workload "
+        "KSA stay within the harness image's interface (harness.contract), so Bob cannot set "
+        "an undocumented variable or mount a volume over the image's code.",
+        severity=Severity.CRITICAL,
+        remediation="Render the constraints from components.gatekeeper_policy's defaults "
+        "(harness.contract.DEPLOYED_ENV, MOUNT_PATHS; secret and emptyDir volumes).",
+        applies_to=("kubernetes:constraints.gatekeeper.sh/*",),
+        check=workload_contract.check_workload_allowlists,
     ),
 )
 assert_unique(RULES)

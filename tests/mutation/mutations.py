@@ -137,6 +137,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"purpose": "ENCRYPT_DECRYPT",',
         '"purpose": "RAW_ENCRYPT_DECRYPT",',
         "a model key not recognised by its purpose escapes rotation, durability and grant rules",
+        "kms-key-rotation",
     ),
     m(
         "kms-key-unprotected",
@@ -215,6 +216,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"force_destroy": False,',
         '"force_destroy": False,\n        "lifecycle_rules": [{"action": {"type": "Delete"}, "condition": {"age": 1}}],',
         "a lifecycle rule deletes the sealed model after a day",
+        "model-data-durable",
     ),
     m(
         "bucket-unprotected",
@@ -233,6 +235,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'docker_config={"immutable_tags": True},',
         'docker_config={"immutable_tags": False},',
         "a signed tag can be moved to other bytes",
+        "registry-immutable-tags",
     ),
     m(
         "harness-uid-root",
@@ -251,6 +254,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'MOUNT_PATHS: tuple[str, ...] = (TLS_DIR, TOKEN_DIR, SCRATCH_DIR, "/usr/local/lib")',
         "a volume may be mounted over the harness's Python installation",
         "constraint-params-match",
+        "workload-allowlists-exact",
     ),
     m(
         "harness-env-allowlist-widened",
@@ -260,6 +264,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    ENV_KMS_KEY_URI,\n    ENV_MODEL_SHA256,\n    ENV_LOG_LEVEL,\n    ENV_BIND,\n",
         "the Gatekeeper env allowlist admits variables the harness is not deployed with",
         "constraint-params-match",
+        "workload-allowlists-exact",
     ),
     # ------------------------------------------------------------------ 5 the project on Bob's billing account
     m(
@@ -269,6 +274,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "auto_create_network=False,",
         "auto_create_network=True,",
         "the default network ships permissive firewall rules",
+        "project-defaults-safe",
     ),
     m(
         "project-deletion-policy-delete",
@@ -277,6 +283,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'deletion_policy="PREVENT",',
         'deletion_policy="DELETE",',
         "`pulumi destroy` deletes the cluster project",
+        "project-defaults-safe",
     ),
     m(
         "project-extra-api",
@@ -285,6 +292,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '    "monitoring.googleapis.com",\n)',
         '    "monitoring.googleapis.com",\n    "sqladmin.googleapis.com",\n)',
         "an API the sandbox does not use is enabled (attack surface)",
+        "project-services-minimal",
     ),
     m(
         "project-outside-folder",
@@ -331,6 +339,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"exception_principals": list(spec.exception_principals),',
         '"exception_principals": ["principalSet://goog/public:all"],',
         "the IAM deny policy exempts every principal",
+        "deny-policy-effective",
     ),
     m(
         "deny-policy-empty",
@@ -339,6 +348,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"denied_permissions": list(spec.denied_permissions),',
         '"denied_permissions": [],',
         "the IAM deny policy denies nothing",
+        "deny-policy-effective",
     ),
     m(
         "binauthz-dry-run",
@@ -443,6 +453,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"metadata": {"disable-legacy-endpoints": "true"},',
         '"metadata": {"disable-legacy-endpoints": "false"},',
         "legacy metadata endpoints serve node credentials without the header check",
+        "gke-legacy-metadata-off",
     ),
     m(
         "gke-binauthz-disabled",
@@ -496,6 +507,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"enable_k8s_tokens_via_dns": False,',
         '"enable_k8s_tokens_via_dns": True,',
         "the DNS endpoint accepts Kubernetes tokens, bypassing the IAM check",
+        "gke-dns-endpoint-iam-only",
     ),
     m(
         "gke-authorized-networks-anywhere",
@@ -504,6 +516,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"cidr_blocks": [\n',
         '"cidr_blocks": [{"display_name": "anywhere", "cidr_block": "0.0.0.0/0"}]\n            + [\n',
         "the control plane's IP endpoint is reachable from the whole internet",
+        "gke-authorized-networks",
     ),
     m(
         "gke-gcp-public-cidrs",
@@ -512,6 +525,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"gcp_public_cidrs_access_enabled": False,',
         '"gcp_public_cidrs_access_enabled": True,',
         "every Google Cloud VM's address reaches the control plane",
+        "gke-authorized-networks",
     ),
     m(
         "gke-auto-upgrade-off",
@@ -529,6 +543,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"enable_kubernetes_alpha": False,',
         '"enable_kubernetes_alpha": True,',
         "alpha APIs and features run in the sandbox cluster",
+        "gke-no-alpha-features",
     ),
     m(
         "gke-node-sa-default",
@@ -555,6 +570,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"source_ranges": [args.master_cidr],',
         '"source_ranges": ["0.0.0.0/0"],',
         "the Gatekeeper webhook port is open to any source",
+        "node-firewall-scoped",
     ),
     m(
         "dns-private-vip",
@@ -564,6 +580,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"rrdatas": ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"],',
         "Google APIs resolve to the private VIP, which VPC Service Controls do not guard",
         "google-apis-resolvable",
+        "google-apis-restricted-vip",
     ),
     m(
         "dns-zone-public",
@@ -678,6 +695,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"ingress_from": {"identities": list(identities), "sources": [{"access_level": "*"}]},',
         '"ingress_from": {"identity_type": "ANY_IDENTITY", "sources": [{"access_level": "*"}]},',
         "anyone may reach storage and KMS inside the perimeter from anywhere",
+        "perimeter-ingress-named",
     ),
     m(
         "facts-perimeter-services-loosened",
@@ -709,6 +727,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'mQENBGXjIPoBCADAMB7nYTP3rhUSmSKij6x\\n-----END PGP PUBLIC KEY BLOCK-----\\n"},\n'
         "                ],",
         "a second signing key nobody reviewed may vouch for images",
+        "attestor-one-reviewed-key",
     ),
     m(
         "signing-key-unprotected",
@@ -717,6 +736,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "opts=child(self, protect=True),",
         "opts=child(self),",
         "the attestor's signing key is not protected from `pulumi destroy`",
+        "attestor-key-protected",
     ),
     m(
         "note-in-bob-project",
@@ -753,6 +773,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'admission_whitelist_patterns=[\n                {"name_pattern": "us-central1-docker.pkg.dev/*"},\n'
         '                *({"name_pattern": p} for p in args.allowlist_patterns or []),\n            ],',
         "every Artifact Registry image in the region, Bob's included, runs unsigned",
+        "gke-binauthz-enforced",
     ),
     m(
         "approved-digests-extra",
@@ -826,6 +847,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'startswith(repo, concat("", [p, "/"]))',
         "startswith(repo, p)",
         "a look-alike repository (repo1-evil) passes the allowed-repos template",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-allowed-repos-docker-hub",
@@ -834,6 +856,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'not sandbox.repo_allowed(repo, object.get(input.parameters, "repos", []))',
         'not sandbox.repo_allowed(repo, array.concat(object.get(input.parameters, "repos", []), ["docker.io"]))',
         "the template itself admits Docker Hub",
+        "constraints-deny-corpus",
     ),
     # ------------------------------------------------------------------ 11 RBAC and the tenant namespace
     m(
@@ -873,6 +896,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '    (("",), ("pods/exec", "pods/portforward"), ("create", "get")),\n',
         "the judge's copy of the tenant rules grows exec with the Role",
         "rbac-exact-rules",
+        fast=True,
     ),
     m(
         "facts-tenant-rules-service-accounts",
@@ -898,6 +922,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"pod-security.kubernetes.io/enforce": "restricted",',
         '"pod-security.kubernetes.io/enforce": "privileged",',
         "the tenant namespace loses Pod Security's restricted floor",
+        "tenant-pod-security",
     ),
     m(
         "quota-load-balancers",
@@ -916,7 +941,6 @@ MUTATIONS: tuple[Mutation, ...] = (
         'TENANT_ROLE = "roles/container.viewer"',
         "Bob reads every Kubernetes object, Secrets included, through IAM (the seed's grant)",
         "iam-exact-grants",
-        fast=True,
     ),
     m(
         "tenant-container-developer",
@@ -1089,6 +1113,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "SECRET_FILE_MODE = 0o440",
         "SECRET_FILE_MODE = 0o444",
         "the TLS key and bearer token are world-readable in the pod",
+        "secret-volumes-private",
     ),
     m(
         "ingress-allow-http",
@@ -1208,6 +1233,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "regex.match(`^[^@\\s]+@sha256:[a-f0-9]{64}$`, img)",
         "regex.match(`^[^@\\s]+`, img)",
         "the image-digest template admits tags",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-approved-any-digest",
@@ -1216,6 +1242,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         'sandbox.image_digest(img) in object.get(input.parameters, "digests", [])',
         "sandbox.pinned_by_digest(img)",
         "the approved-digests template admits any digest",
+        "constraints-deny-corpus",
+        fast=True,
     ),
     m(
         "rego-command-allowed",
@@ -1224,6 +1252,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'overriding_fields := ["command", "args", "workingDir"]',
         'overriding_fields := ["workingDir"]',
         "command and args overrides are admitted",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-privileged-allowed",
@@ -1232,6 +1261,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "x.container.securityContext.privileged == true",
         'x.container.securityContext.privileged == "never"',
         "privileged containers are admitted",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-sidecar-allowed",
@@ -1240,6 +1270,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "\tn != 1\n",
         "\tn > 2\n",
         "one sidecar beside the harness is admitted",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-python-env-allowed",
@@ -1248,6 +1279,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'always_denied_prefixes := ["GCONV_", "GLIBC_", "LD_", "PYTHON", "SSL_CERT_"]',
         'always_denied_prefixes := ["GCONV_", "GLIBC_", "LD_", "SSL_CERT_"]',
         "PYTHON* variables pass when a tenant's allowlist names them",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-host-network-allowed",
@@ -1256,6 +1288,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'host_namespaces := ["hostNetwork", "hostPID", "hostIPC"]',
         'host_namespaces := ["hostIPC"]',
         "hostNetwork and hostPID pods are admitted",
+        "constraints-deny-corpus",
     ),
     m(
         "rego-read-only-root-unset",
@@ -1264,6 +1297,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         'object.get(x.container, ["securityContext", "readOnlyRootFilesystem"], null) != true',
         'object.get(x.container, ["securityContext", "readOnlyRootFilesystem"], null) == false',
         "a container that leaves readOnlyRootFilesystem unset is admitted",
+        "constraints-deny-corpus",
     ),
     # ------------------------------------------------------------------ 16 the pod loads the model
     m(
@@ -1273,6 +1307,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "model_sha256=workload.model_sha256,",
         "model_sha256=None,",
         "the harness is not told the model's digest and serves whatever decrypts",
+        "harness-knows-model-digest",
     ),
     m(
         "egress-anywhere",
@@ -1346,6 +1381,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '    "199.36.153.8",\n    "199.36.153.9",\n    "199.36.153.10",\n    "199.36.153.11",\n',
         "the judge's restricted VIP becomes the private one, outside VPC Service Controls",
         "google-apis-resolvable",
+        "google-apis-restricted-vip",
     ),
 )
 
