@@ -239,10 +239,9 @@ def compare_files(before: Mapping[str, str], after: Mapping[str, str]) -> Policy
     graph = module_imports({**before, **after})
     reach = {rule: _reach(refs, graph) for rule, refs in uses.items()}
     for path, how in _diff(before, after):
-        if path.startswith(GATEKEEPER):
-            rest = path.removeprefix(GATEKEEPER)
-            directory, _, inner = rest.partition("/")
-            template_files.setdefault(directory, []).append(f"{inner or rest} {how}")
+        if path.startswith(GATEKEEPER) and "/" in path.removeprefix(GATEKEEPER):
+            directory, _, inner = path.removeprefix(GATEKEEPER).partition("/")
+            template_files.setdefault(directory, []).append(f"{inner} {how}")
         elif path == FACTS:
             continue
         elif path.endswith(".py"):

@@ -395,11 +395,11 @@ def _trusted_checkouts(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _judging_commands(script: str) -> list[str]:
-    """The lines of a script that run the review or choose the stacks to preview."""
+    """The lines of a script that run the review."""
     return [
         line.strip()
         for line in script.splitlines()
-        if re.search(r"-m infra (review|affected)\b", line) or re.search(r"\bmake review\b", line)
+        if re.search(r"-m infra review\b", line) or re.search(r"\bmake review\b", line)
     ]
 
 
@@ -408,9 +408,9 @@ TRUSTED_PYTHON = "PYTHONPATH=trusted .venv/bin/python -P -m infra "
 
 @pytest.mark.parametrize("name", PR_WORKFLOWS)
 def test_pull_requests_are_judged_by_the_base_commit(name: str) -> None:
-    """Everything that judges a pull request is the base commit's: the pack, its virtualenv
-    action, the review (with --policy-from the base) and the choice of stacks; the PR's own
-    infra/ is kept off the import path (`python -P`, PYTHONPATH=trusted)."""
+    """What judges a pull request is the base commit's: the pack, its virtualenv action and the
+    review (with --policy-from the base); the PR's own infra/ is kept off the import path of
+    the review (`python -P`, PYTHONPATH=trusted)."""
     document = load(ROOT / ".github" / "workflows" / name)
     assert "pull_request" in document["on"]
     trusted_reviews = 0

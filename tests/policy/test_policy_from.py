@@ -313,6 +313,7 @@ def test_policy_changes_name_facts_rules_modules_and_templates() -> None:
         "policy/gatekeeper/sandbox-a/src.rego": "package a\n",
         "policy/gatekeeper/sandbox-gone/src.rego": "package g\n",
         "policy/README.md": "old",
+        "policy/gatekeeper/README.md": "old",
     }
     after = {
         **before,
@@ -326,6 +327,7 @@ def test_policy_changes_name_facts_rules_modules_and_templates() -> None:
         "policy/gatekeeper/sandbox-a/src.rego": "package a\nweaker\n",
         "policy/gatekeeper/sandbox-new/src.rego": "package n\n",
         "policy/README.md": "new",
+        "policy/gatekeeper/README.md": "new",
     }
     del after["policy/gatekeeper/sandbox-gone/src.rego"]
     changes = policy_diff.compare_files(before, after)
@@ -349,7 +351,10 @@ def test_policy_changes_name_facts_rules_modules_and_templates() -> None:
         {"name": "sandbox-gone", "change": "removed", "files": ["src.rego removed"]},
         {"name": "sandbox-new", "change": "added", "files": ["src.rego added"]},
     ]
-    assert doc["files"] == [{"name": "policy/README.md", "change": "changed"}]
+    assert doc["files"] == [
+        {"name": "policy/README.md", "change": "changed"},
+        {"name": "policy/gatekeeper/README.md", "change": "changed"},
+    ]
     text = policy_diff.render_text(changes, "origin/main").splitlines()
     assert text[0].startswith("policy changed since origin/main: ")
     assert "    policy/rules/data.py changed (rules: one)" in text
