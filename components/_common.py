@@ -187,6 +187,7 @@ def immutable_docker_repository(
         location=location,
         format="DOCKER",
         description=description,
+        # No reviewed tag can be moved to another image (SDK 10.2.0 RepositoryDockerConfig).
         docker_config={"immutable_tags": True},
         labels=MANAGED_BY,
         opts=child(parent, depends_on=list(depends_on)),

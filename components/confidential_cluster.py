@@ -127,6 +127,8 @@ def node_config(machine_type: str, service_account: pulumi.Input[str]) -> dict[s
         },
         # Pods see the GKE metadata server, never the node's own credentials.
         "workload_metadata_config": {"mode": "GKE_METADATA"},
+        # Legacy metadata endpoints answer without the Metadata-Flavor header (cloud.google.com/
+        # kubernetes-engine/docs/how-to/protecting-cluster-metadata#disable-legacy-apis).
         "metadata": {"disable-legacy-endpoints": "true"},
         "labels": {"gke-sandbox": "confidential"},
     }

@@ -63,6 +63,7 @@ class SandboxProject(pulumi.ComponentResource):
             billing_account=args.billing_account,
             # The default network ships permissive firewall rules; the cluster brings its own VPC.
             auto_create_network=False,
+            # `pulumi destroy` or a replacement must never delete the sandbox project (SDK 10.2.0).
             deletion_policy="PREVENT",
             labels=MANAGED_BY,
             opts=child(self),

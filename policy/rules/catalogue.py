@@ -147,7 +147,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="kms-key-rotation",
-        description="Symmetric KMS keys rotate at least every 90 days; asymmetric keys are exempt.",
+        description="The model key (found by what the plan wires it to, not by its purpose) is "
+        "a symmetric ENCRYPT_DECRYPT key rotating at least every 90 days; the attestor's signing "
+        "key is exempt.",
         severity=Severity.MEDIUM,
         remediation='Set rotationPeriod (e.g. "7776000s") on every ENCRYPT_DECRYPT crypto key.',
         applies_to=(CRYPTO_KEY,),

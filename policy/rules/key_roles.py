@@ -9,7 +9,8 @@ and so escape rotation, durability and exact-grant rules. The roles come from th
   key that does not sign for the attestor (the design creates only these two keys, and the
   model stack alone holds neither the sealed object nor the grants);
 - the signing key: the key whose versions are an attestor's public keys
-  (`//cloudkms.googleapis.com/v1/<key>/cryptoKeyVersions/<n>`).
+  (`//cloudkms.googleapis.com/v1/<key>/cryptoKeyVersions/<n>`), or that the attestor's
+  component creates.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from harness.contract import ENV_KMS_KEY_URI, META_KMS_KEY
 from policy.facts import POD_SPEC_PATHS
 
 from .gcp_iam import can_decrypt, custom_role_permissions, iam_grants
-from .plan import Resource, as_list, get, inputs_of, is_unknown, of_type, type_of
+from .plan import Resource, as_list, get, inputs_of, is_unknown, of_type, same_component, type_of
 from .tokens import ATTESTOR, BUCKET_OBJECT, CRYPTO_KEY, CRYPTO_KEY_IAM, K8S_WORKLOAD_TYPES
 
 KMS_URI_PREFIX = "gcp-kms://"
@@ -80,9 +81,17 @@ def model_key_ids(resources: Sequence[Resource], *, from_grants: bool = True) ->
 
 
 def signing_key_ids(resources: Sequence[Resource]) -> set[str]:
-    """Key ids whose versions are an attestor's public keys."""
-    found: set[str] = set()
-    for attestor in of_type(resources, ATTESTOR):
+    """Key ids whose versions are an attestor's public keys, or that the attestor's component
+    creates (an attestor whose key list was emptied still owns its signing key)."""
+    attestors = of_type(resources, ATTESTOR)
+    found: set[str] = {
+        ident
+        for key in of_type(resources, CRYPTO_KEY)
+        if any(same_component(key, attestor) for attestor in attestors)
+        for ident in [key_id(key)]
+        if ident
+    }
+    for attestor in attestors:
         for key in as_list(get(inputs_of(attestor), "attestationAuthorityNote.publicKeys")):
             ident = get(key, "id")
             if isinstance(ident, str) and ident.startswith(KMS_VERSION_PREFIX):
