@@ -32,6 +32,7 @@ from policy.facts import (
     FRONTEND_CONFIG_ANNOTATION,
     GOOGLE_FRONT_END_CIDRS,
     IMAGE_BY_DIGEST,
+    STATIC_IP_ANNOTATION,
     WhenUnsatisfiable,
     cpu_millis,
 )
@@ -139,9 +140,13 @@ class HarnessWorkloadArgs:
     """Spread across zones; absent: skew 1, ScheduleAnyway. Python None or `enabled: false`: off."""
     trusted_proxies: Sequence[str] | None = GOOGLE_FRONT_END_CIDRS
     """CIDRs whose X-Forwarded-For hops are believed: the load balancer's proxies."""
-    ingress_address: str | None = None
+    ingress_address: pulumi.Input[str] | None = None
     """The Ingress's external address, which the load balancer appends to X-Forwarded-For
-    after the client's; trusted as a /32 (see trusted_proxy_cidrs)."""
+    after the client's; trusted as a /32 (see trusted_proxy_cidrs). Pass the reserved global
+    address's output (IngressAddress.address) so no copied value can go stale."""
+    ingress_address_name: str | None = None
+    """The reserved global address the Ingress takes by name
+    (`kubernetes.io/ingress.global-static-ip-name`); unset, GKE picks an ephemeral IP."""
 
 
 def max_replicas(args: HarnessWorkloadArgs) -> int:
@@ -219,9 +224,19 @@ def trusted_proxy_cidrs(args: HarnessWorkloadArgs) -> list[str]:
     harness takes the rightmost hop it does not trust; without the forwarding rule's address
     every client would resolve to it and share one rate-limit bucket."""
     cidrs = list(args.trusted_proxies)
-    if args.ingress_address:
+    if isinstance(args.ingress_address, str) and args.ingress_address:
         cidrs.append(f"{args.ingress_address}/32")
     return cidrs
+
+
+def trusted_proxies_value(args: HarnessWorkloadArgs) -> pulumi.Input[str]:
+    """HARNESS_TRUSTED_PROXIES: known now for a plain address, else once the address is."""
+    if args.ingress_address is None or isinstance(args.ingress_address, str):
+        return ",".join(trusted_proxy_cidrs(args))
+    fixed = list(args.trusted_proxies)
+    return pulumi.Output.from_input(args.ingress_address).apply(
+        lambda address: ",".join([*fixed, f"{address}/32"])
+    )
 
 
 def metadata(namespace: str, name: str = NAME, **extra: Any) -> dict[str, Any]:
@@ -238,7 +253,7 @@ def harness_env(args: HarnessWorkloadArgs) -> list[dict[str, Any]]:
         {"name": contract.ENV_TLS_DIR, "value": contract.TLS_DIR},
         {"name": contract.ENV_TOKEN_FILE, "value": contract.TOKEN_FILE},
         {"name": contract.ENV_RATE_LIMIT, "value": str(args.rate_limit_per_minute)},
-        {"name": contract.ENV_TRUSTED_PROXIES, "value": ",".join(trusted_proxy_cidrs(args))},
+        {"name": contract.ENV_TRUSTED_PROXIES, "value": trusted_proxies_value(args)},
         {"name": contract.ENV_WORKERS, "value": str(workers(args.cpu))},
     ]
     if args.model_sha256:
@@ -423,16 +438,17 @@ def frontend_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
     }
 
 
-def ingress_metadata(namespace: str) -> dict[str, Any]:
-    """A GCE Ingress that serves no plain HTTP and uses the workload's FrontendConfig."""
-    return metadata(
-        namespace,
-        annotations={
-            "kubernetes.io/ingress.class": "gce",
-            "kubernetes.io/ingress.allow-http": "false",
-            FRONTEND_CONFIG_ANNOTATION: NAME,
-        },
-    )
+def ingress_metadata(namespace: str, address_name: str | None = None) -> dict[str, Any]:
+    """A GCE Ingress that serves no plain HTTP, uses the workload's FrontendConfig and, when
+    given, the reserved global address."""
+    annotations = {
+        "kubernetes.io/ingress.class": "gce",
+        "kubernetes.io/ingress.allow-http": "false",
+        FRONTEND_CONFIG_ANNOTATION: NAME,
+    }
+    if address_name:
+        annotations[STATIC_IP_ANNOTATION] = address_name
+    return metadata(namespace, annotations=annotations)
 
 
 def ingress_spec(args: HarnessWorkloadArgs) -> dict[str, Any]:
@@ -504,7 +520,7 @@ class HarnessWorkload(pulumi.ComponentResource):
         )
         self.ingress: k8s.networking.v1.Ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
-            metadata=ingress_metadata(ns),
+            metadata=ingress_metadata(ns, args.ingress_address_name),
             spec=ingress_spec(args),
             opts=child(self, depends_on=[self.service, self.frontend_config]),
         )

@@ -25,6 +25,7 @@ from components.harness_registry import HarnessRegistry
 from components.harness_workload import HarnessWorkload
 from components.image_attestor import ImageAttestor
 from components.image_mirror import ImageMirror
+from components.ingress_address import IngressAddress
 from components.model_vault import ModelVault
 from components.project_services import ProjectServices
 from components.sandbox_project import SandboxProject
@@ -47,6 +48,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     HarnessWorkload,
     ImageAttestor,
     ImageMirror,
+    IngressAddress,
     ModelVault,
     ProjectServices,
     SandboxProject,

@@ -13,7 +13,12 @@ import pulumi
 
 from infra.config import BLOCKS, NAMESPACE, OPTIONAL_BLOCKS, SECRET_KEYS, Part, StackConfig, parse
 from infra.errors import ConfigError
-from policy.facts import GOOGLE_API_CIDRS, GOOGLE_FRONT_END_CIDRS, REVIEW_EXTRAS_TYPE
+from policy.facts import (
+    DEPLOY_FACTS_TYPE,
+    GOOGLE_API_CIDRS,
+    GOOGLE_FRONT_END_CIDRS,
+    REVIEW_EXTRAS_TYPE,
+)
 from stacks import cluster, harness, model, sandbox, workload
 from stacks.links import Links
 
@@ -91,12 +96,50 @@ def build(config: StackConfig, secrets: dict[str, pulumi.Output[str] | None]) ->
         Part.SANDBOX: lambda: sandbox.build(config, links),
         Part.WORKLOAD: lambda: workload.build(config, links, secrets),
     }
+    record_deploy_facts(config)
     exports: dict[str, Any] = {}
     for part in BUILD_ORDER:
-        if config.runs(part):
+        if config.runs(part) and part not in held_back(config):
             exports.update(builders[part]())
     record_review_extras(config)
     return exports
+
+
+def held_back(config: StackConfig) -> frozenset[Part]:
+    """Parts not built yet: with `sandbox.gatekeeper.mirrored` false the Gatekeeper chart would
+    pull an image not yet in the mirror, and its fail-closed webhook would then reject every
+    write after it; the tenants and the workload need Gatekeeper's rules first."""
+    sandbox = config.sandbox if config.runs(Part.SANDBOX) else None
+    if sandbox is not None and not sandbox.gatekeeper.mirrored:
+        return frozenset({Part.SANDBOX, Part.WORKLOAD})
+    return frozenset()
+
+
+def record_deploy_facts(config: StackConfig) -> pulumi.ComponentResource | None:
+    """Put the deploy config the review judges but no resource shows into the plan: whether
+    Gatekeeper's image is in the mirror yet (the chart is built only then), the customer IDs
+    each organization allows, CI's deploy identities. Nothing to record, nothing recorded."""
+    facts: dict[str, Any] = {}
+    sandbox = config.sandbox if config.runs(Part.SANDBOX) else None
+    if sandbox is not None:
+        facts["gatekeeper"] = {
+            "image": sandbox.gatekeeper.image,
+            "mirrored": sandbox.gatekeeper.mirrored,
+        }
+    allowed: dict[str, list[str]] = {}
+    if config.cluster is not None and config.runs(Part.CLUSTER):
+        allowed["cluster"] = list(config.cluster.allowed_customer_ids)
+        if config.cluster.perimeter is not None:
+            facts["deployIdentities"] = list(config.cluster.perimeter.deploy_identities)
+    if config.harness is not None and config.runs(Part.HARNESS):
+        allowed["harness"] = list(config.harness.allowed_customer_ids)
+    if allowed:
+        facts["allowedCustomerIds"] = allowed
+    if not facts:
+        return None
+    record = pulumi.ComponentResource(DEPLOY_FACTS_TYPE, "deploy-facts", facts)
+    record.register_outputs(facts)
+    return record
 
 
 def record_review_extras(config: StackConfig) -> pulumi.ComponentResource | None:

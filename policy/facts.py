@@ -86,6 +86,9 @@ TLS_POLICY_PROFILES: tuple[str, ...] = ("MODERN", "RESTRICTED")
 TLS_MIN_VERSIONS: tuple[str, ...] = ("TLS_1_2", "TLS_1_3")
 # The Ingress annotation that names a GKE FrontendConfig ("Ingress configuration on Google Cloud").
 FRONTEND_CONFIG_ANNOTATION = "networking.gke.io/v1beta1.FrontendConfig"
+# The Ingress annotation that names a reserved global static IP (cloud.google.com/
+# kubernetes-engine/docs/tutorials/configuring-domain-name-static-ip).
+STATIC_IP_ANNOTATION = "kubernetes.io/ingress.global-static-ip-name"
 
 # --------------------------------------------------------------------------- Kubernetes
 # Every built-in kind that creates pods, with its API group and where its pod spec lives.
@@ -245,6 +248,10 @@ TENANT_ROLE_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]
 # The plan resource in which the program records config `review.extraGrants` (infra/program.py)
 # and from which the review reads them (policy/rules/least_privilege.py).
 REVIEW_EXTRAS_TYPE = "gke-sandbox:review:AllowedExtras"
+# The plan resource in which the program records deploy config the review needs and no resource
+# shows: whether Gatekeeper's image is in the mirror yet, the customer IDs each organization
+# allows, CI's deploy identities (infra/program.py, policy/rules/deploy_wiring.py).
+DEPLOY_FACTS_TYPE = "gke-sandbox:review:DeployFacts"
 # What an IAM grant can be on, as config `review.extraGrants[].on` names it; the review reports
 # each kind with spaces ("crypto-key" -> "crypto key").
 IAM_SCOPE_KINDS: tuple[str, ...] = (

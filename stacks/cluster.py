@@ -18,6 +18,7 @@ from components.confidential_folder import (
     DenyPolicySpec,
 )
 from components.image_mirror import ImageMirror, ImageMirrorArgs
+from components.ingress_address import IngressAddress, IngressAddressArgs
 from components.sandbox_project import SandboxProject, SandboxProjectArgs
 from components.service_perimeter import ServicePerimeter, ServicePerimeterArgs
 from components.tenant_iam import TenantIam, TenantIamArgs
@@ -135,7 +136,15 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
         TlsPolicyArgs(project=project.project_id, policy_name=cluster.ssl_policy),
         opts=pulumi.ResourceOptions(depends_on=project.services),
     )
+    # Bob's Ingress takes this address by name; the harness trusts it as the last XFF hop.
+    ingress = IngressAddress(
+        "ingress",
+        IngressAddressArgs(project=project.project_id, address_name=cluster.ingress_address_name),
+        opts=pulumi.ResourceOptions(depends_on=project.services),
+    )
     links.ssl_policy = tls.policy_name
+    links.ingress_address = ingress.address
+    links.ingress_address_name = ingress.address_name
     links.node_sa_email = gke.node_sa_email
     links.workload_gsa_email = identity.email
     links.cluster_name = gke.cluster_name
@@ -154,4 +163,6 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
         out.WORKLOAD_IDENTITY: identity.kubernetes_member,
         out.MIRROR_REPOSITORY: mirror.repository_url,
         out.SSL_POLICY: tls.policy_name,
+        out.INGRESS_ADDRESS: ingress.address,
+        out.INGRESS_ADDRESS_NAME: ingress.address_name,
     }

@@ -23,6 +23,8 @@ class Links:
     cluster_endpoint: pulumi.Input[str] | None = None
     cluster_ca_certificate: pulumi.Input[str] | None = None
     ssl_policy: pulumi.Input[str] | None = None
+    ingress_address: pulumi.Input[str] | None = None
+    ingress_address_name: pulumi.Input[str] | None = None
     kubernetes: k8s.Provider | None = None
     # Kubernetes resources the workload must wait for (namespace, KSA, admission rules).
     sandbox_ready: list[pulumi.Resource] = field(default_factory=list)

@@ -24,6 +24,8 @@ WORKLOAD_SERVICE_ACCOUNT = "workloadServiceAccount"
 WORKLOAD_IDENTITY = "workloadIdentity"
 MIRROR_REPOSITORY = "mirrorRepositoryUrl"
 SSL_POLICY = "sslPolicy"
+INGRESS_ADDRESS = "ingressAddress"
+INGRESS_ADDRESS_NAME = "ingressAddressName"
 # sandbox (Alice, Kubernetes)
 TENANT_NAMESPACES = "tenantNamespaces"
 TENANT_KUBECONFIGS = "tenantKubeconfigs"

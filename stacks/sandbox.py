@@ -56,7 +56,6 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
         "sandbox-kubernetes", cluster_name=name, endpoint=endpoint, ca_certificate=ca
     )
     links.kubernetes = provider
-    on_cluster = pulumi.ResourceOptions(provider=provider)
 
     admission = admission_for(config)
     gatekeeper = Gatekeeper(
@@ -68,7 +67,7 @@ def build(config: StackConfig, links: Links) -> dict[str, Any]:
             templates=gatekeeper_policy.constraint_templates(),
             constraints=[c for tenant in admission for c in gatekeeper_policy.constraints(tenant)],
         ),
-        opts=on_cluster,
+        opts=pulumi.ResourceOptions(provider=provider),
     )
     namespaces: dict[str, Any] = {}
     kubeconfigs: dict[str, Any] = {}

@@ -62,7 +62,9 @@ def build(
                 max_skew=workload.zone_spread.max_skew,
                 when_unsatisfiable=workload.zone_spread.when_unsatisfiable,
             ),
-            ingress_address=workload.ingress_address,
+            # From the plan in `dev` (the reserved address itself), else as Alice handed it over.
+            ingress_address=links.ingress_address or workload.ingress_address,
+            ingress_address_name=workload.ingress_address_name,
             trusted_proxies=workload.trusted_proxies,
             ssl_policy=links.ssl_policy or workload.ssl_policy,
             token=secrets.get("harnessToken"),

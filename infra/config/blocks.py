@@ -201,6 +201,20 @@ def parse_model(block: Block) -> ModelConfig:
 
 
 # --------------------------------------------------------------------------- harness
+# A Google Workspace / Cloud Identity customer ID as `iam.allowedPolicyMemberDomains` takes it
+# (`C` and alphanumerics, e.g. C03xgje4y; cloud.google.com/resource-manager/docs/
+# organization-policy/restricting-domains "Retrieving your customer ID").
+_CUSTOMER_ID = re.compile(r"^C[0-9a-z]{5,}$")
+
+
+def _customer_ids(block: Block) -> tuple[str, ...]:
+    return block.strings(
+        "allowedCustomerIds",
+        pattern=_CUSTOMER_ID,
+        expected="a customer ID such as C03xgje4y (gcloud organizations list)",
+    )
+
+
 def parse_harness(block: Block) -> HarnessConfig:
     config = HarnessConfig(
         project=block.str("project", pattern=PROJECT_ID, expected="a GCP project id"),
@@ -215,6 +229,7 @@ def parse_harness(block: Block) -> HarnessConfig:
             pattern=re.compile(r"^[a-z0-9-]+@[a-z0-9-]+\.iam\.gserviceaccount\.com$"),
             expected="the cluster's node service account email (cluster stack output nodeServiceAccount)",
         ),
+        allowed_customer_ids=_customer_ids(block),
     )
     block.done()
     if not config.image.startswith(config.repository_url + "/"):
@@ -330,6 +345,13 @@ def parse_cluster(block: Block) -> ClusterConfig:
         ssl_policy=block.str(
             "sslPolicy", pattern=GCP_NAME, default="sandbox-tls", expected=GCP_NAME_HINT
         ),
+        ingress_address_name=block.str(
+            "ingressAddressName",
+            pattern=GCP_NAME,
+            default="sandbox-ingress",
+            expected=GCP_NAME_HINT,
+        ),
+        allowed_customer_ids=_customer_ids(block),
     )
     block.done()
     if not is_sev_machine_type(config.machine_type):
@@ -484,6 +506,7 @@ def _parse_gatekeeper(block: Block) -> GatekeeperConfig:
         ),
         image=image(gk, "image"),
         chart_repository=gk.str("chartRepository", default=GATEKEEPER_CHARTS),
+        mirrored=gk.bool("mirrored", default=True),
     )
     gk.done()
     return gatekeeper
@@ -575,6 +598,12 @@ def parse_workload(block: Block) -> WorkloadConfig:
             required=False,
             pattern=GCP_NAME,
             expected="the SSL policy name Alice gave you (cluster output sslPolicy)",
+        ),
+        ingress_address_name=block.str(
+            "ingressAddressName",
+            required=False,
+            pattern=GCP_NAME,
+            expected="the reserved address name Alice gave you (cluster output ingressAddressName)",
         ),
     )
     block.done()

@@ -42,6 +42,9 @@ def fill_from_blocks(config: StackConfig) -> StackConfig:
     if workload.ssl_policy is None:
         assert config.cluster is not None
         derived["ssl_policy"] = config.cluster.ssl_policy
+    if workload.ingress_address_name is None:
+        assert config.cluster is not None
+        derived["ingress_address_name"] = config.cluster.ingress_address_name
     sandbox = config.sandbox
     if not sandbox.allowed_repositories:
         sandbox = replace(sandbox, allowed_repositories=(harness.repository_url + "/",))
@@ -184,4 +187,21 @@ def _check_workload_ssl_policy(config: StackConfig) -> None:
             f"{NAMESPACE}:workload.sslPolicy",
             "is required",
             expected="the SSL policy Alice created (cluster stack output sslPolicy)",
+        )
+    # Without the reserved address the Ingress gets an ephemeral IP the harness cannot trust.
+    if config.workload is not None and config.workload.ingress_address_name is None:
+        raise ConfigError(
+            f"{NAMESPACE}:workload.ingressAddressName",
+            "is required",
+            expected="the global address Alice reserved (cluster stack output ingressAddressName)",
+        )
+    if (
+        config.part is Part.WORKLOAD
+        and config.workload is not None
+        and config.workload.ingress_address is None
+    ):
+        raise ConfigError(
+            f"{NAMESPACE}:workload.ingressAddress",
+            "is required",
+            expected="the reserved address's IP (cluster stack output ingressAddress)",
         )

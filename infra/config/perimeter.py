@@ -11,10 +11,12 @@ from infra.config.schema import PerimeterConfig
 _NUMBER = re.compile(r"^[1-9][0-9]{0,18}$")
 _PERIMETER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 _PERIMETER_IDENTITY = re.compile(r"^(user|serviceAccount):[^@\s:]+@[^@\s]+$")
+_DEPLOY_IDENTITY = re.compile(r"^serviceAccount:[^@\s:]+@[^@\s]+$")
 
 
 def parse_perimeter(block: Block) -> PerimeterConfig | None:
-    """`perimeter: {enabled, accessPolicy, modelProjectNumber, name, ingressIdentities}`."""
+    """`perimeter: {enabled, accessPolicy, modelProjectNumber, name, ingressIdentities,
+    deployIdentities}`."""
     per = block.block("perimeter", required=False)
     if per is None:
         return None
@@ -45,6 +47,11 @@ def parse_perimeter(block: Block) -> PerimeterConfig | None:
             "ingressIdentities",
             pattern=_PERIMETER_IDENTITY,
             expected="user:<email> or serviceAccount:<email> (no groups)",
+        ),
+        deploy_identities=per.strings(
+            "deployIdentities",
+            pattern=_DEPLOY_IDENTITY,
+            expected="serviceAccount:<email> that CI runs the model and cluster stacks as",
         ),
     )
     per.done()

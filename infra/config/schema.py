@@ -170,6 +170,9 @@ class HarnessConfig:
     repository: str
     image: str
     node_service_account: str | None = None
+    # Google Workspace / Cloud Identity customer IDs Bob's organization must allow in
+    # `iam.allowedPolicyMemberDomains` for the reader grant to Alice's node service account.
+    allowed_customer_ids: tuple[str, ...] = ()
 
     @property
     def repository_url(self) -> str:
@@ -203,6 +206,9 @@ class PerimeterConfig:
     name: str = "gke_sandbox"
     # `user:` / `serviceAccount:` identities that may still use storage and KMS from outside.
     ingress_identities: tuple[str, ...] = ()
+    # The service accounts CI runs the model and cluster stacks as (the workflows'
+    # GCP_DEPLOY_SA_model / GCP_DEPLOY_SA_cluster); each must be among ingress_identities.
+    deploy_identities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,11 @@ class ClusterConfig:
     mirror_repository: str = "mirror"
     # The compute SSL policy (TLS 1.2+, MODERN) Bob's FrontendConfig names (issue 10).
     ssl_policy: str = "sandbox-tls"
+    # The global static address Alice reserves in the cluster project for Bob's Ingress.
+    ingress_address_name: str = "sandbox-ingress"
+    # Customer IDs Alice's organization must allow in `iam.allowedPolicyMemberDomains` for the
+    # tenants' grants in the cluster project (Bob's organization).
+    allowed_customer_ids: tuple[str, ...] = ()
 
     @property
     def mirror_prefix(self) -> str:
@@ -294,6 +305,9 @@ class GatekeeperConfig:
     version: str
     image: str
     chart_repository: str = "https://open-policy-agent.github.io/gatekeeper/charts"
+    # False holds the chart (and everything admitted by it) back: the image is not in the
+    # mirror yet. `dev` creates the mirror in the same stack, so its first `up` runs with false.
+    mirrored: bool = True
 
 
 @dataclass(frozen=True)
@@ -363,6 +377,8 @@ class WorkloadConfig:
     zone_spread: ZoneSpreadConfig = field(default_factory=ZoneSpreadConfig)
     # The Ingress's reserved external IP: trusted as the last X-Forwarded-For hop.
     ingress_address: str | None = None
+    # The name of that reserved global address (cluster output ingressAddressName).
+    ingress_address_name: str | None = None
     # The load balancer's proxies, whose X-Forwarded-For hops the harness believes.
     trusted_proxies: tuple[str, ...] = GOOGLE_FRONT_END_CIDRS
     # What Alice sized the namespace for (handed over; filled from the tenant in `all`).

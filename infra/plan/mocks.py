@@ -30,6 +30,8 @@ MOCK_PUBLIC_KEY_PEM = (
     "-----END PUBLIC KEY-----\n"
 )
 DEFAULT_PROJECT = "mock-project"
+# What a reserved global address resolves to (RFC 5737 documentation range).
+MOCK_GLOBAL_ADDRESS = "203.0.113.7"
 
 
 def stable_number(seed: str, digits: int = 12) -> str:
@@ -150,6 +152,13 @@ def _with_dns_endpoint(config: Any) -> Any:
     return {**config, "dnsEndpointConfig": dns}
 
 
+def _global_address(_: CloudMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    project = _project(inputs)
+    address_name = inputs.get("name", name)
+    state = {**inputs, "address": MOCK_GLOBAL_ADDRESS, "name": address_name}
+    return f"projects/{project}/global/addresses/{address_name}", state
+
+
 def _cluster(_: CloudMocks, name: str, inputs: dict) -> tuple[str, dict]:
     cluster = f"projects/{_project(inputs)}/locations/{inputs.get('location')}/clusters/{inputs.get('name', name)}"
     return cluster, {
@@ -208,6 +217,7 @@ _RESOURCE_STATE = {
     "gcp:organizations/folder:Folder": _folder,
     "gcp:organizations/project:Project": _project_resource,
     "gcp:container/cluster:Cluster": _cluster,
+    "gcp:compute/globalAddress:GlobalAddress": _global_address,
     "gcp:containeranalysis/note:Note": _path_named("projects/{project}/notes/{name}"),
     "gcp:binaryauthorization/attestor:Attestor": _path_named("projects/{project}/attestors/{name}"),
     "gcp:artifactregistry/repository:Repository": _path_named(

@@ -15,6 +15,7 @@ from . import (
     deny_corpus,
     deploy_gcp,
     deploy_k8s,
+    deploy_wiring,
     durability,
     gatekeeper_release,
     gke,
@@ -42,6 +43,7 @@ from .tokens import (
     FIREWALL,
     FOLDER,
     FRONTEND_CONFIG,
+    GLOBAL_ADDRESS,
     HELM_TYPES,
     IAM_TYPE_PATTERNS,
     K8S_INGRESS,
@@ -733,6 +735,59 @@ RULES: tuple[Rule, ...] = (
         "(harness.contract.DEPLOYED_ENV, MOUNT_PATHS; secret and emptyDir volumes).",
         applies_to=("kubernetes:constraints.gatekeeper.sh/*",),
         check=workload_contract.check_workload_allowlists,
+    ),
+    # Deploy-ready, second round: wiring between resources and parties
+    # (policy/rules/deploy_wiring.py).
+    Rule(
+        name="ingress-static-address",
+        description="Every Ingress takes a reserved global static address by name "
+        "(kubernetes.io/ingress.global-static-ip-name), and when the plan reserves it the "
+        "harness's trusted proxies come from that address resource, not a copied IP; an "
+        "ephemeral IP is unknown at the first `up` and changes on re-create, and while the "
+        "harness trusts the wrong one every client shares one rate-limit bucket.",
+        severity=Severity.MEDIUM,
+        remediation="Reserve a gcp.compute.GlobalAddress in the cluster project (cluster stack, "
+        "cluster.ingressAddressName), annotate the Ingress with its name "
+        "(workload.ingressAddressName) and pass its address output to the harness "
+        "(workload.ingressAddress in a per-party stack).",
+        applies_to=(K8S_INGRESS, GLOBAL_ADDRESS),
+        check=deploy_wiring.check_ingress_static_address,
+    ),
+    Rule(
+        name="gatekeeper-after-mirror",
+        description="A Gatekeeper chart whose image is in a mirror repository the same stack "
+        "creates waits for the recorded confirmation that the image was copied there "
+        "(sandbox.gatekeeper.mirrored), so `dev` comes up in two runs instead of failing "
+        "closed in one.",
+        severity=Severity.HIGH,
+        remediation="Run the first `pulumi up -s dev` with sandbox.gatekeeper.mirrored false, "
+        "copy the image into the mirror (`crane copy`), set it true and run `up` again.",
+        applies_to=HELM_TYPES,
+        check=deploy_wiring.check_gatekeeper_after_mirror,
+    ),
+    Rule(
+        name="cross-org-grants",
+        description="Grants to the other party's principals (tenants in the cluster project, "
+        "the cluster's node service account on Bob's repository) name the customer IDs the "
+        "organization must allow under domain-restricted sharing "
+        "(iam.allowedPolicyMemberDomains); the message names each principal that needs it.",
+        severity=Severity.MEDIUM,
+        remediation="Add the other organization's customer ID to cluster.allowedCustomerIds "
+        "(Alice) or harness.allowedCustomerIds (Bob), and to the organization's "
+        "iam.allowedPolicyMemberDomains policy before `pulumi up`.",
+        applies_to=IAM_TYPE_PATTERNS,
+        check=deploy_wiring.check_cross_org_grants,
+    ),
+    Rule(
+        name="ci-identity-in-perimeter",
+        description="The service accounts the workflows run the model and cluster stacks as "
+        "(cluster.perimeter.deployIdentities) are ingress identities of the VPC Service "
+        "Controls perimeter; otherwise `pulumi up` from CI is refused on the bucket and key.",
+        severity=Severity.LOW,
+        remediation="List each GCP_DEPLOY_SA_model / GCP_DEPLOY_SA_cluster service account in "
+        "cluster.perimeter.deployIdentities and cluster.perimeter.ingressIdentities.",
+        applies_to=(SERVICE_PERIMETER,),
+        check=deploy_wiring.check_ci_identity_in_perimeter,
     ),
 )
 assert_unique(RULES)

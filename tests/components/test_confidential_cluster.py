@@ -246,7 +246,7 @@ def test_google_api_names_resolve_to_the_restricted_vip_on_the_cluster_network(r
     plan = run(lambda: ConfidentialCluster("cluster", cluster_args()))
     network = plan.one(CLUSTER).inputs["network"]
     zones = {z.inputs["dnsName"]: z for z in plan.of_type(ZONE)}
-    assert sorted(zones) == ["googleapis.com.", "pkg.dev."]
+    assert sorted(zones) == ["gcr.io.", "googleapis.com.", "pkg.dev."]
     for zone in zones.values():
         assert zone.inputs["visibility"] == "private", zone.urn
         assert zone.inputs["privateVisibilityConfig"] == {"networks": [{"networkUrl": network}]}, (
@@ -261,6 +261,9 @@ def test_google_api_names_resolve_to_the_restricted_vip_on_the_cluster_network(r
         ("sandbox-googleapis-com", "restricted.googleapis.com.", "A"): RESTRICTED,
         ("sandbox-pkg-dev", "*.pkg.dev.", "CNAME"): ["pkg.dev."],
         ("sandbox-pkg-dev", "pkg.dev.", "A"): RESTRICTED,
+        # Container Registry's host, as the VPC-SC GKE guide routes it.
+        ("sandbox-gcr-io", "*.gcr.io.", "CNAME"): ["gcr.io."],
+        ("sandbox-gcr-io", "gcr.io.", "A"): RESTRICTED,
     }
 
 

@@ -27,6 +27,7 @@ from components.harness_registry import HarnessRegistry
 from components.harness_workload import HarnessWorkload
 from components.image_attestor import ImageAttestor
 from components.image_mirror import ImageMirror
+from components.ingress_address import IngressAddress, IngressAddressArgs
 from components.model_vault import ModelVault, SealedModel
 from components.project_services import ProjectServices
 from components.sandbox_project import SandboxProject
@@ -96,6 +97,9 @@ CASES = [
         cluster_args,
         [
             "cluster",
+            "gcr-io-a",
+            "gcr-io-cname",
+            "gcr-io-zone",
             "googleapis-com-a",
             "googleapis-com-cname",
             "googleapis-com-zone",
@@ -211,6 +215,13 @@ CASES = [
             "role-binding",
             "workload-ksa",
         ],
+    ),
+    Case(
+        IngressAddress,
+        "gke-sandbox:ingress_address:IngressAddress",
+        "ingress",
+        lambda: IngressAddressArgs(project="ab-demo-cluster"),
+        ["address"],
     ),
     Case(TlsPolicy, "gke-sandbox:tls_policy:TlsPolicy", "tls", tls_args, ["ssl-policy"]),
     Case(

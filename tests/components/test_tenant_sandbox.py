@@ -80,7 +80,6 @@ def test_role_lives_in_the_tenants_namespace_with_exactly_the_tenant_rules(run, 
     role = plan.one(ROLE)
     assert role.inputs["metadata"]["namespace"] == args.namespace, role.urn
     assert role.inputs["metadata"]["name"] == "tenant", role.urn
-    apply = ["create", "delete", "get", "patch", "update"]
     apply_await = ["create", "delete", "get", "list", "patch", "update", "watch"]
     read = ["get", "list", "watch"]
     assert role.inputs["rules"] == [
@@ -89,8 +88,9 @@ def test_role_lives_in_the_tenants_namespace_with_exactly_the_tenant_rules(run, 
         # The Deployment await reads its ReplicaSets and Pods (pulumi-kubernetes await logic).
         {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": read},
         {"apiGroups": [""], "resources": ["services"], "verbs": apply_await},
-        # Secrets are applied, never listed or watched (no await reads them).
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": apply},
+        # Every applied kind is also listed and watched: deleting it is awaited through an
+        # informer on the kind (pulumi-kubernetes provider/pkg/await/await.go `Deletion`).
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": apply_await},
         {
             "apiGroups": [""],
             "resources": ["pods", "persistentvolumeclaims", "endpoints", "events"],
@@ -98,10 +98,18 @@ def test_role_lives_in_the_tenants_namespace_with_exactly_the_tenant_rules(run, 
         },
         {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": apply_await},
         # GKE's FrontendConfig: the TLS 1.2+ SSL policy of the Ingress.
-        {"apiGroups": ["networking.gke.io"], "resources": ["frontendconfigs"], "verbs": apply},
-        # The harness's scale-out (issue 12): applied, never awaited.
-        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": apply},
-        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": apply},
+        {
+            "apiGroups": ["networking.gke.io"],
+            "resources": ["frontendconfigs"],
+            "verbs": apply_await,
+        },
+        # The harness's scale-out: no create awaiter, but deletions are awaited.
+        {
+            "apiGroups": ["autoscaling"],
+            "resources": ["horizontalpodautoscalers"],
+            "verbs": apply_await,
+        },
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": apply_await},
     ], role.urn
 
 

@@ -16,7 +16,7 @@ from infra.errors import ConfigError
 from tests.conftest import ROOT, stack_config
 
 SHIPPED = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
-OTHER_DIGEST = "sha256:" + "0" * 64
+OTHER_DIGEST = "sha256:" + "1" * 64
 
 
 def config_error(raw: dict[str, Any]) -> ConfigError:

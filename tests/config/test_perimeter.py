@@ -33,7 +33,13 @@ def test_dev_turns_the_perimeter_on():
         access_policy="512345678901",
         model_project_number="123456789012",
         name="gke_sandbox",
-        ingress_identities=("user:alice@example.com",),
+        ingress_identities=(
+            "user:alice@example.com",
+            "serviceAccount:gke-sandbox-deploy@a-demo-model.iam.gserviceaccount.com",
+        ),
+        deploy_identities=(
+            "serviceAccount:gke-sandbox-deploy@a-demo-model.iam.gserviceaccount.com",
+        ),
     )
 
 

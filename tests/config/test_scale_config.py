@@ -34,7 +34,9 @@ def test_dev_scale_values(dev_config):
     assert workload.autoscaling == AutoscalingConfig(2, 4, 70)
     assert workload.disruption_budget == DisruptionBudgetConfig(max_unavailable=1)
     assert workload.zone_spread.when_unsatisfiable is WhenUnsatisfiable.SCHEDULE_ANYWAY
-    assert workload.ingress_address == "203.0.113.7"
+    # dev wires the reserved address from the plan; only its name comes from the cluster block.
+    assert workload.ingress_address is None
+    assert workload.ingress_address_name == "sandbox-ingress"
     assert tenant.harness_sizing == HarnessSizing(max_replicas=4, cpu="1", memory="2Gi")
     assert tenant.quota is None
 

@@ -37,6 +37,7 @@ OUTPUTS = {
     "HarnessWorkload": {"url", "token", "certificate"},
     "ImageAttestor": {"attestorId", "noteId", "signingKeyVersion"},
     "ImageMirror": {"repositoryUrl"},
+    "IngressAddress": {"address", "addressName"},
     "ModelVault": {"keyId", "keyUri", "keyRingId", "bucketName", "modelUri"},
     "ProjectServices": {"enabledApis"},
     "SandboxProject": {"projectId", "projectNumber"},

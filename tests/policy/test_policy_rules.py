@@ -1026,7 +1026,7 @@ CASES += [
 ]
 # Settings no rule looked at (policy/rules/settings.py).
 CASES += settings_cases(Case, Change, set_)
-CASES += deploy_round2_cases(Case, set_, add)
+CASES += deploy_round2_cases(Case, Change, set_, add)
 # What the mutation test found unjudged (policy/rules/cluster_surface.py, workload_contract.py).
 FW = 'gcp:compute/firewall:Firewall "cluster-webhook-firewall"'
 ENV_C = (
@@ -1549,6 +1549,10 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("node-firewall-scoped", "high"),
         ("project-services-minimal", "medium"),
         ("workload-allowlists-exact", "critical"),
+        ("ingress-static-address", "medium"),
+        ("gatekeeper-after-mirror", "high"),
+        ("cross-org-grants", "medium"),
+        ("ci-identity-in-perimeter", "low"),
     ]
 
 

@@ -20,6 +20,9 @@ TOP_LEVEL = {
     "gke-sandbox:tls_policy:TlsPolicy": {"tls"},
     # The config facts the review needs to judge this plan alone (the workload KSA).
     "gke-sandbox:review:AllowedExtras": {"review"},
+    # The Ingress's reserved global address, and the program's record of deploy config.
+    "gke-sandbox:ingress_address:IngressAddress": {"ingress"},
+    "gke-sandbox:review:DeployFacts": {"deploy-facts"},
 }
 POLICY = "gcp:binaryauthorization/policy:Policy"
 VERIFIER = "gcp:binaryauthorization/attestorIamMember:AttestorIamMember"
@@ -154,6 +157,8 @@ def test_exports_cover_the_cluster_keys(shipped):
         out.WORKLOAD_IDENTITY,
         out.MIRROR_REPOSITORY,
         out.SSL_POLICY,
+        out.INGRESS_ADDRESS,
+        out.INGRESS_ADDRESS_NAME,
     }
     assert set(outputs) == expected, sorted(set(outputs) ^ expected)
     assert outputs[out.CLUSTER_NAME] == CONFIG["cluster"]["name"], out.CLUSTER_NAME

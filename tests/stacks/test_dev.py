@@ -232,3 +232,35 @@ def test_dev_builds_what_each_party_stack_builds(shipped):
         }
         missing = party - dev_names
         assert not missing, f"dev lacks {stack} resources {sorted(missing)}"
+
+
+def test_the_first_dev_up_holds_gatekeeper_back_until_the_mirror_holds_it(run_stack, dev_config):
+    """Staged: the mirror is created in this stack, so the first `up` (mirrored false) builds
+    no chart, no tenant namespace and no workload; the record says why."""
+    dev_config["sandbox"]["gatekeeper"]["mirrored"] = False
+    plan = run_stack(dev_config)
+    assert plan.of_type("kubernetes:helm.sh/v4:Chart") == []
+    assert plan.of_type("gke-sandbox:tenant_sandbox:TenantSandbox") == []
+    assert plan.of_type("kubernetes:apps/v1:Deployment") == []
+    mirror = plan.named("mirror-repository")
+    assert mirror.inputs["repositoryId"] == "mirror", mirror.urn
+    record = plan.one("gke-sandbox:review:DeployFacts")
+    assert record.inputs["gatekeeper"]["mirrored"] is False, record.urn
+
+
+def test_the_reserved_address_feeds_the_ingress_and_the_trusted_proxies(run_stack, dev_config):
+    """No hand-copied IP: the Ingress names the address, the harness trusts its output."""
+    plan = run_stack(dev_config)
+    address = plan.one("gcp:compute/globalAddress:GlobalAddress")
+    assert address.inputs["name"] == "sandbox-ingress", address.urn
+    assert address.inputs["addressType"] == "EXTERNAL", address.urn
+    ingress = plan.one("kubernetes:networking.k8s.io/v1:Ingress")
+    annotations = ingress.inputs["metadata"]["annotations"]
+    assert annotations["kubernetes.io/ingress.global-static-ip-name"] == "sandbox-ingress"
+    deployment = plan.one("kubernetes:apps/v1:Deployment")
+    env = {
+        e["name"]: e["value"]
+        for e in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    # The mocked GlobalAddress resolves to 203.0.113.7 (infra/plan/mocks.py).
+    assert env["HARNESS_TRUSTED_PROXIES"].endswith(",203.0.113.7/32"), deployment.urn

@@ -14,12 +14,15 @@ CONFIG = stack_config("harness")["harness"]
 def test_only_the_registry_is_registered(shipped):
     harness = shipped("harness")
     apis = "gke-sandbox:project_services:ProjectServices"
-    assert harness.top_level() == {REGISTRY: {"registry"}, apis: {"harness-apis"}}, sorted(
-        harness.top_level()
-    )
+    facts = "gke-sandbox:review:DeployFacts"  # the customer IDs Bob's organization allows
+    assert harness.top_level() == {
+        REGISTRY: {"registry"},
+        apis: {"harness-apis"},
+        facts: {"deploy-facts"},
+    }, sorted(harness.top_level())
     parents = {harness.plan.one(REGISTRY).urn, harness.plan.one(apis).urn}
     for resource in harness.plan.resources:
-        if resource.type not in ("pulumi:pulumi:Stack", REGISTRY, apis):
+        if resource.type not in ("pulumi:pulumi:Stack", REGISTRY, apis, facts):
             assert resource.parent in parents, resource.urn
 
 

@@ -33,6 +33,8 @@ def test_only_sandbox_components_are_registered(shipped):
         REFERENCE: {CONFIG["sandbox"]["clusterStack"]},
         # The config facts the review needs to judge this plan alone (approved digests).
         "gke-sandbox:review:AllowedExtras": {"review"},
+        # The program's record of deploy config (Gatekeeper's image mirrored).
+        "gke-sandbox:review:DeployFacts": {"deploy-facts"},
     }, sorted(sandbox.top_level())
     for resource in sandbox.plan.resources:
         assert not resource.type.startswith(("gcp:", "random:", "tls:")), resource.urn

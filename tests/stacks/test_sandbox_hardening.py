@@ -139,16 +139,18 @@ EXPECTED_TENANT = {
     *(Access(v, "apps", "deployments") for v in (*APPLY, "list", "watch")),
     *(Access(v, "apps", "replicasets") for v in READ),
     *(Access(v, "", "services") for v in (*APPLY, "list", "watch")),
-    *(Access(v, "", "secrets") for v in APPLY),
+    # Every applied kind is listed and watched too: pulumi-kubernetes awaits each deletion
+    # through an informer on the kind (provider/pkg/await/await.go `Deletion`).
+    *(Access(v, "", "secrets") for v in (*APPLY, "list", "watch")),
     *(
         Access(v, "", r)
         for r in ("pods", "persistentvolumeclaims", "endpoints", "events")
         for v in READ
     ),
     *(Access(v, "networking.k8s.io", "ingresses") for v in (*APPLY, "list", "watch")),
-    # issue 12's scale-out objects, applied by the workload stack, never awaited
-    *(Access(v, "autoscaling", "horizontalpodautoscalers") for v in APPLY),
-    *(Access(v, "policy", "poddisruptionbudgets") for v in APPLY),
+    # the scale-out objects: no create awaiter, but their deletion is awaited
+    *(Access(v, "autoscaling", "horizontalpodautoscalers") for v in (*APPLY, "list", "watch")),
+    *(Access(v, "policy", "poddisruptionbudgets") for v in (*APPLY, "list", "watch")),
 }
 
 FORBIDDEN = [
