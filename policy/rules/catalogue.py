@@ -10,6 +10,7 @@ from policy.facts import SEV_MACHINE_FAMILIES
 
 from . import (
     admission_review,
+    attestation,
     cluster_surface,
     data,
     deny_corpus,
@@ -693,8 +694,9 @@ RULES: tuple[Rule, ...] = (
         check=gatekeeper_release.check_gatekeeper_release_supported,
     ),
     # What the mutation test (`make mutate`) found unjudged: the cluster project's attack
-    # surface (policy/rules/cluster_surface.py) and the workload allowlists against the harness
-    # image's interface (policy/rules/workload_contract.py).
+    # surface (policy/rules/cluster_surface.py), the workload allowlists against the harness
+    # image's interface (policy/rules/workload_contract.py), the attestor's note
+    # (policy/rules/attestation.py).
     Rule(
         name="gke-no-alpha-features",
         description="The sandbox cluster runs no Kubernetes alpha features (unreviewed APIs; an "
@@ -735,6 +737,17 @@ RULES: tuple[Rule, ...] = (
         "(harness.contract.DEPLOYED_ENV, MOUNT_PATHS; secret and emptyDir volumes).",
         applies_to=("kubernetes:constraints.gatekeeper.sh/*",),
         check=workload_contract.check_workload_allowlists,
+    ),
+    Rule(
+        name="attestor-note-owned",
+        description="Each attestor's Container Analysis note is in the attestor's own project "
+        "(the model owner's), so the party whose image is judged never administers the note "
+        "its attestations attach to.",
+        severity=Severity.HIGH,
+        remediation="Create the note in the attestor's project and reference it as "
+        "projects/<attestor project>/notes/<note>.",
+        applies_to=(ATTESTOR,),
+        check=attestation.check_attestor_note_owned,
     ),
     # Deploy-ready, second round: wiring between resources and parties
     # (policy/rules/deploy_wiring.py).

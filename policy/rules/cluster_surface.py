@@ -124,7 +124,7 @@ def check_project_services_minimal(resources: Sequence[Resource]) -> Iterator[Vi
     party"); only the APIs some part of the sandbox calls are enabled."""
     for service in of_type(resources, SERVICE):
         name = inputs_of(service).get("service")
-        if is_unknown(name) or name in SANDBOX_APIS:
+        if is_unknown(name) or (isinstance(name, str) and name in SANDBOX_APIS):
             continue
         yield violation(
             "project-services-minimal",

@@ -745,6 +745,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "project=args.project,\n            attestation_authority={",
         'project="b-demo-harness",\n            attestation_authority={',
         "the attestation note lives in Bob's project: Bob can attach attestations",
+        "attestor-note-owned",
     ),
     # ------------------------------------------------------------------ 9 Alice authorizes it
     m(

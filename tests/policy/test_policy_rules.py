@@ -1110,6 +1110,18 @@ CASES += [
         f'{VOL_C}: spec.parameters.allowedMountPaths admits ["/usr/local/lib"] beyond the '
         "harness image's mount paths (/etc/harness/tls, /etc/harness/token, /tmp)",
     ),
+    Case(
+        "note-in-other-project",
+        "attestor-note-owned",
+        set_(
+            "attestor-attestor",
+            "attestationAuthorityNote.noteReference",
+            "projects/b-demo-harness/notes/harness-note",
+        ),
+        f'{A}: attestationAuthorityNote.noteReference is "projects/b-demo-harness/notes/'
+        "harness-note\"; the note must be in the attestor's project (projects/a-demo-model/"
+        "notes/<note>), so only the model owner controls who may attach attestations to it",
+    ),
 ]
 
 
@@ -1549,6 +1561,7 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("node-firewall-scoped", "high"),
         ("project-services-minimal", "medium"),
         ("workload-allowlists-exact", "critical"),
+        ("attestor-note-owned", "high"),
         ("ingress-static-address", "medium"),
         ("gatekeeper-after-mirror", "high"),
         ("cross-org-grants", "medium"),
