@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from infra import policy_diff
@@ -84,11 +87,23 @@ def resolve(repo: Path, ref: str) -> str:
     return found.stdout.strip()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI job cancelled, `timeout`) while a worktree exists: unwinds like Ctrl-C so
+    the worktree is removed."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 @contextmanager
 def checkout(repo: Path, commit: str) -> Iterator[Path]:
-    """A detached worktree of `commit` in a temporary directory, removed on the way out."""
+    """A detached worktree of `commit` in a temporary directory, removed on the way out (also
+    on an error, Ctrl-C or SIGTERM; SIGKILL cannot be caught)."""
     parent = Path(tempfile.mkdtemp(prefix="gke-sandbox-policy-"))
     tree = parent / "tree"
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         _git(repo, "worktree", "add", "--detach", "--quiet", str(tree), commit)
         yield tree
@@ -97,6 +112,8 @@ def checkout(repo: Path, commit: str) -> Iterator[Path]:
             _git(repo, "worktree", "remove", "--force", str(tree), check=False)
         shutil.rmtree(parent, ignore_errors=True)
         _git(repo, "worktree", "prune", check=False)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _usage_error(result: subprocess.CompletedProcess[str]) -> bool:

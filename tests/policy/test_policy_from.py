@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -361,3 +362,32 @@ def test_policy_changes_name_facts_rules_modules_and_templates() -> None:
     assert policy_diff.render_text(policy_diff.compare_files(before, before), "x") == (
         "policy unchanged since x"
     )
+
+
+def test_the_worktree_is_removed_on_sigterm(repo: Path) -> None:
+    """A cancelled CI job or `timeout` sends SIGTERM: the checkout unwinds like Ctrl-C."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from infra import trusted\n"
+        "repo = Path(sys.argv[1])\n"
+        "try:\n"
+        "    with trusted.checkout(repo, trusted.resolve(repo, 'HEAD')) as tree:\n"
+        "        print(tree, flush=True)\n"
+        "        time.sleep(60)\n"
+        "except trusted.Terminated:\n"
+        "    sys.exit(143)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(repo)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    tree = Path(child.stdout.readline().strip())
+    assert (tree / "policy/facts.py").is_file()
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 143
+    assert not tree.exists() and not tree.parent.exists()
+    assert len(worktrees(repo)) == 1
