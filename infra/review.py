@@ -111,6 +111,7 @@ def _local_reports(args: argparse.Namespace) -> list[PlanReport]:
     from policy import rules as rule_set
     from policy.rules.admission_review import allowed_ranges
     from policy.rules.least_privilege import used_extras
+    from policy.rules.party_facts import party_notes
 
     try:
         selected = rule_set.select_rules(args.rules) if args.rules else rule_set.RULES
@@ -126,7 +127,11 @@ def _local_reports(args: argparse.Namespace) -> list[PlanReport]:
             plan["part"],
             len(plan["resources"]),
             rule_set.evaluate(plan["resources"], selected),
-            (*used_extras(plan["resources"]), *allowed_ranges(plan["resources"])),
+            (
+                *used_extras(plan["resources"]),
+                *allowed_ranges(plan["resources"]),
+                *party_notes(plan["resources"]),
+            ),
         )
         for path, plan in plans
     ]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from policy.facts import REVIEW_EXTRAS_TYPE
+from harness.contract import ENV_MODEL_SHA256
+from policy.facts import POD_SPEC_PATHS, REVIEW_EXTRAS_TYPE
 
-from .plan import Resource, as_list, get, inputs_of, of_type
+from .plan import Resource, as_list, get, inputs_of, of_type, type_of
+from .tokens import BUCKET_OBJECT, K8S_WORKLOAD_TYPES
 
 
 def recorded_ksas(resources: Sequence[Resource]) -> list[tuple[str, str, str]]:
@@ -36,3 +38,33 @@ def recorded_digests(resources: Sequence[Resource]) -> dict[str, set[str]]:
             for ns, values in digests.items():
                 out.setdefault(str(ns), set()).update(str(v) for v in as_list(values))
     return out
+
+
+def party_notes(resources: Sequence[Resource]) -> list[str]:
+    """One report line per config fact a per-party plan was judged against, and per check the
+    plan cannot make alone, so the report says what judging this stack alone rests on."""
+    lines = [
+        f"workload KSA {ns}/{name} for {gsa} (this stack's config; the sandbox stack creates it)"
+        for gsa, ns, name in recorded_ksas(resources)
+    ]
+    lines += [
+        f"approved digests for {ns}: {', '.join(sorted(digests))} (this stack's config; the "
+        "workload stack deploys them)"
+        for ns, digests in sorted(recorded_digests(resources).items())
+    ]
+    if _harness_told_digest(resources) and not of_type(resources, BUCKET_OBJECT):
+        lines.append(
+            f"{ENV_MODEL_SHA256} as handed over in this stack's config: no sealed object in this "
+            "plan to compare it with (harness-knows-model-digest judges its form only)"
+        )
+    return lines
+
+
+def _harness_told_digest(resources: Sequence[Resource]) -> bool:
+    for resource in resources:
+        kind = K8S_WORKLOAD_TYPES.get(type_of(resource))
+        spec = get(inputs_of(resource), POD_SPEC_PATHS[kind][1]) if kind else None
+        for container in as_list(get(spec, "containers")):
+            if any(get(e, "name") == ENV_MODEL_SHA256 for e in as_list(get(container, "env"))):
+                return True
+    return False

@@ -17,6 +17,7 @@ import pytest
 
 from policy.rules import evaluate
 from policy.rules.engine import Status
+from policy.rules.party_facts import party_notes
 from tests.policy import test_least_privilege, test_review_gate, test_settings_rules
 from tests.policy.conftest import REPO
 
@@ -106,3 +107,26 @@ def test_the_party_stack_catches_what_dev_catches(
             )
             continue
         assert rule in failed, f"{case_id}: {rule} passes the {party} plan ({sorted(failed)})"
+
+
+def test_the_report_says_what_each_party_plan_is_judged_against(
+    party_plans: dict[str, Plan],
+) -> None:
+    """The facts a party plan takes from its own config, and the check it cannot make alone,
+    are listed in its report (under "allowed by config")."""
+    assert {party: party_notes(plan) for party, plan in party_plans.items()} == {
+        "model": [],
+        "harness": [],
+        "cluster": [
+            "workload KSA ns1/tee-sa for model-reader@ab-demo-cluster.iam.gserviceaccount.com "
+            "(this stack's config; the sandbox stack creates it)"
+        ],
+        "sandbox": [
+            "approved digests for ns1: sha256:79bd5f912186c23fbd086440a18b4ea73aab1a52f0dc873dd2"
+            "c22aab92b9e315 (this stack's config; the workload stack deploys them)"
+        ],
+        "workload": [
+            "MODEL_SHA256 as handed over in this stack's config: no sealed object in this plan to "
+            "compare it with (harness-knows-model-digest judges its form only)"
+        ],
+    }
