@@ -10,6 +10,12 @@ KSERVE_REQ   := tests/harness/kserve-client-requirements.txt
 KSERVE_VENV  := build/venv-kserve
 KSERVE_PY    := $(KSERVE_VENV)/bin/python
 KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cksum < $(KSERVE_REQ) | cut -d' ' -f1)
+# NVIDIA Triton's client (tritonclient[http], JSON mode) in a venv of its own too: its gevent
+# stack has no place in .venv.
+TRITON_REQ   := tests/harness/triton-client-requirements.txt
+TRITON_VENV  := build/venv-triton
+TRITON_PY    := $(TRITON_VENV)/bin/python
+TRITON_STAMP := $(TRITON_VENV)/.installed-$(shell cksum < $(TRITON_REQ) | cut -d' ' -f1)
 
 .PHONY: help venv plan review access demo serve test lint bench clean schema mutate
 
@@ -31,7 +37,7 @@ $(STAMP): requirements.txt requirements-opa.txt
 venv: $(STAMP) ## create .venv with the pinned requirements
 
 plan: $(STAMP) ## offline plan of every stack under mocks -> build/plan, build/manifests
-	$(PY) -m infra plan
+	$(PY) -m infra plan $(if $(VERBOSE),--verbose)
 
 review: plan ## plan review rules over every stack's plan
 	$(PY) -m infra review build/plan/*.json
@@ -39,9 +45,9 @@ review: plan ## plan review rules over every stack's plan
 access: plan ## who-can-decrypt report for every stack's plan
 	$(PY) -m infra access build/plan/*.json
 
-demo: review ## the main job: offline plan + review, then the local sealed-model data path end to end
+demo: review ## the main job: offline plan + review, then the local data path end to end (VERBOSE=1: details)
 	$(PY) -m infra access build/plan/dev.json
-	$(PY) -m infra demo
+	$(PY) -m infra demo $(if $(VERBOSE),--verbose)
 
 serve: $(STAMP) ## run the harness locally on emulators and leave it in the foreground
 	$(PY) -m infra serve $(if $(MODEL),--model "$(MODEL)")
@@ -56,8 +62,13 @@ $(KSERVE_STAMP): $(KSERVE_REQ)
 	@$(KSERVE_PY) -m pip install --quiet --disable-pip-version-check -r $(KSERVE_REQ)
 	@rm -f $(KSERVE_VENV)/.installed-* && touch $@
 
-test: lint $(KSERVE_STAMP) ## lint, then the whole test suite (with the kserve client venv)
-	KSERVE_PYTHON=$(abspath $(KSERVE_PY)) $(PY) -m pytest -q
+$(TRITON_STAMP): $(TRITON_REQ)
+	@test -x $(TRITON_PY) || $(PYTHON) -m venv $(TRITON_VENV)
+	@$(TRITON_PY) -m pip install --quiet --disable-pip-version-check -r $(TRITON_REQ)
+	@rm -f $(TRITON_VENV)/.installed-* && touch $@
+
+test: lint $(KSERVE_STAMP) $(TRITON_STAMP) ## lint, then the whole test suite (with the kserve and Triton client venvs)
+	KSERVE_PYTHON=$(abspath $(KSERVE_PY)) TRITON_PYTHON=$(abspath $(TRITON_PY)) $(PY) -m pytest -q
 
 mutate: $(STAMP) ## every source mutation on a copy: plan + review must catch each (minutes; exit 1 on a survivor)
 	$(PY) -m tests.mutation
@@ -68,5 +79,5 @@ schema: $(STAMP) ## rewrite components/schema.json, the component package schema
 bench: $(STAMP) ## benchmarks -> build/bench/results.json
 	$(PY) -m infra bench
 
-clean: ## remove build output, including the kserve client venv (keeps .venv)
+clean: ## remove build output, including the kserve and Triton client venvs (keeps .venv)
 	rm -rf build .pytest_cache .ruff_cache

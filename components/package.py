@@ -20,6 +20,7 @@ from components._common import PACKAGE, host_as_package
 from components.binauthz_policy import BinAuthzPolicy
 from components.confidential_cluster import ConfidentialCluster
 from components.confidential_folder import ConfidentialFolder
+from components.confidential_space import ConfidentialSpaceWorkload
 from components.gatekeeper import Gatekeeper
 from components.harness_registry import HarnessRegistry
 from components.harness_workload import HarnessWorkload
@@ -43,6 +44,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     BinAuthzPolicy,
     ConfidentialCluster,
     ConfidentialFolder,
+    ConfidentialSpaceWorkload,
     Gatekeeper,
     HarnessRegistry,
     HarnessWorkload,

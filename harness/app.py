@@ -42,7 +42,9 @@ def create_app(
     predictor = Predictor(state, limits, metrics, threads)
     routes = build_routes(state, predictor)
     v2_limits = oip.Limits(
-        max_elements=limits.max_elements, max_string_chars=limits.max_review_chars
+        max_elements=limits.max_elements,
+        max_string_chars=limits.max_review_chars,
+        chunk_rows=limits.max_batch,
     )
     add_v2_routes(routes, state, v2_limits, threads)
     return Gate(

@@ -1,12 +1,18 @@
-"""Bob's client: call /check and /predict over TLS with the CA and the bearer token.
+"""Bob's client: call /check and /predict (or /v2) over TLS with the CA and the bearer token.
 
-    python -m harness.client --url https://127.0.0.1:8443 --ca build/local/tls/ca.crt \\
-        --token-file build/local/token/token ["a review" ...]
+    python -m harness.client --url https://127.0.0.1:8443 --ca build/local/serve/tls/ca.crt \\
+        --token-file build/local/serve/token/token ["a review" ...]
+    python -m harness.client ... --v2 [--input request.json | --input -]
 
-With no reviews it scores the three reviews of seed 003. The token is read from a file
-(never from the command line, where `ps` and shell history would show it) and never
-printed. Standard library only, so the client needs nothing but Python.
-Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or files.
+With no reviews it scores three example reviews. A model whose card has no review API is
+served through the Open Inference Protocol only: the default run then shows its /v2
+signature instead of failing. `--v2` prints the server's and the model's metadata and, with
+`--input`, runs an inference: the file (or stdin) holds either a full Open Inference
+Protocol request (`{"inputs": [...]}`) or, shorter, one nested JSON array per input name
+(`{"text": ["a review"]}`; datatype and shape are taken from the model's metadata).
+The token is read from a file (never from the command line, where `ps` and shell history
+would show it) and never printed. Standard library only, so the client needs nothing but
+Python. Exit codes: 0 success, 1 the server refused or failed, 2 bad arguments or files.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import ssl
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -24,12 +31,20 @@ SEED_REVIEWS = ["The movie was great!", "The movie was okay.", "The movie was te
 DEFAULT_THRESHOLDS = (0.35, 0.65)
 
 
+TOKEN_HINT = (
+    "the server refused the bearer token in {path}: use the file printed as token= on the "
+    "READY line of `make serve` (each run writes a new one), or on a cluster the harness's "
+    "bearer-token Secret"
+)
+
+
 class ClientError(Exception):
     """The server answered with an error, or could not be reached."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, code: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 def read_token(path: Path) -> str:
@@ -60,6 +75,7 @@ class HarnessClient:
             raise ValueError(f"cannot load CA file {ca_file}: {exc}") from None
         self._token = token
         self.timeout = timeout
+        self.token_file: Path | None = None  # named in the hint when the token is refused
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -89,8 +105,14 @@ class HarnessClient:
     def _ok(self, method: str, path: str, body: Any = None) -> Any:
         status, doc, _ = self.request(method, path, body)
         if status != 200:
-            message = doc.get("message") if isinstance(doc, dict) else str(doc)
-            raise ClientError(f"{method} {path}: HTTP {status}: {message}", status)
+            message = str(doc)
+            code = ""
+            if isinstance(doc, dict):
+                message = str(doc.get("message") or doc.get("error") or doc)
+                code = str(doc.get("error", ""))
+            if status == 401 and self.token_file is not None:
+                message += "; " + TOKEN_HINT.format(path=self.token_file)
+            raise ClientError(f"{method} {path}: HTTP {status}: {message}", status, code)
         return doc
 
     def ready(self) -> bool:
@@ -101,6 +123,22 @@ class HarnessClient:
 
     def check(self) -> dict[str, Any]:
         return dict(self._ok("GET", "/check"))
+
+    def server_metadata(self) -> dict[str, Any] | None:
+        """`GET /v2` (None if this server does not offer it)."""
+        status, doc, _ = self.request("GET", "/v2")
+        if status == 404 or not isinstance(doc, dict):
+            return None
+        if status != 200:
+            self._ok("GET", "/v2")  # raises with the server's message
+        return dict(doc)
+
+    def model_metadata(self, name: str) -> dict[str, Any]:
+        return dict(self._ok("GET", f"/v2/models/{urllib.parse.quote(name, safe='')}"))
+
+    def infer(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        path = f"/v2/models/{urllib.parse.quote(name, safe='')}/infer"
+        return dict(self._ok("POST", path, request))
 
     def predict(self, reviews: list[str]) -> list[float]:
         doc = self._ok("POST", "/predict", {"reviews": reviews})
@@ -148,11 +186,117 @@ def format_predictions(
     return "\n".join(lines)
 
 
+def _shape(value: Any) -> list[int]:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return shape
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [item for part in value for item in _flat(part)]
+    return [value]
+
+
+def infer_request(doc: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A full request as given, or `{"<input>": nested array, ...}` completed from metadata."""
+    if isinstance(doc, dict) and isinstance(doc.get("inputs"), list):
+        return dict(doc)
+    specs = {t["name"]: t for t in metadata.get("inputs", [])}
+    if not isinstance(doc, dict) or not doc:
+        raise ValueError(
+            'the input must be a JSON object: {"inputs": [...]} or one array per input name, '
+            f"e.g. {{{', '.join(repr(n) + ': [...]' for n in specs)}}}".replace("'", '"')
+        )
+    unknown = sorted(set(doc) - set(specs))
+    if unknown:
+        raise ValueError(f"unknown input(s) {unknown}; the model takes {sorted(specs)}")
+    inputs = []
+    for name, value in doc.items():
+        if not isinstance(value, list):
+            raise ValueError(f"input {name!r}: expected a JSON array, got {type(value).__name__}")
+        spec = specs[name]
+        inputs.append(
+            {
+                "name": name,
+                "datatype": spec["datatype"],
+                "shape": _shape(value),
+                "data": _flat(value),
+            }
+        )
+    return {"inputs": inputs}
+
+
+def format_metadata(server: dict[str, Any] | None, meta: dict[str, Any]) -> str:
+    lines = []
+    if server is not None:
+        extensions = ", ".join(server.get("extensions", [])) or "none"
+        lines.append(
+            f"server (GET /v2): {server.get('name')} {server.get('version')}, "
+            f"extensions: {extensions}"
+        )
+    lines.append(
+        f"model {meta.get('name')} (GET /v2/models/{meta.get('name')}): versions "
+        f"{', '.join(meta.get('versions', []))}, platform {meta.get('platform')}"
+    )
+    for role in ("inputs", "outputs"):
+        for tensor in meta.get(role, []):
+            lines.append(
+                f"  {role[:-1]:<6}  {tensor['name']:<12} {tensor['datatype']:<6} {tensor['shape']}"
+            )
+    return "\n".join(lines)
+
+
+def format_outputs(name: str, answer: dict[str, Any]) -> str:
+    lines = [f"inference (POST /v2/models/{name}/infer)"]
+    for out in answer.get("outputs", []):
+        data = ", ".join(
+            f"{v:.4f}" if isinstance(v, float) else str(v) for v in out.get("data", [])
+        )
+        lines.append(f"  {out['name']:<12} {out['datatype']:<6} {out['shape']}  {data}")
+    return "\n".join(lines)
+
+
+def _read_input(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read --input {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--input {path} is not JSON: {exc}") from None
+
+
+def run_v2(client: HarnessClient, name: str, input_path: str | None, as_json: bool) -> int:
+    """Metadata, then an inference if asked; 2 for a bad input file, 1 for a refusal."""
+    server = client.server_metadata()
+    meta = client.model_metadata(name)
+    answer = None
+    if input_path is not None:
+        try:
+            request = infer_request(_read_input(input_path), meta)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        answer = client.infer(name, request)
+    if as_json:
+        print(json.dumps({"server": server, "model": meta, "infer": answer}, indent=2))
+        return 0
+    print(format_metadata(server, meta))
+    if answer is not None:
+        print()
+        print(format_outputs(name, answer))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m harness.client", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("reviews", nargs="*", help="reviews to score (default: seed 003's three)")
+    parser.add_argument("reviews", nargs="*", help="reviews to score (default: three examples)")
     parser.add_argument("--url", required=True, help="https://host:port of the harness")
     parser.add_argument(
         "--ca", required=True, type=Path, help="CA certificate that signed the harness certificate"
@@ -163,17 +307,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--json", action="store_true", help="print the raw JSON responses")
     parser.add_argument("--check-only", action="store_true", help="only call /check")
+    parser.add_argument(
+        "--v2",
+        action="store_true",
+        help="Open Inference Protocol: server and model metadata (and --input's inference)",
+    )
+    parser.add_argument(
+        "--input",
+        metavar="FILE",
+        help="with --v2: JSON request to infer, from FILE or - for stdin",
+    )
     args = parser.parse_args(argv)
+    if args.input is not None and not args.v2:
+        print("error: --input needs --v2", file=sys.stderr)
+        return 2
     try:
         client = HarnessClient(args.url, args.ca, read_token(args.token_file), timeout=args.timeout)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    client.token_file = args.token_file
     reviews = args.reviews or SEED_REVIEWS
     try:
         info = client.check()
+        name = str(info.get("model", {}).get("name", ""))
+        if args.v2:
+            return run_v2(client, name, args.input, args.json)
         scores = [] if args.check_only else client.predict(reviews)
     except ClientError as exc:
+        if exc.code == "no_seed_api":
+            return _no_review_api(client, info, args.json)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -188,6 +351,29 @@ def main(argv: list[str] | None = None) -> int:
     if not args.check_only:
         print()
         print(format_predictions(reviews, scores, thresholds))
+    return 0
+
+
+def _no_review_api(client: HarnessClient, info: dict[str, Any], as_json: bool) -> int:
+    """The model has no review API: show what it takes over /v2 and how to call it."""
+    name = str(info.get("model", {}).get("name", ""))
+    try:
+        meta = client.model_metadata(name)
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps({"check": info, "model": meta}, indent=2))
+        return 0
+    print(format_check(info))
+    print()
+    print(
+        f"model {name} has no review API (/predict): it is served through the Open Inference "
+        "Protocol only. Its signature:"
+    )
+    print(format_metadata(None, meta))
+    print()
+    print("To run it: add --v2 --input FILE, FILE holding one JSON array per input name.")
     return 0
 
 

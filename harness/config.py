@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import contract as c
+from harness.attested import check_token_file, provider_from_env
 from harness.gcp import KMS_EMULATOR_ENV, STORAGE_EMULATOR_ENV, loopback_host_port, loopback_url
 from harness.sealed import GcsUri, SealedFormatError, parse_gcs_uri, parse_kms_key_uri
 
@@ -29,7 +30,22 @@ DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_HEADER_TIMEOUT = 10
 DEFAULT_BODY_TIMEOUT = 30
 MAX_WORKERS = 64
-DEFAULT_MAX_ELEMENTS = 1 << 20
+DEFAULT_MAX_ELEMENTS = 16384
+"""Tensor elements per /v2 request. Binding below what a 1 MiB body can carry (~40,000 short
+strings, ~500,000 small numbers): 16,384 reviews take ~6 s on the demo model."""
+
+# The request head's bounds, the same whichever parser is installed (not configurable: no
+# client of this API needs more, and a larger head is only work for whoever sends it).
+HTTP_MAX_TARGET_BYTES = 8192
+"""Longest request target (path and query); past it 414 and the connection closed. RFC 9112
+section 3 recommends accepting request lines of at least 8,000 octets."""
+HTTP_MAX_HEADER_FIELDS = 100
+"""Most header fields in one request; past it 431 (RFC 6585 section 5) and closed. Apache
+httpd's `LimitRequestFields` default is the same 100."""
+HTTP_MAX_HEAD_BYTES = 16384
+"""Largest head: request line, header lines and the blank line, CRLFs included; past it 431
+and closed. h11's own bound on an incomplete head (`DEFAULT_MAX_INCOMPLETE_EVENT_SIZE`),
+which the harness enforced while h11 was its parser."""
 
 # name -> one-line description (shown in errors and the README)
 KNOWN_HARNESS_VARIABLES = {
@@ -39,7 +55,7 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_TOKEN_FILE: f"bearer token file, re-read on change (default {DEFAULT_TOKEN_FILE})",
     c.ENV_RATE_LIMIT: f"requests per minute per client, 0 = off (default {DEFAULT_RATE_LIMIT})",
     c.ENV_MAX_BODY_BYTES: f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})",
-    c.ENV_MAX_BATCH: f"most reviews per /predict call (default {DEFAULT_MAX_BATCH})",
+    c.ENV_MAX_BATCH: f"most reviews per /predict call, and rows per model run of a /v2 batch (default {DEFAULT_MAX_BATCH})",
     c.ENV_MAX_REVIEW_CHARS: f"longest review in characters (default {DEFAULT_MAX_REVIEW_CHARS})",
     c.ENV_LOG_LEVEL: "debug, info, warning or error (default info)",
     c.ENV_TRUSTED_PROXIES: "CIDRs whose X-Forwarded-For is believed, comma-separated (default none)",
@@ -48,6 +64,8 @@ KNOWN_HARNESS_VARIABLES = {
     c.ENV_HEADER_TIMEOUT: f"seconds to receive a request's headers (default {DEFAULT_HEADER_TIMEOUT})",
     c.ENV_BODY_TIMEOUT: f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT})",
     c.ENV_MAX_ELEMENTS: f"most tensor elements per /v2 infer request (default {DEFAULT_MAX_ELEMENTS})",
+    c.ENV_WIP_PROVIDER: "Confidential Space: the pool provider that accepts the attestation token",
+    c.ENV_TOKEN_SEALED: "Confidential Space: the bearer token, encrypted with the model key",
 }
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -191,6 +209,10 @@ def from_env(env: Mapping[str, str]) -> HarnessConfig:
         kms = env.get(KMS_EMULATOR_ENV) or None
         storage = loopback_url(STORAGE_EMULATOR_ENV, storage) if storage else None
         kms = loopback_host_port(KMS_EMULATOR_ENV, kms) if kms else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        check_token_file(provider_from_env(env))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     for name in (c.ENV_TLS_DIR, c.ENV_TOKEN_FILE):

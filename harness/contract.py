@@ -61,6 +61,41 @@ DEPLOYED_ENV: tuple[str, ...] = (
     ENV_WORKERS,
 )
 """What the workload component sets; the Gatekeeper env allowlist admits exactly these."""
+ENV_WIP_PROVIDER = "HARNESS_WIP_PROVIDER"
+"""Confidential Space only: the workload identity pool provider that accepts the launcher's
+attestation token, `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`."""
+ENV_TOKEN_SEALED = "HARNESS_TOKEN_SEALED"
+"""Confidential Space only: the bearer token, encrypted with the model key (base64 KMS
+ciphertext, associated data SEALED_TOKEN_AAD); only the attested harness can decrypt it."""
+SEALED_TOKEN_AAD = "gke-sandbox/harness-token/v1"
+SPACE_ENV: tuple[str, ...] = (
+    ENV_KMS_KEY_URI,
+    ENV_MODEL_SHA256,
+    ENV_MODEL_URI,
+    ENV_TOKEN_SEALED,
+    ENV_TRUSTED_PROXIES,
+    ENV_WIP_PROVIDER,
+    ENV_WORKERS,
+)
+"""What the Confidential Space VM may set (`tee-env-<NAME>` metadata): the image's launch policy
+(`tee.launch_policy.allow_env_override`, harness/Dockerfile) admits exactly these."""
+
+# --------------------------------------------------------------------------- Confidential Space
+ATTESTATION_TOKEN_FILE = "/run/container_launcher/attestation_verifier_claims_token"
+"""Where the Confidential Space launcher writes the attestation token (audience
+https://sts.googleapis.com, refreshed hourly). Source: "Attestation token claims",
+cloud.google.com/confidential-computing/confidential-space/docs/reference/token-claims."""
+LAUNCH_POLICY: dict[str, str] = {
+    # The operator may not replace the entrypoint: the approved digest would run other code.
+    "tee.launch_policy.allow_cmd_override": "false",
+    "tee.launch_policy.allow_env_override": ",".join(SPACE_ENV),
+    # The harness never logs model bytes, keys or request bodies, so its logs may reach Cloud
+    # Logging from the production image too (default `debugonly` would hide them there).
+    "tee.launch_policy.log_redirect": "always",
+}
+"""The image's Confidential Space launch policy labels ("Launch policies",
+cloud.google.com/confidential-computing/confidential-space/docs/reference/launch-policies);
+harness/Dockerfile carries exactly these (a test compares them)."""
 
 # --------------------------------------------------------------------------- HTTP
 LIVENESS_PATH = "/healthz"

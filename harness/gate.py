@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.auth import AuthResult, TokenStore
+from harness.config import DEFAULT_MAX_ELEMENTS
 from harness.contract import PROBE_PATHS
 from harness.metrics import Metrics
 from harness.ratelimit import RateLimiter
@@ -64,7 +65,19 @@ class Limits:
     max_body_bytes: int
     max_batch: int
     max_review_chars: int
-    max_elements: int = 1 << 20  # tensor elements per /v2 infer request
+    max_elements: int = DEFAULT_MAX_ELEMENTS  # tensor elements per /v2 infer request
+
+
+def not_json(content_type: str | None) -> str | None:
+    """Why a JSON route refuses this Content-Type (415), or None for `application/json` and
+    `+json` types (RFC 6839), parameters such as `charset` allowed. A missing one is refused
+    too: the body's type is the sender's to state, not the server's to guess."""
+    if content_type is None or not content_type.strip():
+        return "Content-Type is missing; send application/json"
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    return f"Content-Type {media[:80]!r} is not application/json"
 
 
 def error_bytes(code: str, message: str) -> bytes:

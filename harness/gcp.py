@@ -1,7 +1,9 @@
 """Cloud KMS and Cloud Storage clients: ADC in the cluster, loopback emulators locally.
 
 In GKE both clients use Application Default Credentials, i.e. the workload identity of
-the pod's Kubernetes service account. Locally (no cloud account) they talk to emulators:
+the pod's Kubernetes service account. On Confidential Space (`HARNESS_WIP_PROVIDER` set) they use
+the launcher's attestation token through google-auth's external_account credentials
+(`harness.attested`). Locally (no cloud account) they talk to emulators:
 `STORAGE_EMULATOR_HOST` (the google-cloud-storage convention, scheme included, e.g.
 `http://127.0.0.1:4443`) and `KMS_EMULATOR_HOST` (`127.0.0.1:<port>`, the local gRPC KMS
 of `infra/local/kms.py`). Both must name a loopback address: an emulator endpoint can only
@@ -142,7 +144,9 @@ def kms_client(emulator: str | None = None) -> Any:
     from google.cloud import kms_v1
 
     if not emulator:
-        return kms_v1.KeyManagementServiceClient()
+        from harness.attested import credentials_from_env
+
+        return kms_v1.KeyManagementServiceClient(credentials=credentials_from_env())
     import grpc
     from google.auth.credentials import AnonymousCredentials
     from google.cloud.kms_v1.services.key_management_service.transports import (
@@ -167,7 +171,13 @@ def storage_client(emulator: str | None = None) -> Any:
     from google.cloud import storage
 
     if not emulator:
-        return storage.Client()
+        from harness.attested import credentials_from_env
+
+        attested = credentials_from_env()
+        # A principalSet has no project of its own; reads need none.
+        if attested is None:
+            return storage.Client()
+        return storage.Client(project=None, credentials=attested)
     from google.auth.credentials import AnonymousCredentials
 
     return storage.Client(

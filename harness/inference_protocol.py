@@ -7,19 +7,22 @@ raise `InferenceError` carrying the HTTP status, so any app can mount them:
 
 | endpoint | handler |
 |---|---|
+| `GET /v2` | `server_metadata(version)` |
 | `GET /v2/health/live` | `server_live()` |
 | `GET /v2/health/ready` | `server_ready(model)` |
 | `GET /v2/models/{name}[/versions/{v}]` | `model_metadata(model, name, v)` |
 | `GET /v2/models/{name}[/versions/{v}]/ready` | `model_ready(model, name, v)` |
 | `POST /v2/models/{name}[/versions/{v}]/infer` | `infer(model, name, body, limits, v)` |
 
-Errors: 404 unknown model or version, 413 too many elements or too long a string, 422 a
-request the model cannot take (schema, unknown or missing input, datatype, shape, values
-out of range), 503 not loaded. Their JSON body, per the spec, is `{"error": "<message>"}`.
+Errors: 400 tensor `data` that contradicts its own `shape` (the request is malformed), 404
+unknown model or version, 413 too many elements or too long a string (a valid request larger
+than this server takes, RFC 9110 15.5.14), 422 a request the model cannot take (schema,
+unknown or missing input, datatype, shape, values out of range), 503 not loaded. Their JSON body, per the spec, is `{"error": "<message>"}`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,7 +64,16 @@ ORT_TYPES: dict[str, str] = {
     "tensor(double)": "FP64",
     "tensor(string)": "BYTES",
 }
-PLATFORM = "onnxruntime_onnx"  # Triton's platform name for ONNX models
+PLATFORM = "onnx_onnxv1"
+"""The protocol's platform name for "an ONNX model encoded for ONNX Runtime" (spec, Platforms:
+https://github.com/kserve/open-inference-protocol/blob/main/specification/protocol/inference_grpc.md).
+Triton reports `onnxruntime_onnx`, its own backend name, which the spec does not list."""
+SERVER_NAME = "gke-sandbox-harness"
+EXTENSIONS: tuple[str, ...] = ()
+"""Protocol extensions this server implements: none. It does not do binary tensor data (415),
+classification, sequences, statistics, shared memory or a model repository API, and it
+accepts but ignores request `parameters`; the spec defines no standard extension, so listing
+one it does not do would send a client (Triton's, which reads this list) down a dead end."""
 
 
 class InferenceError(Exception):
@@ -136,6 +148,7 @@ class MetadataModelResponse(BaseModel):
     platform: str
     inputs: list[MetadataTensor]
     outputs: list[MetadataTensor]
+    parameters: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- model
@@ -176,13 +189,30 @@ def specs_from_ort(args: Sequence[Any]) -> tuple[TensorSpec, ...]:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request bounds on top of the body-size limit the app already enforces."""
+    """Per-request bounds on top of the body-size limit the app already enforces.
 
-    max_elements: int = 1 << 20
+    `max_elements`: tensor elements in one request, all inputs together; past it 413 (RFC
+    9110 15.5.14: the request is valid but more than this server is willing to process; 422
+    is kept for what the model cannot take). `chunk_rows`: a batch larger than this is run
+    through the model this many rows at a time, so one large request never holds an
+    inference thread for longer than one chunk while others wait.
+    """
+
+    max_elements: int = 16384
     max_string_chars: int = 10_000
+    chunk_rows: int = 64
+
+    def parameters(self) -> dict[str, int]:
+        """The bounds as the model metadata's `parameters`, for clients to read."""
+        return {"max_elements": self.max_elements, "chunk_rows": self.chunk_rows}
 
 
 # --------------------------------------------------------------------------- handlers
+def server_metadata(version: str) -> dict[str, Any]:
+    """`GET /v2`: the spec's `$metadata_server_response`."""
+    return {"name": SERVER_NAME, "version": version, "extensions": list(EXTENSIONS)}
+
+
 def server_live() -> dict[str, bool]:
     return {"live": True}
 
@@ -210,9 +240,12 @@ def _find(model: ServableModel | None, name: str, version: str | None) -> Servab
 
 
 def model_metadata(
-    model: ServableModel | None, name: str, version: str | None = None
+    model: ServableModel | None,
+    name: str,
+    version: str | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
-    """The model's metadata from its real graph signature."""
+    """The model's metadata from its real graph signature (and the request bounds, if given)."""
     found = _find(model, name, version)
     return MetadataModelResponse(
         name=found.name,
@@ -226,7 +259,8 @@ def model_metadata(
             MetadataTensor(name=t.name, datatype=t.datatype, shape=list(t.shape))
             for t in found.outputs
         ],
-    ).model_dump()
+        parameters=None if limits is None else limits.parameters(),
+    ).model_dump(exclude_none=True)
 
 
 def model_ready(
@@ -236,26 +270,58 @@ def model_ready(
     return {"name": found.name, "ready": True}
 
 
-def _flatten(data: list[Any], where: str, limit: int) -> list[Any]:
-    """Row-major flattening of nested lists (the spec allows either form)."""
+def _mismatch(where: str, message: str) -> InferenceError:
+    return InferenceError(400, "shape_mismatch", f"{where}: {message}")
+
+
+def _elements(data: list[Any], shape: list[int], count: int, where: str) -> list[Any]:
+    """The elements of `data` in row-major order, if `data` is exactly its `shape`.
+
+    The spec allows the flat row-major list or the nesting the shape describes
+    (https://github.com/kserve/open-inference-protocol, `inference_rest.md`, Tensor Data);
+    anything else (ragged rows, another nesting, mixed lists and values) contradicts the
+    declared shape and is a 400. Lengths are checked level by level before descending, so
+    no more than `count` items are ever visited.
+    """
+    lists = sum(isinstance(item, list) for item in data)
+    if lists == 0:
+        if len(data) != count:
+            raise _mismatch(
+                where, f"shape {shape} needs {count} elements, flat data has {len(data)}"
+            )
+        return data
+    if lists != len(data):
+        raise _mismatch(where, "data mixes lists and values at depth 0")
+    if not shape:
+        raise _mismatch(where, "data is nested but shape [] is a single value")
+    if len(data) != shape[0]:
+        raise _mismatch(
+            where, f"data has {len(data)} rows at depth 0, shape {shape} needs {shape[0]}"
+        )
     out: list[Any] = []
-    stack: list[Any] = [iter(data)]
-    while stack:
-        item = next(stack[-1], _END)
-        if item is _END:
-            stack.pop()
-        elif isinstance(item, list):
-            if len(stack) > 32:
-                raise InferenceError(422, "bad_data", f"{where}: data nested deeper than 32 levels")
-            stack.append(iter(item))
-        else:
-            out.append(item)
-            if len(out) > limit:
-                raise InferenceError(413, "too_large", f"{where}: more than {limit} elements")
+    last = len(shape) - 1
+
+    def walk(node: list[Any], depth: int, path: str) -> None:
+        for i, item in enumerate(node):
+            here = f"{path}[{i}]"
+            if depth == last:
+                if isinstance(item, list):
+                    raise _mismatch(where, f"{here} is a list deeper than shape {shape}")
+                out.append(item)
+            elif not isinstance(item, list):
+                raise _mismatch(
+                    where,
+                    f"{here} is a value where shape {shape} needs a list of {shape[depth + 1]}",
+                )
+            elif len(item) != shape[depth + 1]:
+                raise _mismatch(
+                    where, f"{here} has {len(item)} items, shape {shape} needs {shape[depth + 1]}"
+                )
+            else:
+                walk(item, depth + 1, here)
+
+    walk(data, 0, "data")
     return out
-
-
-_END = object()
 
 
 def _check_values(values: list[Any], datatype: str, where: str, limits: Limits) -> np.ndarray:
@@ -329,13 +395,7 @@ def _decode_input(spec: TensorSpec, item: RequestInput, limits: Limits, budget: 
             "too_large",
             f"{where}: {count} elements, over the request limit of {limits.max_elements}",
         )
-    values = _flatten(item.data, where, budget)
-    if len(values) != count:
-        raise InferenceError(
-            422,
-            "bad_shape",
-            f"{where}: shape {item.shape} needs {count} elements, data has {len(values)}",
-        )
+    values = _elements(item.data, item.shape, count, where)
     return _check_values(values, spec.datatype, where, limits).reshape(item.shape)
 
 
@@ -393,14 +453,102 @@ def parse_request(body: Any) -> InferenceRequest:
         raise InferenceError(422, "bad_request", f"{where}: {first['msg']}") from None
 
 
-def infer(
+def parse_json(raw: bytes) -> Any:
+    """The request body as JSON, or a 400 saying why not."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise InferenceError(400, "bad_encoding", "the body is not UTF-8") from None
+    except (ValueError, RecursionError) as exc:
+        message = f"the body is not valid JSON: {str(exc)[:120]}"
+        raise InferenceError(400, "bad_json", message) from None
+
+
+def _refused(exc: Exception) -> InferenceError:
+    """The runtime refused these values (e.g. a shape the graph cannot take). Its own message
+    names graph nodes: kept in `detail` for the caller's log, never returned."""
+    error = InferenceError(
+        422,
+        "model_refused",
+        "the model could not run on this input (a shape or value its graph cannot take)",
+    )
+    error.detail = f"{type(exc).__name__}: {exc}"
+    return error
+
+
+@dataclass
+class Prepared:
+    """A checked request, ready to run whole or in chunks of rows (`chunks`)."""
+
+    model: ServableModel
+    request: InferenceRequest
+    feeds: dict[str, np.ndarray]
+    wanted: list[str]
+    chunks: list[tuple[int, int]]
+
+    def run(self, start: int | None = None, stop: int | None = None) -> list[np.ndarray]:
+        """The model on rows [start, stop) of every input (all rows by default)."""
+        feeds = self.feeds
+        if start is not None:
+            feeds = {k: v[start:stop] for k, v in feeds.items()}
+        try:
+            return [np.asarray(r) for r in self.model.run(feeds, self.wanted)]
+        except InferenceError:
+            raise
+        except Exception as exc:
+            raise _refused(exc) from None
+
+    def join(self, parts: list[list[np.ndarray]]) -> list[np.ndarray] | None:
+        """The chunks' outputs stacked back into one batch; None if an output is not per
+        row (its first dimension is not the chunk's rows), when only a whole run is right."""
+        for (start, stop), outputs in zip(self.chunks, parts, strict=True):
+            if any(out.ndim == 0 or out.shape[0] != stop - start for out in outputs):
+                return None
+        return [np.concatenate(column, axis=0) for column in zip(*parts, strict=True)]
+
+    def respond(self, results: list[np.ndarray]) -> dict[str, Any]:
+        out_specs = {t.name: t for t in self.model.outputs}
+        response = InferenceResponse(
+            model_name=self.model.name,
+            model_version=self.model.version,
+            id=self.request.id,
+            outputs=[
+                _encode_output(n, r, out_specs.get(n))
+                for n, r in zip(self.wanted, results, strict=True)
+            ],
+        )
+        return response.model_dump(exclude_none=True)
+
+
+def _chunks(
+    model: ServableModel, feeds: Mapping[str, np.ndarray], rows: int
+) -> list[tuple[int, int]]:
+    """Row ranges for a batch larger than `rows`, or [] to run it whole.
+
+    Only when every input and output of the model has a variable first (batch) dimension
+    and every input of the request has the same number of rows: then rows are independent
+    samples and running them in chunks gives the same result.
+    """
+    specs = (*model.inputs, *model.outputs)
+    if rows < 1 or not feeds or any(not t.shape or t.shape[0] != -1 for t in specs):
+        return []
+    counts = {array.shape[0] for array in feeds.values() if array.ndim}
+    if len(counts) != 1 or any(array.ndim == 0 for array in feeds.values()):
+        return []
+    (total,) = counts
+    if total <= rows:
+        return []
+    return [(start, min(start + rows, total)) for start in range(0, total, rows)]
+
+
+def prepare(
     model: ServableModel | None,
     name: str,
     body: Any,
     limits: Limits = Limits(),
     version: str | None = None,
-) -> dict[str, Any]:
-    """Run one inference request (parsed JSON) and return the response object."""
+) -> Prepared:
+    """Check one inference request (parsed JSON) and decode its tensors, without running it."""
     found = _find(model, name, version)
     request = parse_request(body)
     for key, given, expected in (
@@ -421,27 +569,20 @@ def infer(
         raise InferenceError(
             422, "unknown_output", f"outputs {unknown} are not among {sorted(out_specs)}"
         )
-    try:
-        results = found.run(feeds, wanted)
-    except InferenceError:
-        raise
-    except (
-        Exception
-    ) as exc:  # the runtime refused these values (e.g. a shape the graph cannot take)
-        # The runtime's own message names graph nodes: logged by the caller, not returned.
-        error = InferenceError(
-            422,
-            "model_refused",
-            "the model could not run on this input (a shape or value its graph cannot take)",
-        )
-        error.detail = f"{type(exc).__name__}: {exc}"
-        raise error from None
-    response = InferenceResponse(
-        model_name=found.name,
-        model_version=found.version,
-        id=request.id,
-        outputs=[
-            _encode_output(n, r, out_specs.get(n)) for n, r in zip(wanted, results, strict=True)
-        ],
-    )
-    return response.model_dump(exclude_none=True)
+    return Prepared(found, request, feeds, wanted, _chunks(found, feeds, limits.chunk_rows))
+
+
+def infer(
+    model: ServableModel | None,
+    name: str,
+    body: Any,
+    limits: Limits = Limits(),
+    version: str | None = None,
+) -> dict[str, Any]:
+    """Run one inference request (parsed JSON) and return the response object (in one thread;
+    the server runs `Prepared`'s chunks one at a time instead, see harness/v2routes.py)."""
+    prepared = prepare(model, name, body, limits, version)
+    results = None
+    if prepared.chunks:
+        results = prepared.join([prepared.run(a, b) for a, b in prepared.chunks])
+    return prepared.respond(prepared.run() if results is None else results)

@@ -46,6 +46,10 @@ from harness.model_card import CARD_FILE, ModelCard, ModelCardError, check_signa
 # sandbox. The library reads ORT_DISABLE_TELEMETRY (a string in the binary; verified here: with
 # it set before the import, nothing is written). Set before any `import onnxruntime` below.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+# With ORT_LOAD_CONFIG_FROM_MODEL=1 a model's `ort_config` metadata overrides the session
+# options (profiling on writes onnxruntime_profile__*.json into the working directory); the
+# library reads the variable itself at session creation, so it is pinned off here.
+os.environ["ORT_LOAD_CONFIG_FROM_MODEL"] = "0"
 
 MODEL_FILE = "model.onnx"
 # The model proto itself is copied once (InferenceSession takes `bytes`); weights belong in
@@ -251,6 +255,7 @@ def session_options(threads: int) -> Any:
     # MatMul, 1 thread: batch 1 36 ms (51 with pre-packing), batch 32 349 ms (95).
     opts.add_session_config_entry("session.disable_prepacking", "1")
     opts.log_severity_level = 3  # warnings from ORT would go to stderr unstructured
+    opts.enable_profiling = False  # a profile is a JSON file in the working directory
     return opts
 
 
@@ -363,8 +368,12 @@ def build_session(
         buffers = []
     model_bytes = bytes(model_view)  # small: the graph without its weights
     try:
+        # read_config_from_model=0: the model's `ort_config` never overrides these options.
         session = ort.InferenceSession(
-            model_bytes, sess_options=opts, providers=["CPUExecutionProvider"]
+            model_bytes,
+            sess_options=opts,
+            providers=["CPUExecutionProvider"],
+            read_config_from_model=0,
         )
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
         raise OnnxModelError(f"{model_path}: onnxruntime refused the model: {exc}") from None

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from harness import __version__
 from harness.contract import LIVENESS_PATH, OPENAPI_PATH, PROBE_PATHS, READINESS_PATH
-from harness.gate import BODY_KEY, PUBLIC_PATHS, Limits, error_bytes
+from harness.gate import BODY_KEY, PUBLIC_PATHS, Limits, error_bytes, not_json
 from harness.metrics import Metrics
 from harness.schema import Invalid, parse_reviews, predict_request_model
 from harness.state import ModelState
@@ -47,7 +47,7 @@ _PREDICT_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     400: {"description": "empty body, not UTF-8, malformed JSON, or ambiguous framing"},
     413: {"description": "body larger than the limit"},
-    415: {"description": "Content-Type is not JSON"},
+    415: {"description": "Content-Type missing or not JSON (application/json or a +json type)"},
     422: {"description": "JSON of the wrong shape, empty or oversize batch, review too long"},
 }
 
@@ -58,15 +58,6 @@ def error_response(status: int, code: str, message: str, headers: Any = None) ->
 
 def _json(data: bytes, status: int = 200, headers: Any = None) -> Response:
     return Response(data, status, headers, media_type="application/json")
-
-
-def _not_json(content_type: str | None) -> str | None:
-    if content_type is None:
-        return None
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json" or media.endswith("+json"):
-        return None
-    return f"Content-Type {media!r} is not application/json"
 
 
 def build_routes(state: ModelState, predictor: Predictor) -> FastAPI:
@@ -151,7 +142,7 @@ class Predictor:
         self._pool: anyio.CapacityLimiter | None = None  # created inside the event loop
 
     async def __call__(self, body: bytes, content_type: str | None) -> tuple[int, bytes, Any]:
-        problem = _not_json(content_type)
+        problem = not_json(content_type)
         if problem:
             return 415, error_bytes("unsupported_media_type", problem), None
         reviews = parse_reviews(self.request_model, body, self.limits)

@@ -194,6 +194,13 @@ class _Run:
                 "ready: serving %s after %.2fs", config.model_uri, time.perf_counter() - started
             )
             if config.workers > 1:  # hand the socket over to the forked workers
+                # uvicorn logs "Shutting down" / "Finished server process" for the loading
+                # server: say first that this is the hand-over, so it never reads as a crash
+                log.info(
+                    "handing over to %d worker processes: the loading server stops, the "
+                    "socket stays open",
+                    config.workers,
+                )
                 self.server.should_exit = True
             return
         finally:

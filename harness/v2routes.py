@@ -5,6 +5,7 @@ The gate has already done TLS, rate limit, bearer token and the body cap, exactl
 `harness.inference_protocol` and back. Paths (spec `inference_rest.md`,
 https://github.com/kserve/open-inference-protocol):
 
+    GET  /v2                      server metadata: name, version, extensions (none)
     GET  /v2/health/live          GET /v2/health/ready
     GET  /v2/models/{name}[/versions/{v}]
     GET  /v2/models/{name}[/versions/{v}]/ready
@@ -12,13 +13,13 @@ https://github.com/kserve/open-inference-protocol):
 
 Errors answer the handler's status with the spec's `{"error": "<message>"}`; what the
 runtime said (it may name graph internals) goes to the log only, rate limited. The binary
-tensor extension (`Inference-Header-Content-Length`) is refused with 415. Inference runs in
-a worker thread, at most `threads` at once per process.
+tensor extension (`Inference-Header-Content-Length`) is refused with 415, and so is a body
+whose Content-Type is missing or not JSON. Parsing and inference run in worker threads, at
+most `threads` at once per process; a batch over `chunk_rows` rows runs one chunk per hop.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -27,8 +28,9 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from harness import __version__
 from harness import inference_protocol as oip
-from harness.gate import BODY_KEY
+from harness.gate import BODY_KEY, not_json
 from harness.state import ModelState
 
 log = logging.getLogger("harness.v2")
@@ -61,8 +63,9 @@ def _error(exc: oip.InferenceError) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
-def _json_body(request: Request) -> Any:
-    """The body the gate read, as JSON; 415/400 as `InferenceError`s."""
+def _raw_body(request: Request) -> bytes:
+    """The body the gate read, once its headers are acceptable; 415/400 as `InferenceError`s.
+    Parsing it is left to a worker thread: a large body takes milliseconds."""
     if request.headers.get(BINARY_HEADER) is not None:
         raise oip.InferenceError(
             415,
@@ -70,22 +73,51 @@ def _json_body(request: Request) -> Any:
             "the binary tensor data extension (Inference-Header-Content-Length) is not "
             "supported; send JSON tensors",
         )
-    media = (request.headers.get("content-type") or "application/json").split(";", 1)[0]
-    media = media.strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise oip.InferenceError(
-            415, "unsupported_media_type", f"Content-Type {media!r} is not application/json"
-        )
+    problem = not_json(request.headers.get("content-type"))
+    if problem:
+        raise oip.InferenceError(415, "unsupported_media_type", problem)
     raw = request.scope.get(BODY_KEY, b"")
     if not raw:
         raise oip.InferenceError(400, "empty_body", "the request body is empty")
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise oip.InferenceError(400, "bad_encoding", "the body is not UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        message = f"the body is not valid JSON: {str(exc)[:120]}"
-        raise oip.InferenceError(400, "bad_json", message) from None
+    return raw
+
+
+def _start(
+    model: Any, name: str, raw: bytes, limits: oip.Limits, version: str | None
+) -> tuple[oip.Prepared, dict[str, Any] | None]:
+    """In a worker thread: parse and check the request; answer it at once unless it runs in
+    chunks (one hop to a thread for an ordinary request)."""
+    prepared = oip.prepare(model, name, oip.parse_json(raw), limits, version)
+    if prepared.chunks:
+        return prepared, None
+    return prepared, prepared.respond(prepared.run())
+
+
+def _whole(prepared: oip.Prepared) -> dict[str, Any]:
+    return prepared.respond(prepared.run())
+
+
+INFER_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": oip.InferenceRequest.model_json_schema()}},
+    }
+}
+INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the spec's $inference_response"},
+    400: {
+        "description": "empty body, not UTF-8, malformed JSON, or tensor data that contradicts "
+        "its shape (neither flat row-major nor nested exactly as the shape)"
+    },
+    404: {"description": "unknown model or version"},
+    413: {"description": "body over the byte limit, or more tensor elements than the limit"},
+    415: {
+        "description": "Content-Type missing or not JSON (application/json or a +json type), "
+        "or the binary tensor data extension"
+    },
+    422: {"description": "a request the model cannot take: input names, datatypes, shapes, values"},
+    503: {"description": "the model is not loaded yet"},
+}
 
 
 def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: int) -> None:
@@ -103,6 +135,14 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
         except oip.InferenceError as exc:
             return _error(exc)
 
+    @app.get(
+        "/v2",
+        tags=["v2"],
+        summary="Open Inference Protocol: server metadata (name, version, extensions)",
+    )
+    async def server_metadata() -> Response:
+        return _answer(200, oip.server_metadata(__version__))
+
     @app.get("/v2/health/live", tags=["v2"], summary="Open Inference Protocol: server live")
     async def live() -> Response:
         return _answer(200, oip.server_live())
@@ -111,28 +151,72 @@ def add_v2_routes(app: FastAPI, state: ModelState, limits: oip.Limits, threads: 
     async def ready() -> Response:
         return run(oip.server_ready, model())
 
+    # Each route has its own handler, so `version` is a path parameter where the path has it
+    # and absent elsewhere (one handler for both would document it as a query parameter).
     @app.get("/v2/models/{name}", tags=["v2"], summary="Model metadata (its real signature)")
-    @app.get("/v2/models/{name}/versions/{version}", tags=["v2"], include_in_schema=False)
-    async def metadata(name: str, version: str | None = None) -> Response:
-        return run(oip.model_metadata, model(), name, version)
+    async def metadata(name: str) -> Response:
+        return run(oip.model_metadata, model(), name, None, limits)
+
+    @app.get(
+        "/v2/models/{name}/versions/{version}",
+        tags=["v2"],
+        summary="Model metadata of one version",
+    )
+    async def version_metadata(name: str, version: str) -> Response:
+        return run(oip.model_metadata, model(), name, version, limits)
 
     @app.get("/v2/models/{name}/ready", tags=["v2"], summary="Model ready")
-    @app.get("/v2/models/{name}/versions/{version}/ready", tags=["v2"], include_in_schema=False)
-    async def model_ready(name: str, version: str | None = None) -> Response:
+    async def model_ready(name: str) -> Response:
+        return run(oip.model_ready, model(), name, None)
+
+    @app.get(
+        "/v2/models/{name}/versions/{version}/ready",
+        tags=["v2"],
+        summary="Model ready, one version",
+    )
+    async def version_ready(name: str, version: str) -> Response:
         return run(oip.model_ready, model(), name, version)
 
-    @app.post("/v2/models/{name}/infer", tags=["v2"], summary="Inference on JSON tensors")
-    @app.post("/v2/models/{name}/versions/{version}/infer", tags=["v2"], include_in_schema=False)
-    async def infer(request: Request, name: str, version: str | None = None) -> Response:
+    async def infer(request: Request, name: str, version: str | None) -> Response:
+        """Parse, check and run in worker threads; a large batch one chunk per hop, so that
+        between two chunks every request already waiting for a thread gets one first (the
+        limiter is first come, first served) and the event loop answers the rest."""
         try:
-            body = _json_body(request)
+            raw = _raw_body(request)
             if not pool:
                 pool.append(anyio.CapacityLimiter(threads))
-            result = await anyio.to_thread.run_sync(
-                oip.infer, model(), name, body, limits, version, limiter=pool[0]
+            limiter = pool[0]
+            prepared, result = await anyio.to_thread.run_sync(
+                _start, model(), name, raw, limits, version, limiter=limiter
             )
+            if result is None:
+                parts = [
+                    await anyio.to_thread.run_sync(prepared.run, a, b, limiter=limiter)
+                    for a, b in prepared.chunks
+                ]
+                joined = prepared.join(parts)
+                if joined is None:  # an output that is not per row: only a whole run is right
+                    result = await anyio.to_thread.run_sync(_whole, prepared, limiter=limiter)
+                else:
+                    result = await anyio.to_thread.run_sync(
+                        prepared.respond, joined, limiter=limiter
+                    )
         except oip.InferenceError as exc:
             if exc.detail and budget.allow():
                 log.warning("inference refused (%d %s): %s", exc.status, exc.code, exc.detail[:500])
             return _error(exc)
         return _answer(200, result)
+
+    described = {"openapi_extra": INFER_BODY, "responses": INFER_RESPONSES, "tags": ["v2"]}
+
+    @app.post("/v2/models/{name}/infer", summary="Inference on JSON tensors", **described)
+    async def model_infer(request: Request, name: str) -> Response:
+        return await infer(request, name, None)
+
+    @app.post(
+        "/v2/models/{name}/versions/{version}/infer",
+        summary="Inference on JSON tensors, one version",
+        **described,
+    )
+    async def version_infer(request: Request, name: str, version: str) -> Response:
+        return await infer(request, name, version)

@@ -11,7 +11,15 @@ from typing import Any
 
 import pulumi
 
-from infra.config import BLOCKS, NAMESPACE, OPTIONAL_BLOCKS, SECRET_KEYS, Part, StackConfig, parse
+from infra.config import (
+    KNOWN_BLOCKS,
+    NAMESPACE,
+    OPTIONAL_BLOCKS,
+    SECRET_KEYS,
+    Part,
+    StackConfig,
+    parse,
+)
 from infra.errors import ConfigError
 from policy.facts import (
     DEPLOY_FACTS_TYPE,
@@ -19,7 +27,7 @@ from policy.facts import (
     GOOGLE_FRONT_END_CIDRS,
     REVIEW_EXTRAS_TYPE,
 )
-from stacks import cluster, harness, model, sandbox, workload
+from stacks import cluster, harness, model, sandbox, space, workload
 from stacks.links import Links
 
 # Build order inside one stack: the cluster's node SA exists before Bob's reader grant.
@@ -29,6 +37,7 @@ BUILD_ORDER: tuple[Part, ...] = (
     Part.HARNESS,
     Part.SANDBOX,
     Part.WORKLOAD,
+    Part.SPACE,
 )
 
 
@@ -36,12 +45,12 @@ def engine_config() -> dict[str, Any]:
     """Every `gke-sandbox:*` key the engine holds, parsed from its JSON/string form."""
     config = pulumi.Config(NAMESPACE)
     raw: dict[str, Any] = {"part": config.get("part")}
-    for name in sorted(BLOCKS[Part.ALL] | OPTIONAL_BLOCKS):
+    for name in sorted(KNOWN_BLOCKS | OPTIONAL_BLOCKS):
         value = config.get_object(name)
         if value is not None:
             raw[name] = value
     # Also surface keys the program does not know, so a typo fails loudly.
-    known = {"part", *BLOCKS[Part.ALL], *OPTIONAL_BLOCKS, *SECRET_KEYS}
+    known = {"part", *KNOWN_BLOCKS, *OPTIONAL_BLOCKS, *SECRET_KEYS}
     for full_key in _all_config_keys():
         namespace, _, key = full_key.partition(":")
         if namespace == NAMESPACE and key not in known:
@@ -95,6 +104,7 @@ def build(config: StackConfig, secrets: dict[str, pulumi.Output[str] | None]) ->
         Part.HARNESS: lambda: harness.build(config, links),
         Part.SANDBOX: lambda: sandbox.build(config, links),
         Part.WORKLOAD: lambda: workload.build(config, links, secrets),
+        Part.SPACE: lambda: space.build(config),
     }
     record_deploy_facts(config)
     exports: dict[str, Any] = {}

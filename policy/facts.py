@@ -11,10 +11,21 @@ from enum import StrEnum
 from types import MappingProxyType
 
 # --------------------------------------------------------------------------- Confidential nodes
-# Confidential GKE Nodes on AMD SEV run on these machine series only.
-# Source: cloud.google.com/kubernetes-engine/docs/how-to/confidential-gke-nodes ("Supported
-# machine types": N2D, C2D, C3D for AMD SEV); the seed uses n2d-standard-2.
-SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d")
+# Which machine series run which Confidential Computing technology (the one table; GKE nodes and
+# the Confidential Space VM both read it). AMD SEV: N2D, C2D, C3D
+# (cloud.google.com/kubernetes-engine/docs/how-to/confidential-gke-nodes, "Supported machine
+# types"; the seed uses n2d-standard-2). Intel TDX: C3
+# (cloud.google.com/confidential-computing/confidential-vm/docs/supported-configurations,
+# "Machine type, CPU, and zone support"). Keys are `confidentialInstanceType` values
+# (pulumi-gcp 10.2.0 InstanceConfidentialInstanceConfigArgs: SEV, SEV_SNP, TDX).
+CONFIDENTIAL_MACHINE_FAMILIES = MappingProxyType(
+    {
+        "SEV": ("n2d", "c2d", "c3d"),
+        "TDX": ("c3",),
+    }
+)
+# Confidential GKE Nodes run on AMD SEV only, so these series only.
+SEV_MACHINE_FAMILIES: tuple[str, ...] = CONFIDENTIAL_MACHINE_FAMILIES["SEV"]
 # The seed's machine type (seed 003 step 8: `--machine-type n2d-standard-2`), the default here.
 DEFAULT_MACHINE_TYPE = "n2d-standard-2"
 # confidentialNodes.confidentialInstanceType values that mean AMD memory encryption.
@@ -33,6 +44,93 @@ def is_sev_machine_type(machine_type: object) -> bool:
         and "-" in machine_type
         and machine_family(machine_type) in SEV_MACHINE_FAMILIES
     )
+
+
+def supports_confidential_type(machine_type: object, confidential_type: object) -> bool:
+    """True when the machine type's series runs this Confidential Computing technology."""
+    families = CONFIDENTIAL_MACHINE_FAMILIES.get(confidential_type)  # type: ignore[call-overload]
+    return (
+        families is not None
+        and isinstance(machine_type, str)
+        and "-" in machine_type
+        and machine_family(machine_type) in families
+    )
+
+
+# --------------------------------------------------------------------------- Confidential Space
+# The production Confidential Space image: family `confidential-space` in the image project
+# `confidential-space-images`; `confidential-space-debug` is the debug image (SSH, no hardening,
+# `dbgstat` "enabled"). Source: "Deploy workloads"
+# (cloud.google.com/confidential-computing/confidential-space/docs/deploy-workloads, flags
+# --image-project and --image-family). One family for AMD SEV and Intel TDX: its images are built
+# on cos-tdx ("Confidential Space images", .../docs/confidential-space-images).
+CONFIDENTIAL_SPACE_IMAGE_PROJECT = "confidential-space-images"
+CONFIDENTIAL_SPACE_IMAGE_FAMILY = "confidential-space"
+CONFIDENTIAL_SPACE_IMAGE = (
+    f"projects/{CONFIDENTIAL_SPACE_IMAGE_PROJECT}/global/images/family/"
+    f"{CONFIDENTIAL_SPACE_IMAGE_FAMILY}"
+)
+# Google Cloud Attestation: the OIDC issuer of the launcher's attestation token, and the audience
+# of the default token the launcher fetches for a workload identity pool. Source: "Attestation
+# token claims" (cloud.google.com/confidential-computing/confidential-space/docs/reference/
+# token-claims: `iss`, `aud`) and "Create and grant access to confidential resources"
+# (.../docs/create-grant-access-confidential-resources: --issuer-uri, --allowed-audiences).
+ATTESTATION_ISSUER = "https://confidentialcomputing.googleapis.com/"
+STS_AUDIENCE = "https://sts.googleapis.com"
+# The custom attribute that carries the workload's image digest, and the assertion it maps.
+IMAGE_DIGEST_ATTRIBUTE = "attribute.image_digest"
+IMAGE_DIGEST_ASSERTION = "assertion.submods.container.image_digest"
+# The clauses an attestation-bound key release requires ("Attestation assertions",
+# .../docs/reference/attestation-assertions): Google's hardened image that passed validation,
+# a supported (STABLE, not merely USABLE) image version, a production (non-debug) image.
+SPACE_SOFTWARE_CLAUSE = "assertion.swname == 'CONFIDENTIAL_SPACE'"
+SPACE_SUPPORT_CLAUSE = "'STABLE' in assertion.submods.confidential_space.support_attributes"
+SPACE_DEBUG_CLAUSE = "assertion.dbgstat == 'disabled-since-boot'"
+
+
+def space_digest_clause(digest: str) -> str:
+    """The clause that names the one approved image."""
+    return f"{IMAGE_DIGEST_ASSERTION} == '{digest}'"
+
+
+def space_account_clause(email: str) -> str:
+    """The clause that names the VM's service account (token claim `google_service_accounts`)."""
+    return f"'{email}' in assertion.google_service_accounts"
+
+
+def attestation_condition(digest: str, email: str) -> str:
+    """The provider's attribute condition: every clause, joined by `&&` and nothing else."""
+    return " && ".join(
+        (
+            SPACE_SOFTWARE_CLAUSE,
+            SPACE_SUPPORT_CLAUSE,
+            SPACE_DEBUG_CLAUSE,
+            space_digest_clause(digest),
+            space_account_clause(email),
+        )
+    )
+
+
+def attested_principal_set(project_number: str, pool: str, digest: str) -> str:
+    """The IAM principal of every workload the pool admits with this image digest
+    ("Principal identifiers", cloud.google.com/iam/docs/principal-identifiers: principalSet by
+    attribute value)."""
+    return (
+        f"principalSet://iam.googleapis.com/projects/{project_number}/locations/global/"
+        f"workloadIdentityPools/{pool}/{IMAGE_DIGEST_ATTRIBUTE}/{digest}"
+    )
+
+
+ATTESTED_PRINCIPAL_SET = re.compile(
+    r"^principalSet://iam\.googleapis\.com/projects/(?P<number>[0-9]+)/locations/global/"
+    r"workloadIdentityPools/(?P<pool>[a-z0-9-]+)/attribute\.image_digest/"
+    r"(?P<digest>sha256:[0-9a-f]{64})$"
+)
+# What the VM's own service account needs, and nothing else: Confidential Space Workload User
+# ("Grants the ability to generate an attestation token and run a workload in a VM"; it holds
+# confidentialcomputing.challenges.create/verify and logging.logEntries.create, so no separate
+# logWriter). Source: cloud.google.com/iam/docs/roles-permissions/confidentialcomputing.
+SPACE_VM_ROLES: tuple[str, ...] = ("roles/confidentialcomputing.workloadUser",)
 
 
 # --------------------------------------------------------------------------- Cloud KMS

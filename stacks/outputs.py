@@ -34,3 +34,10 @@ GATEKEEPER_CONSTRAINTS = "gatekeeperConstraints"
 HARNESS_URL = "harnessUrl"
 HARNESS_TOKEN = "harnessToken"
 HARNESS_CERTIFICATE = "harnessCertificate"
+# space (Alice, Confidential Space); also HARNESS_URL and SSL_POLICY
+SPACE_SERVICE_ACCOUNT = "spaceServiceAccount"
+SPACE_PRINCIPAL_SET = "spacePrincipalSet"
+SPACE_PROVIDER = "spaceProvider"
+SPACE_ADDRESS = "spaceAddress"
+# What only the space stack exports (the all-in-one `dev` stack does not run that part).
+SPACE_ONLY_EXPORTS = (SPACE_SERVICE_ACCOUNT, SPACE_PRINCIPAL_SET, SPACE_PROVIDER, SPACE_ADDRESS)

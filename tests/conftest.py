@@ -159,3 +159,22 @@ def resolve(output: Any) -> Any:
     if isinstance(output, pulumi.Output):
         return _sync_await(output.future())
     return output
+
+
+# --- a test run leaves no onnxruntime profiles behind (empty ones were once committed)
+_ORT_PROFILES = "onnxruntime_profile__*.json"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_profiles_key] = set(ROOT.glob(_ORT_PROFILES))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    left = sorted(set(ROOT.glob(_ORT_PROFILES)) - session.config.stash.get(_profiles_key, set()))
+    if left:
+        names = ", ".join(p.name for p in left)
+        print(f"\nerror: this test run left onnxruntime profiles in the repository root: {names}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_profiles_key = pytest.StashKey[set[Path]]()

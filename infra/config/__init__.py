@@ -12,6 +12,7 @@ The names below are the package's interface (`from infra.config import StackConf
 
 from infra.config.schema import (
     BLOCKS,
+    KNOWN_BLOCKS,
     NAMESPACE,
     OPTIONAL_BLOCKS,
     SEALED_OPTIONAL_METADATA,
@@ -23,6 +24,7 @@ from infra.config.schema import (
     AutoscalingConfig,
     ClusterAccess,
     ClusterConfig,
+    ConfidentialType,
     DenyPolicyConfig,
     DisruptionBudgetConfig,
     ExtraGrant,
@@ -37,6 +39,7 @@ from infra.config.schema import (
     ReleaseChannel,
     SandboxConfig,
     SealedObjectConfig,
+    SpaceConfig,
     StackConfig,
     TenantConfig,
     WhenUnsatisfiable,
@@ -47,6 +50,7 @@ from infra.config.stack import parse
 
 __all__ = [
     "BLOCKS",
+    "KNOWN_BLOCKS",
     "NAMESPACE",
     "OPTIONAL_BLOCKS",
     "SEALED_OPTIONAL_METADATA",
@@ -58,6 +62,7 @@ __all__ = [
     "AutoscalingConfig",
     "ClusterAccess",
     "ClusterConfig",
+    "ConfidentialType",
     "DenyPolicyConfig",
     "DisruptionBudgetConfig",
     "ExtraGrant",
@@ -72,6 +77,7 @@ __all__ = [
     "ReleaseChannel",
     "SandboxConfig",
     "SealedObjectConfig",
+    "SpaceConfig",
     "StackConfig",
     "TenantConfig",
     "WhenUnsatisfiable",

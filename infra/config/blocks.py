@@ -54,6 +54,7 @@ from infra.config.schema import (
     AuthorizedNetwork,
     ClusterAccess,
     ClusterConfig,
+    ConfidentialType,
     DenyPolicyConfig,
     GatekeeperConfig,
     HarnessConfig,
@@ -64,6 +65,7 @@ from infra.config.schema import (
     ReleaseChannel,
     SandboxConfig,
     SealedObjectConfig,
+    SpaceConfig,
     TenantConfig,
     WorkloadConfig,
 )
@@ -75,6 +77,7 @@ from policy.facts import (
     REPOSITORY_PREFIX,
     RESERVED_NAMESPACES,
     is_sev_machine_type,
+    supports_confidential_type,
 )
 
 DEFAULT_DENIED_PERMISSIONS = (
@@ -609,4 +612,55 @@ def parse_workload(block: Block) -> WorkloadConfig:
     block.done()
     if config.harness_sizing is not None:
         check_within_sizing(config, config.harness_sizing, f"{block.path}.harnessSizing")
+    return config
+
+
+# --------------------------------------------------------------------------- space
+ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
+PROJECT_NUMBER = re.compile(r"^[1-9][0-9]{5,19}$")
+POOL_ID = re.compile(r"^(?!gcp-)[a-z0-9-]{4,32}$")
+POOL_ID_HINT = "4-32 lowercase letters, digits or -, not starting with gcp-"
+
+
+def parse_space(block: Block) -> SpaceConfig:
+    config = SpaceConfig(
+        project=block.str("project", pattern=PROJECT_ID, expected="a GCP project id"),
+        project_number=block.str(
+            "projectNumber",
+            pattern=PROJECT_NUMBER,
+            expected="the project's number (gcloud projects describe <project> --format='value(projectNumber)')",
+        ),
+        zone=block.str("zone", pattern=ZONE, expected="a zone such as us-central1-a"),
+        image=image(block, "image"),
+        host=block.str("host", pattern=DNS_NAME, expected="a DNS name such as model.example.com"),
+        machine_type=block.str(
+            "machineType",
+            default=facts.DEFAULT_MACHINE_TYPE,
+            expected="a Confidential VM machine type such as n2d-standard-2",
+        ),
+        confidential_type=block.enum(
+            "confidentialType", ConfidentialType, default=ConfidentialType.SEV
+        ),
+        service_account=block.str("serviceAccount", pattern=SA_ACCOUNT_ID, default="space-harness"),
+        pool=block.str(
+            "pool", pattern=POOL_ID, default="confidential-space", expected=POOL_ID_HINT
+        ),
+        provider=block.str(
+            "provider", pattern=POOL_ID, default="attestation", expected=POOL_ID_HINT
+        ),
+        ssl_policy=block.str(
+            "sslPolicy", pattern=GCP_NAME, default="sandbox-tls", expected=GCP_NAME_HINT
+        ),
+        subnet_cidr=cidr(block, "subnetCidr", "10.40.0.0/24"),
+        log_redirect=block.bool("logRedirect", default=True),
+    )
+    block.done()
+    if not supports_confidential_type(config.machine_type, config.confidential_type.value):
+        families = facts.CONFIDENTIAL_MACHINE_FAMILIES[config.confidential_type.value]
+        raise ConfigError(
+            block.key("machineType"),
+            f"cannot run {config.confidential_type.value}",
+            value=config.machine_type,
+            expected=f"a {'/'.join(families)} machine type for {config.confidential_type.value}",
+        )
     return config

@@ -76,7 +76,7 @@ def _check_tenants_and_handover(config: StackConfig) -> None:
                 raise ConfigError(
                     f"{NAMESPACE}:workload.{_HANDED_OVER[attr]}",
                     "is required for part workload",
-                    expected="the value Alice handed over (see README, 'what crosses')",
+                    expected="the value Alice handed over (docs/deploy.md, 'What crosses between parties')",
                 )
     if config.sandbox and not config.sandbox.allowed_repositories:
         raise ConfigError(

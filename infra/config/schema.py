@@ -11,6 +11,7 @@ plain, reviewable config (exchanged out of band) rather than hidden lookups:
     sandbox   Gatekeeper pin, approved digests, how to reach the cluster
     workload  where Bob deploys the harness and under which hostname
     review    (optional, any part) IAM grants beyond the design the owner allows, with a reason
+    space     Alice's Confidential Space path: the VM, its attested key release, its HTTPS entry
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Part(StrEnum):
     CLUSTER = "cluster"
     SANDBOX = "sandbox"
     WORKLOAD = "workload"
+    # The Confidential Space path (not part of `all`: the GKE path is the default).
+    SPACE = "space"
 
 
 # Config blocks each part reads. A block a part does not need is rejected, not ignored,
@@ -56,6 +59,10 @@ BLOCKS: dict[Part, frozenset[str]] = {
     Part.WORKLOAD: frozenset({"workload"}),
 }
 BLOCKS[Part.ALL] = frozenset().union(*BLOCKS.values())
+# The Confidential Space path reads the model it releases and its own block; `all` does not run it.
+BLOCKS[Part.SPACE] = frozenset({"model", "space"})
+# Every block some part reads: what a stack file may name at all.
+KNOWN_BLOCKS: frozenset[str] = frozenset().union(*BLOCKS.values())
 
 SECRET_KEYS = ("harnessToken", "kubeconfig", "tlsCertificate", "tlsPrivateKey")
 
@@ -406,6 +413,46 @@ class ExtraGrant:
     condition: str | None = None
 
 
+class ConfidentialType(StrEnum):
+    """The Confidential VM's memory encryption (`confidentialInstanceType`); which machine series
+    run which is policy.facts.CONFIDENTIAL_MACHINE_FAMILIES."""
+
+    SEV = "SEV"
+    TDX = "TDX"
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    """Alice's Confidential Space path: one Confidential VM running the approved harness digest,
+    the workload identity pool that releases the key to it, and its HTTPS load balancer."""
+
+    project: str
+    project_number: str
+    zone: str
+    image: str
+    host: str
+    machine_type: str = facts.DEFAULT_MACHINE_TYPE
+    confidential_type: ConfidentialType = ConfidentialType.SEV
+    service_account: str = "space-harness"
+    pool: str = "confidential-space"
+    provider: str = "attestation"
+    ssl_policy: str = "sandbox-tls"
+    subnet_cidr: str = "10.40.0.0/24"
+    log_redirect: bool = True
+
+    @property
+    def region(self) -> str:
+        return self.zone.rsplit("-", 1)[0]
+
+    @property
+    def digest(self) -> str:
+        return self.image.rsplit("@", 1)[1]
+
+    @property
+    def service_account_email(self) -> str:
+        return f"{self.service_account}@{self.project}.iam.gserviceaccount.com"
+
+
 # Optional for every part: `review` (explicit allowances the review reports).
 OPTIONAL_BLOCKS = frozenset({"review"})
 
@@ -420,8 +467,12 @@ class StackConfig:
     sandbox: SandboxConfig | None = None
     workload: WorkloadConfig | None = None
     extra_grants: tuple[ExtraGrant, ...] = ()
+    space: SpaceConfig | None = None
 
     def runs(self, part: Part) -> bool:
+        """`all` runs every GKE-path part; the Confidential Space part runs only as itself."""
+        if part is Part.SPACE:
+            return self.part is Part.SPACE
         return self.part in (Part.ALL, part)
 
     @property

@@ -11,13 +11,22 @@ from infra.config.blocks import (
     parse_harness,
     parse_model,
     parse_sandbox,
+    parse_space,
     parse_tenants,
     parse_workload,
 )
 from infra.config.checks import check_cross_block, fill_from_blocks
 from infra.config.reader import Block
 from infra.config.review import parse_review
-from infra.config.schema import BLOCKS, NAMESPACE, OPTIONAL_BLOCKS, SECRET_KEYS, Part, StackConfig
+from infra.config.schema import (
+    BLOCKS,
+    KNOWN_BLOCKS,
+    NAMESPACE,
+    OPTIONAL_BLOCKS,
+    SECRET_KEYS,
+    Part,
+    StackConfig,
+)
 from infra.errors import ConfigError
 
 
@@ -36,9 +45,10 @@ def parse(raw: Mapping[str, Any]) -> StackConfig:
     tenants = parse_tenants(raw["tenants"]) if "tenants" in needed else ()
     sandbox = parse_sandbox(b) if (b := block("sandbox")) else None
     workload = parse_workload(b) if (b := block("workload")) else None
+    space = parse_space(b) if (b := block("space")) else None
     extras = parse_review(raw["review"]) if raw.get("review") is not None else ()
     config = fill_from_blocks(
-        StackConfig(part, model, harness, cluster, tenants, sandbox, workload, extras)
+        StackConfig(part, model, harness, cluster, tenants, sandbox, workload, extras, space)
     )
     check_cross_block(config)
     return config
@@ -59,11 +69,11 @@ def _part(value: Any) -> Part:
 def _check_block_names(raw: Mapping[str, Any], part: Part, needed: frozenset[str]) -> None:
     """A party's stack file carries exactly the blocks its part acts on: no more, no fewer."""
     for name in sorted(set(raw) - {"part", *SECRET_KEYS, *OPTIONAL_BLOCKS}):
-        if name not in BLOCKS[Part.ALL]:
+        if name not in KNOWN_BLOCKS:
             raise ConfigError(
                 f"{NAMESPACE}:{name}",
                 "is not a known key",
-                expected=f"one of part, {', '.join(sorted(BLOCKS[Part.ALL]))}",
+                expected=f"one of part, {', '.join(sorted(KNOWN_BLOCKS))}",
             )
         if name not in needed:
             raise ConfigError(

@@ -1,12 +1,14 @@
 """Local end to end, no cloud: emulators, build + seal the model, harness over TLS, client.
 
 Starts fake-gcs-server and the local KMS (real google.cloud.kms.v1 gRPC protocol), trains
-the small sentiment model, seals it into the emulated bucket with Tink + KMS, writes a
-throwaway CA, server certificate and random bearer token under build/local/, starts the
-harness (`python -m harness`) on a free port with MODEL_SHA256 pinned, waits for /readyz,
-runs Bob's client (`python -m harness.client`) and prints /check and the predictions for
-seed 003's three reviews, then stops everything it started, also on Ctrl-C or failure.
-The harness log is kept in build/local/logs/harness.log.
+the small sentiment model (once: reused while its inputs are unchanged), seals it into the
+emulated bucket with Tink + KMS, writes a throwaway CA, server certificate and random
+bearer token under build/local/demo/ (its own directory: a running `make serve` keeps its
+files), starts the harness (`python -m harness`) on a free port with MODEL_SHA256 pinned,
+waits for /readyz, runs Bob's client (`python -m harness.client`), stops everything it
+started (also on Ctrl-C or failure) and prints the answer last: /check and the
+predictions for the three example reviews. `--verbose` also prints each step's details.
+The harness log is kept in build/local/demo/logs/harness.log.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 
 from infra.errors import UserError
 
-DEFAULT_ROOT = Path("build/local")
+LOCAL_ROOT = Path("build/local")
+DEFAULT_ROOT = LOCAL_ROOT / "demo"
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -50,7 +53,13 @@ def port_from_env(default: int | None) -> int | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", type=Path, default=DEFAULT_ROOT, help="where local files go (default build/local)"
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help=f"this run's directory: TLS material, token, logs (default {DEFAULT_ROOT})",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="print every step's details, not only the steps"
     )
 
 
@@ -64,18 +73,21 @@ def run(args: argparse.Namespace) -> int:
 
     total = 7
     step = [0]
+    verbose = bool(getattr(args, "verbose", False))
 
     def say(message: str) -> None:
-        print(f"       {message}", flush=True)
+        if verbose:
+            print(f"       {message}", flush=True)
 
     def begin(title: str) -> None:
         step[0] += 1
         print(f"[{step[0]}/{total}] {title}", flush=True)
 
     with LocalStack(args.root, progress=say) as stack:
+        stack.claim("demo")
         begin("starting emulators (fake-gcs-server, local KMS)")
         stack.start_emulators()
-        begin("building the sentiment model")
+        begin("building the sentiment model (reused while its inputs are unchanged)")
         stack.build_model()
         begin("sealing the model (Tink streaming AEAD, keyset wrapped by KMS) and uploading it")
         sealed = stack.seal()
@@ -89,15 +101,22 @@ def run(args: argparse.Namespace) -> int:
         stack.wait_ready()
         say("/readyz is 200: model decrypted in memory and verified")
         begin("running the client (python -m harness.client)")
-        scores = _client_round_trip(stack)
+        shown, scores = _client_round_trip(stack)
         begin("stopping the harness and the emulators")
     say("all stopped")
-    print(f"demo ok: positive {scores[0]:.4f} > neutral {scores[1]:.4f} > negative {scores[2]:.4f}")
+    print()
+    print(shown.rstrip("\n"))
+    print()
+    print(
+        f"demo ok: positive {scores[0]:.4f} > neutral {scores[1]:.4f} > negative {scores[2]:.4f} "
+        f"(harness log: {log_file})"
+    )
     return 0
 
 
-def _client_round_trip(stack: Any) -> list[float]:
-    """Run the real client once, then score seed 003's reviews and check their order."""
+def _client_round_trip(stack: Any) -> tuple[str, list[float]]:
+    """Run the real client once (its output is the answer shown last), then score the
+    example reviews and check their order."""
     from harness.client import SEED_REVIEWS, HarnessClient, read_token
     from infra.local.stack import REPO_ROOT
 
@@ -115,13 +134,17 @@ def _client_round_trip(stack: Any) -> list[float]:
         ],
         cwd=REPO_ROOT,
         check=False,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
-        raise UserError(f"the client failed with status {result.returncode}")
+        raise UserError(
+            f"the client failed with status {result.returncode}: {result.stderr.strip()}"
+        )
     client = HarnessClient(stack.url, stack.paths.ca_cert, read_token(stack.paths.token_file))
     scores = client.predict(list(SEED_REVIEWS))
     if not scores[0] > scores[1] > scores[2]:
         raise UserError(
-            f"expected positive > neutral > negative for seed 003's reviews, got {scores}"
+            f"expected positive > neutral > negative for the example reviews, got {scores}"
         )
-    return scores
+    return result.stdout, scores

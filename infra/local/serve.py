@@ -1,8 +1,10 @@
 """Like demo, but leave the harness running in the foreground until Ctrl-C.
 
-Starts the emulators, builds and seals the model, writes TLS material and a token under
-build/local/, starts the harness on 127.0.0.1:$HARNESS_PORT (default 8443) with its log
-on this terminal (stderr), and once /readyz is 200 prints exactly one line on stdout:
+Starts the emulators, builds (once, then reuses) and seals the model, writes TLS material
+and a token under build/local/serve/ (`--root` to choose; a second run in the same
+directory is refused while the first runs), starts the harness on 127.0.0.1:$HARNESS_PORT
+(default 8443; a busy port is reported before anything starts) with its log on this
+terminal (stderr), and once /readyz is 200 prints exactly one line on stdout:
 
     READY https://127.0.0.1:<port> token=<path> ca=<path> model=<name>
 
@@ -19,16 +21,22 @@ goes to stderr so stdout carries only the READY line.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 from pathlib import Path
 
 from harness import contract
 from infra.errors import UserError
-from infra.local import demo
-from infra.local.demo import install_sigterm_handler, port_from_env
+from infra.local.demo import LOCAL_ROOT, install_sigterm_handler, port_from_env
 
 DEFAULT_PORT = contract.PORT
+DEFAULT_ROOT = LOCAL_ROOT / "serve"
+STOPPED = (
+    "stopped the harness and the emulators as asked (Ctrl-C or SIGTERM): the harness's "
+    '"Shutting down" lines above are this clean stop, not a crash'
+)
 PASSED_THROUGH = (
     contract.ENV_PORT,
     contract.ENV_BIND,
@@ -39,8 +47,13 @@ PASSED_THROUGH = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`demo`'s options (--root), plus the model to serve."""
-    demo.add_arguments(parser)
+    """Where this run's files go, and the model to serve."""
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help=f"this run's directory: TLS material, token, logs (default {DEFAULT_ROOT})",
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -66,6 +79,33 @@ def harness_overrides(environ: dict[str, str]) -> dict[str, str]:
     return chosen
 
 
+def check_port_free(port: int) -> None:
+    """Fail at once, before the emulators and the model, if the port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the harness binds
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+            raise UserError(
+                f"port {port} on 127.0.0.1 is already in use (another `make serve`?): stop "
+                f"that process, or choose another port, e.g. HARNESS_PORT={port + 1} make serve"
+            ) from None
+
+
+def check_model(model: Path | None) -> None:
+    """`MODEL=...` is something seal takes, said in terms of MODEL."""
+    if model is None:
+        return
+    from infra.model.seal import check_model_path
+
+    try:
+        check_model_path(model)
+    except UserError as exc:
+        raise UserError(f"MODEL={model}: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     import warnings
 
@@ -81,8 +121,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with LocalStack(args.root, progress=say) as stack:
             extra = harness_overrides(dict(os.environ))
-            if args.model is not None and not args.model.exists():
-                raise UserError(f"MODEL={args.model}: no such .onnx file or model directory")
+            check_model(args.model)
+            stack.claim("serve")
+            check_port_free(port)
             stack.start_emulators()
             if args.model is None:
                 stack.build_model()
@@ -101,6 +142,6 @@ def run(args: argparse.Namespace) -> int:
             if code != 0:
                 raise UserError(f"the harness exited with status {code}")
     except KeyboardInterrupt:
-        say("stopped the harness and the emulators")
+        say(STOPPED)
         return 0
     return 0

@@ -2,8 +2,11 @@
 
 `LocalStack` is a context manager: everything it starts (fake-gcs-server, the local KMS,
 the harness subprocess) is stopped in reverse order on exit, including on Ctrl-C or an
-error. Files go under `build/local/` (model, TLS material, token, logs); the token and
-keys are written 0600 and never printed.
+error. Each run has its own directory (`build/local/demo/`, `build/local/serve/`: TLS
+material, token, logs) and holds a lock on it while it runs, so a second run in the same
+directory is refused with the first one's pid and command instead of replacing the files a
+running server uses. The demo model is built once into `build/local/cache/` and reused
+while its inputs are unchanged. The token and keys are written 0600 and never printed.
 
 The harness runs as a separate process the way the image runs it: `python -E -s -B -m
 harness` with a minimal environment. (`-I` would also drop the current directory from
@@ -14,6 +17,7 @@ rest of isolated mode: no `PYTHON*` variables, no user site-packages.)
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import subprocess
@@ -61,6 +65,10 @@ class LocalPaths:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "run.lock"
+
 
 def harness_command() -> list[str]:
     return [sys.executable, "-E", "-s", "-B", "-m", "harness"]
@@ -69,8 +77,16 @@ def harness_command() -> list[str]:
 class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
     """Start pieces one by one; `__exit__` stops whatever was started."""
 
-    def __init__(self, root: Path, *, progress: Callable[[str], None] = lambda _m: None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        progress: Callable[[str], None] = lambda _m: None,
+        model_cache: Path | None = None,
+    ) -> None:
         self.paths = LocalPaths(root.resolve())
+        self.model_cache = (model_cache or self.paths.root.parent / "cache").resolve()
+        self.model_dir = self.paths.model_dir
         self.progress = progress
         self._exit = contextlib.ExitStack()
         self.gcs: Any = None
@@ -86,6 +102,32 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
 
     def close(self) -> None:
         self._exit.close()
+
+    # one run per directory
+    def claim(self, command: str) -> None:
+        """Lock this run's directory, or refuse naming the run that holds it.
+
+        An advisory `flock` on `run.lock`: the kernel drops it when the holder exits, even
+        on SIGKILL, so a crashed run never leaves a stale lock behind.
+        """
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        handle = self.paths.lock_file.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UserError(
+                f"{self.paths.root} is in use by another local run ({holder}); its server "
+                "and token would be replaced: stop that run first (Ctrl-C in its terminal), "
+                "or give this one its own directory with --root DIR"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}: python -m infra {command}\n")
+        handle.flush()
+        self._exit.callback(handle.close)
 
     # emulators
     def start_emulators(self) -> None:
@@ -115,14 +157,22 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
 
     # model
     def build_model(self) -> Any:
-        from infra.model.onnx_demo import build
+        """The demo model: trained once per content hash of its inputs, then reused."""
+        from infra.model.onnx_demo import build_cached
 
-        report = build(self.paths.model_dir)
-        self.progress(
-            f"ONNX model trained (text in, probability out): {report.train_samples} generated "
-            f"reviews, {report.vocabulary} n-grams, {report.model_bytes} bytes, eval accuracy "
-            f"{report.eval_accuracy_3class:.0%} (3-class) in {report.seconds}s"
-        )
+        self.model_dir, report, reused = build_cached(self.model_cache)
+        if reused:
+            self.progress(
+                f"ONNX model reused from {self.model_dir.parent} (its inputs are unchanged; "
+                "delete that directory to train again)"
+            )
+        else:
+            self.progress(
+                f"ONNX model trained (text in, probability out): {report.train_samples} "
+                f"generated reviews, {report.vocabulary} n-grams, {report.model_bytes} bytes, "
+                f"eval accuracy {report.eval_accuracy_3class:.0%} (3-class) in "
+                f"{report.seconds}s; kept in {self.model_dir.parent}"
+            )
         return report
 
     def seal(
@@ -131,7 +181,7 @@ class LocalStack(contextlib.AbstractContextManager["LocalStack"]):
         from infra.model.seal import seal_model
 
         report = seal_model(
-            source or self.paths.model_dir,
+            source or self.model_dir,
             dest=dest,
             kms_key_uri=key_uri,
             kms=self.kms_client,

@@ -14,14 +14,22 @@ negative with weight `1 - score` (cross-entropy against a soft label).
 Writes a model directory: `model.onnx` + `model.json` (the model card read by
 `harness.model_card`). Evaluates the written files through `harness.onnx_runtime`, as
 served. Seed 003's reviews are excluded from training: their order is a test.
+
+`build_cached` keeps one build per content hash of its inputs (this code, the lexicon and
+evaluation data, the card code, the library versions, the sample count and seed), so
+`make serve` and `make demo` train once and reuse the model while nothing changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import random
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -208,6 +216,51 @@ def build(out_dir: Path, *, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_
         seed_scores={t: round(float(s), 4) for t, s in zip(SEED_REVIEWS, seed_scores, strict=True)},
         seconds=round(time.perf_counter() - started, 2),
     )
+
+
+_HERE = Path(__file__).resolve().parent
+CACHE_LIBRARIES = ("numpy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime")
+
+
+def cache_inputs() -> list[Path]:
+    """The files a demo build depends on (besides the library versions)."""
+    harness_dir = _HERE.parents[1] / "harness"
+    data = sorted(p for p in (_HERE / "data").rglob("*") if p.is_file())
+    return [_HERE / "onnx_demo.py", _HERE / "reviews.py", harness_dir / "model_card.py", *data]
+
+
+def inputs_digest(samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> str:
+    """A content hash of everything that decides the built model's bytes."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"samples={samples} seed={seed}\n".encode())
+    for path in cache_inputs():
+        digest.update(f"{path.relative_to(_HERE.parents[1]).as_posix()}\n".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for library in CACHE_LIBRARIES:
+        digest.update(f"{library}=={version(library)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_cached(cache_root: Path) -> tuple[Path, DemoReport, bool]:
+    """(model directory, its build report, reused?): build only when no build of the same
+    inputs exists under `cache_root`. A build goes to a temporary directory first and is
+    renamed into place, so a half-written model is never reused and two runs may race."""
+    target = cache_root / f"demo-model-{inputs_digest()}"
+    report_file = target / "report.json"
+    if report_file.is_file() and (target / "model" / "model.onnx").is_file():
+        return target / "model", DemoReport(**json.loads(report_file.read_text())), True
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache_root))
+    try:
+        built = build(staging / "model")
+        report = DemoReport(**{**asdict(built), "out_dir": str(target / "model")})
+        (staging / "report.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+        with contextlib.suppress(OSError):  # another run finished the same build first
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target / "model", report, False
 
 
 def main(argv: list[str] | None = None) -> int:

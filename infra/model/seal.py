@@ -10,12 +10,28 @@ directory is then tarred on the fly (deterministically: sorted names, zeroed tim
 owners, so the same model always has the same SHA-256); an uncompressed `.tar` is streamed
 as is (compressed archives are refused because the harness slices the plaintext in memory). A fresh Tink streaming-AEAD keyset encrypts the stream to a local
 ciphertext file; KMS wraps the keyset; the object is uploaded with the wrapped keyset in
-metadata `encryption-key` (seed 003 layout), the plaintext SHA-256 and size, and the key
+metadata `encryption-key` (the original tutorial's layout), the plaintext SHA-256 and size, and the key
 version. The associated data of both the stream and the keyset is `gs://BUCKET/OBJECT`.
 The model is read and encrypted in a stream, so models larger than memory work.
 
-Credentials: Application Default Credentials. Locally, `STORAGE_EMULATOR_HOST` and
-`KMS_EMULATOR_HOST` point at the emulators (`make demo` sets everything up).
+Every input (key URI, destination, template, the model itself) is checked before any
+credential is looked up. Credentials: Application Default Credentials, i.e.
+`gcloud auth application-default login`, or GOOGLE_APPLICATION_CREDENTIALS naming a service
+account key file; without them seal says so in one line.
+
+Offline (no cloud, no credentials): start the local KMS in one terminal,
+
+    python -m infra.local.kms --key projects/P/locations/L/keyRings/R/cryptoKeys/K
+
+then, in another, seal against it and keep the ciphertext instead of uploading it:
+
+    KMS_EMULATOR_HOST=127.0.0.1:<port it printed> python -m infra seal MODEL \\
+        --key-uri gcp-kms://projects/P/locations/L/keyRings/R/cryptoKeys/K \\
+        --dest gs://BUCKET/OBJECT --no-upload --out build/sealed/model.tar.enc
+
+(`STORAGE_EMULATOR_HOST` would point the upload at fake-gcs-server; `make demo` and
+`make serve` do all of this for you. The local KMS keeps keys in memory only, so such a
+ciphertext opens only while that KMS process runs.)
 """
 
 from __future__ import annotations
@@ -40,6 +56,10 @@ TEMPLATE_CHOICES = (
     "AES256_GCM_HKDF_4KB",
     "AES256_CTR_HMAC_SHA256_1MB",
     "AES256_CTR_HMAC_SHA256_4KB",
+)
+EXPECTED_MODEL = (
+    "a .onnx file, a directory holding model.onnx (model.json optional), "
+    "or an uncompressed .tar of such a directory"
 )
 COPY_CHUNK = 1 << 20
 UPLOAD_CHUNK = 64 << 20  # resumable upload chunk: bounds the uploader's memory
@@ -88,7 +108,24 @@ def _check_archive(path: Path) -> None:
     from harness.tarview import is_tar_header
 
     if not is_tar_header(head):
-        raise UserError(f"{path} is not an uncompressed tar archive (no valid tar header)")
+        raise UserError(
+            f"{path} is not a model: expected {EXPECTED_MODEL} (it is neither .onnx nor a tar archive)"
+        )
+
+
+def check_model_path(source: Path) -> None:
+    """The model path is something seal can take, or a UserError saying what is expected."""
+    if not source.exists():
+        raise UserError(f"{source}: no such file or directory; expected {EXPECTED_MODEL}")
+    if source.is_dir():
+        if not (source / "model.onnx").is_file() and not (source / "model.json").is_file():
+            raise UserError(
+                f"{source} has no model.onnx (a model.json card is optional beside it); "
+                f"expected {EXPECTED_MODEL}"
+            )
+        return
+    if source.suffix != ".onnx":
+        _check_archive(source)
 
 
 def _model_files(directory: Path) -> list[tuple[str, Path, os.stat_result]]:
@@ -106,7 +143,10 @@ def _model_files(directory: Path) -> list[tuple[str, Path, os.stat_result]]:
                 )
             files.append((rel, path, st))
     if not any(rel == "model.json" for rel, _, _ in files):
-        raise UserError(f"{directory} has no model.json at its top level; is it a model directory?")
+        raise UserError(
+            f"{directory} has no model.onnx (a model.json card is optional beside it); "
+            f"expected {EXPECTED_MODEL}"
+        )
     return files
 
 
@@ -152,18 +192,25 @@ def seal_model(
     keyset_out: Path | None = None,
     replace: bool = False,
     progress: Callable[[str], None] = lambda _msg: None,
+    connect: Callable[[], tuple[Any, Any]] | None = None,
 ) -> SealReport:
-    """Seal `source` for `dest` (see module doc). `storage=None` skips the upload (needs `out`)."""
+    """Seal `source` for `dest` (see module doc). `storage=None` skips the upload (needs `out`).
+
+    `connect`, if given, returns `(kms, storage)` and is called only once every input has
+    been checked and the model prepared: a typo is reported before credentials are needed.
+    """
     from harness.gcp import KmsAead
     from harness.sealed import DEFAULT_TEMPLATE, SealedMetadata
 
     template = template or DEFAULT_TEMPLATE
     target, key_name, handle = _parse_inputs(dest, kms_key_uri, template)
-    if storage is None and out is None:
+    if storage is None and out is None and connect is None:
         raise UserError("--no-upload needs --out FILE for the ciphertext")
     with tempfile.TemporaryDirectory(prefix="seal-") as tmp:
         source = prepare_onnx(source, Path(tmp) / "model", progress)
         produce = _plaintext_stream(source)
+        if connect is not None:
+            kms, storage = connect()
         if storage is not None and not replace:
             _refuse_existing(storage, target)
         associated_data = target.associated_data()
@@ -221,6 +268,7 @@ def prepare_onnx(source: Path, work_dir: Path, progress: Callable[[str], None]) 
     already holds the model in the clear) that is deleted after sealing. Anything else
     (a `.tar`, a directory without `model.onnx`) is sealed as given.
     """
+    check_model_path(source)
     is_onnx_dir = source.is_dir() and (source / "model.onnx").is_file()
     if not (is_onnx_dir or (source.is_file() and source.suffix == ".onnx")):
         return source
@@ -362,29 +410,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+NO_CREDENTIALS = (
+    "no Google Cloud credentials found (seal calls Cloud KMS and Cloud Storage as you): run "
+    "`gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
+    "service account key file; to seal offline instead, see `python -m infra seal --help`"
+)
+
+
+def _require_credentials() -> None:
+    """Application Default Credentials exist, or one line saying how to get them."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except DefaultCredentialsError:
+        raise UserError(NO_CREDENTIALS) from None
+
+
 def run(args: argparse.Namespace) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+    from google.auth.exceptions import GoogleAuthError
+
     from harness.gcp import emulators_from_env, kms_client, storage_client
 
     try:
         storage_emulator, kms_emulator = emulators_from_env()
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    storage = None if args.no_upload else storage_client(storage_emulator)
-    report = seal_model(
-        args.model,
-        dest=args.dest,
-        kms_key_uri=args.key_uri,
-        kms=kms_client(kms_emulator),
-        storage=storage,
-        template=args.template,
-        out=args.out,
-        keyset_out=args.keyset_out,
-        replace=args.replace,
-        progress=lambda msg: print(msg, flush=True),
-    )
+    if args.no_upload and args.out is None:
+        raise UserError("--no-upload needs --out FILE for the ciphertext")
+
+    def connect() -> tuple[Any, Any]:
+        if kms_emulator is None or (storage_emulator is None and not args.no_upload):
+            _require_credentials()
+        storage = None if args.no_upload else storage_client(storage_emulator)
+        return kms_client(kms_emulator), storage
+
+    try:
+        report = seal_model(
+            args.model,
+            dest=args.dest,
+            kms_key_uri=args.key_uri,
+            kms=None,
+            storage=None,
+            template=args.template,
+            out=args.out,
+            keyset_out=args.keyset_out,
+            replace=args.replace,
+            progress=lambda msg: print(msg, flush=True),
+            connect=connect,
+        )
+    except GoogleAuthError as exc:  # e.g. expired user credentials, found but refused
+        raise UserError(f"Google Cloud refused the credentials: {exc}; {NO_CREDENTIALS}") from None
     print(
         f"sealed {report.dest}: sha256 {report.sha256}, {report.plaintext_bytes} bytes, key {report.kms_key_version}"
     )

@@ -30,16 +30,20 @@ COMPONENT_PARTS: dict[str, set[str]] = {
     "workload_identity": {"cluster"},
     "tenant_iam": {"cluster"},
     "service_perimeter": {"cluster"},
-    "project_services": {"model", "harness"},
+    "project_services": {"model", "harness", "space"},
     "image_mirror": {"cluster"},
-    "tls_policy": {"cluster"},
+    "tls_policy": {"cluster", "space"},
+    "ingress_address": {"cluster"},
     "tenant_sandbox": {"sandbox"},
     "gatekeeper": {"sandbox"},
     "gatekeeper_policy": {"sandbox"},
     "harness_workload": {"workload"},
+    "confidential_space": {"space"},
     # The component package host (issue 15): no stack imports it, so no party part.
     "package": set(),
 }
+# Parts the all-in-one stack does not run (infra.config Part.SPACE).
+NOT_IN_ALL = frozenset({"space"})
 EVERYTHING = (
     "infra/",
     "policy/",
@@ -79,7 +83,11 @@ def affected(paths: Iterable[str], parts: dict[str, str]) -> list[str]:
     touched: set[str] = set()
 
     def by_part(wanted: set[str]) -> set[str]:
-        return {stack for stack, part in parts.items() if part == "all" or part in wanted}
+        return {
+            stack
+            for stack, part in parts.items()
+            if part in wanted or (part == "all" and bool(wanted - NOT_IN_ALL))
+        }
 
     for path in paths:
         name = Path(path).name

@@ -208,6 +208,12 @@ def _self_signed_cert(_: CloudMocks, name: str, inputs: dict) -> tuple[str, dict
     return f"{name}-id", {**inputs, "certPem": MOCK_CA_PEM}
 
 
+def _secret_ciphertext(_: CloudMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    """KMS ciphertext: base64 bytes that do not contain the plaintext."""
+    fake = hashlib.sha256(f"ciphertext:{name}".encode()).digest()
+    return f"{name}-id", {**inputs, "ciphertext": base64.b64encode(fake * 2).decode()}
+
+
 _RESOURCE_STATE = {
     "gcp:kms/keyRing:KeyRing": _key_ring,
     "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
@@ -226,4 +232,5 @@ _RESOURCE_STATE = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "tls:index/privateKey:PrivateKey": _private_key,
     "tls:index/selfSignedCert:SelfSignedCert": _self_signed_cert,
+    "gcp:kms/secretCiphertext:SecretCiphertext": _secret_ciphertext,
 }

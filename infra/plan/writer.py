@@ -4,7 +4,9 @@ Writes, per stack:
   build/plan/<stack>.json        the resource graph (urn, type, name, parent, inputs,
                                  dependencies, protect) and outputs
   build/manifests/<stack>/*.yaml  every Kubernetes object as it would be applied
-and prints the resource tree. Secret values appear as [secret] everywhere.
+and prints one summary line per stack (`--verbose`: the resource tree too). The count is
+every resource in the plan file, as `review` counts them, split into cloud/Kubernetes
+resources and the components that group them. Secret values appear as [secret] everywhere.
 
 Stacks run in party order (model, harness, cluster, sandbox, workload, then the rest), so a
 StackReference to an earlier stack sees that stack's planned outputs.
@@ -15,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +28,7 @@ from infra.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.yaml$")
-PARTY_ORDER = ("model", "harness", "cluster", "sandbox", "workload")
+PARTY_ORDER = ("model", "harness", "cluster", "sandbox", "workload", "space")
 OFFLINE_SECRET = "offline-plan-placeholder"
 
 
@@ -47,7 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="output directory (default: <project-dir>/build)"
     )
-    parser.add_argument("--quiet", action="store_true", help="do not print the resource tree")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print each stack's resource tree"
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="only the summary lines (the default; kept for scripts)",
+    )
 
 
 def discover(project_dir: Path) -> list[str]:
@@ -207,16 +215,35 @@ def run(args: argparse.Namespace) -> int:
         part = config.get("gke-sandbox:part", "all")
         document = plan_document(stack, part, captured)
         plan_path, manifest_dir, count = write_outputs(out_dir, stack, document)
-        if not args.quiet:
+        if args.verbose and not args.quiet:
             print(f"\n== stack {stack} (part {part}) ==")
             print(render_tree(document["resources"]))
         custom = sum(1 for r in captured.resources if r.custom)
-        print(
-            f"{stack}: {custom} resources, {count} Kubernetes objects -> "
-            f"{_rel(plan_path)}, {_rel(manifest_dir)}/ ({time.monotonic() - started:.1f}s)",
-            file=sys.stdout,
-        )
+        line = summary_line(stack, document, custom, count, (plan_path, manifest_dir), started)
+        print(line, flush=True)
     return 0
+
+
+def summary_line(
+    stack: str,
+    document: Mapping[str, Any],
+    custom: int,
+    objects: int,
+    written: tuple[Path, Path],
+    started: float,
+) -> str:
+    """`dev: 152 resources (131 cloud/Kubernetes + 21 components), 73 Kubernetes objects -> ...`
+
+    The total is what the plan file holds and `review` counts; `custom` is what a cloud or
+    the Kubernetes API would hold (components and the stack itself are Pulumi's grouping).
+    """
+    total = len(document["resources"])
+    plan_path, manifest_dir = written
+    return (
+        f"{stack}: {total} resources ({custom} cloud/Kubernetes + {total - custom} components), "
+        f"{objects} Kubernetes objects -> {_rel(plan_path)}, {_rel(manifest_dir)}/ "
+        f"({time.monotonic() - started:.1f}s)"
+    )
 
 
 def _rel(path: Path) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .. import rbac
+from ..rules.attestation import attested_release
 from ..rules.gcp_iam import (
     IMPERSONATION_ROLES,
     WORKLOAD_IDENTITY_USER,
@@ -152,6 +153,26 @@ class _Analysis:
             return  # unknown during a preview; the stack policy runs again with known values
         member = grant.member if isinstance(grant.member, str) else str(grant.member)
         first = Hop("iam-grant", f"{grant.role} to {member}", grant.resource.get("urn"))
+        release = attested_release(self.resources, member)
+        if release is not None:
+            attested, words = release
+            hop = Hop(
+                "attestation",
+                "the pool's provider checks Google Cloud Attestation's token"
+                + ("" if attested else f" ({words.split('; but ', 1)[-1]})"),
+                first.urn,
+            )
+            self.add(
+                goal,
+                principal=words.split(";", 1)[0],
+                kind="attested-workload",
+                hops=(first, hop),
+                flagged=not attested,
+                verdict="released only on hardware attestation"
+                if attested
+                else "attested principalSet whose provider does not hold every clause",
+            )
+            return
         principal = workload_principal(member)
         if principal:
             self.kubernetes(goal, (first,), principal)

@@ -11,6 +11,7 @@ from policy.facts import SEV_MACHINE_FAMILIES
 from . import (
     admission_review,
     attestation,
+    attestor_note,
     cluster_surface,
     data,
     deny_corpus,
@@ -65,6 +66,7 @@ from .tokens import (
     SERVICE_PERIMETER,
     SSL_POLICY,
     STORAGE_ACL_TYPES,
+    WIP_PROVIDER,
 )
 
 _SEV = "/".join(SEV_MACHINE_FAMILIES)
@@ -163,7 +165,8 @@ RULES: tuple[Rule, ...] = (
         description="Only the sandbox workload identity can decrypt: every role able to decrypt "
         "(on a key, key ring, project, folder or organization) goes to a service "
         "account bound by Workload Identity to exactly one Kubernetes service account "
-        "of a cluster in the plan, and nobody else can act as that account.",
+        "of a cluster in the plan, and nobody else can act as that account (on the Confidential "
+        "Space path: to an attested principalSet, judged by key-release-attested).",
         severity=Severity.CRITICAL,
         remediation="Grant roles/cloudkms.cryptoKeyDecrypter on the one key to the workload GSA "
         "only, bind that GSA with roles/iam.workloadIdentityUser to "
@@ -485,10 +488,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         name="tenant-can-deploy",
-        description="The tenant Role allows exactly what applying and awaiting the tenant's "
-        "objects with pulumi-kubernetes needs: create/delete/get/patch/update on each applied "
-        "kind, get/list/watch on what its await logic reads (ReplicaSets, Pods, PVCs, "
-        "Endpoints, Events...), nothing else.",
+        description="The tenant Role allows exactly what applying, awaiting and deleting the "
+        "tenant's objects with pulumi-kubernetes needs: create/delete/get/patch/update on each "
+        "applied kind plus list/watch (a deletion is awaited through an informer on the kind), "
+        "get/list/watch on what its await logic reads (ReplicaSets, Pods, PVCs, Endpoints, "
+        "Events...), nothing else.",
         severity=Severity.HIGH,
         remediation="Set the tenant Role's rules (components/tenant_sandbox.py TENANT_RULES) to "
         "the verbs the messages name; `policy.facts.AWAIT_READS` lists the reads per kind.",
@@ -518,6 +522,86 @@ RULES: tuple[Rule, ...] = (
         "annotate the Ingress with networking.gke.io/v1beta1.FrontendConfig: <frontend>.",
         applies_to=(K8S_INGRESS, FRONTEND_CONFIG, SSL_POLICY),
         check=deploy_k8s.check_lb_tls_policy,
+    ),
+    # Deploy-ready, second round: names IAM accepts, a supported Gatekeeper release
+    # (policy/rules/iam_names.py, gatekeeper_release.py).
+    Rule(
+        name="iam-names-exist",
+        description="Every predefined role a grant names, every permission a custom role is "
+        "built from and every permission a deny policy names exists in Google's IAM catalogue "
+        "(the vendored snapshot policy/iam_catalogue.json), and deny policies name only "
+        "permissions deny policies support; IAM rejects the others at `pulumi up`.",
+        severity=Severity.HIGH,
+        remediation="Fix the name (deny policies take service.googleapis.com/resource.verb); "
+        "if Google added it after the snapshot's date, refresh it with "
+        "`python -m infra iam-catalogue --refresh --dataset <iam-dataset checkout>`.",
+        applies_to=(*IAM_TYPE_PATTERNS, DENY_POLICY, PROJECT_CUSTOM_ROLE, ORG_CUSTOM_ROLE),
+        check=iam_names.check_iam_names_exist,
+    ),
+    Rule(
+        name="gatekeeper-release-supported",
+        description="The Gatekeeper chart is a release Gatekeeper still supports (its current "
+        "or previous minor), the only ones assumed compatible with the Kubernetes versions a "
+        "REGULAR-channel GKE cluster runs.",
+        severity=Severity.MEDIUM,
+        remediation="Set sandbox.gatekeeper.version to a supported release (3.23.0), copy that "
+        "release's image into the mirror and pin it by digest in sandbox.gatekeeper.image and "
+        "cluster.binauthzAllowlist.",
+        applies_to=HELM_TYPES,
+        check=gatekeeper_release.check_gatekeeper_release_supported,
+    ),
+    # Deploy-ready, second round: wiring between resources and parties
+    # (policy/rules/deploy_wiring.py).
+    Rule(
+        name="ingress-static-address",
+        description="Every Ingress takes a reserved global static address by name "
+        "(kubernetes.io/ingress.global-static-ip-name), and when the plan reserves it the "
+        "harness's trusted proxies come from that address resource, not a copied IP; an "
+        "ephemeral IP is unknown at the first `up` and changes on re-create, and while the "
+        "harness trusts the wrong one every client shares one rate-limit bucket.",
+        severity=Severity.MEDIUM,
+        remediation="Reserve a gcp.compute.GlobalAddress in the cluster project (cluster stack, "
+        "cluster.ingressAddressName), annotate the Ingress with its name "
+        "(workload.ingressAddressName) and pass its address output to the harness "
+        "(workload.ingressAddress in a per-party stack).",
+        applies_to=(K8S_INGRESS, GLOBAL_ADDRESS),
+        check=deploy_wiring.check_ingress_static_address,
+    ),
+    Rule(
+        name="gatekeeper-after-mirror",
+        description="A Gatekeeper chart whose image is in a mirror repository the same stack "
+        "creates waits for the recorded confirmation that the image was copied there "
+        "(sandbox.gatekeeper.mirrored), so `dev` comes up in two runs instead of failing "
+        "closed in one.",
+        severity=Severity.HIGH,
+        remediation="Run the first `pulumi up -s dev` with sandbox.gatekeeper.mirrored false, "
+        "copy the image into the mirror (`crane copy`), set it true and run `up` again.",
+        applies_to=HELM_TYPES,
+        check=deploy_wiring.check_gatekeeper_after_mirror,
+    ),
+    Rule(
+        name="cross-org-grants",
+        description="Grants to the other party's principals (tenants in the cluster project, "
+        "the cluster's node service account on Bob's repository) name the customer IDs the "
+        "organization must allow under domain-restricted sharing "
+        "(iam.allowedPolicyMemberDomains); the message names each principal that needs it.",
+        severity=Severity.MEDIUM,
+        remediation="Add the other organization's customer ID to cluster.allowedCustomerIds "
+        "(Alice) or harness.allowedCustomerIds (Bob), and to the organization's "
+        "iam.allowedPolicyMemberDomains policy before `pulumi up`.",
+        applies_to=IAM_TYPE_PATTERNS,
+        check=deploy_wiring.check_cross_org_grants,
+    ),
+    Rule(
+        name="ci-identity-in-perimeter",
+        description="The service accounts the workflows run the model and cluster stacks as "
+        "(cluster.perimeter.deployIdentities) are ingress identities of the VPC Service "
+        "Controls perimeter; otherwise `pulumi up` from CI is refused on the bucket and key.",
+        severity=Severity.LOW,
+        remediation="List each GCP_DEPLOY_SA_model / GCP_DEPLOY_SA_cluster service account in "
+        "cluster.perimeter.deployIdentities and cluster.perimeter.ingressIdentities.",
+        applies_to=(SERVICE_PERIMETER,),
+        check=deploy_wiring.check_ci_identity_in_perimeter,
     ),
     # --- The Rego judged by the review: deployed templates still deny known-bad objects.
     Rule(
@@ -666,37 +750,30 @@ RULES: tuple[Rule, ...] = (
         applies_to=(ATTESTOR,),
         check=settings.check_attestor_one_reviewed_key,
     ),
-    # Deploy-ready, second round: names IAM accepts, a supported Gatekeeper release
-    # (policy/rules/iam_names.py, gatekeeper_release.py).
+    # The Confidential Space path: key release bound to hardware attestation
+    # (policy/rules/attestation.py).
     Rule(
-        name="iam-names-exist",
-        description="Every predefined role a grant names, every permission a custom role is "
-        "built from and every permission a deny policy names exists in Google's IAM catalogue "
-        "(the vendored snapshot policy/iam_catalogue.json), and deny policies name only "
-        "permissions deny policies support; IAM rejects the others at `pulumi up`.",
-        severity=Severity.HIGH,
-        remediation="Fix the name (deny policies take service.googleapis.com/resource.verb); "
-        "if Google added it after the snapshot's date, refresh it with "
-        "`python -m infra iam-catalogue --refresh --dataset <iam-dataset checkout>`.",
-        applies_to=(*IAM_TYPE_PATTERNS, DENY_POLICY, PROJECT_CUSTOM_ROLE, ORG_CUSTOM_ROLE),
-        check=iam_names.check_iam_names_exist,
-    ),
-    Rule(
-        name="gatekeeper-release-supported",
-        description="The Gatekeeper chart is a release Gatekeeper still supports (its current "
-        "or previous minor), the only ones assumed compatible with the Kubernetes versions a "
-        "REGULAR-channel GKE cluster runs.",
-        severity=Severity.MEDIUM,
-        remediation="Set sandbox.gatekeeper.version to a supported release (3.23.0), copy that "
-        "release's image into the mirror and pin it by digest in sandbox.gatekeeper.image and "
-        "cluster.binauthzAllowlist.",
-        applies_to=HELM_TYPES,
-        check=gatekeeper_release.check_gatekeeper_release_supported,
+        name="key-release-attested",
+        description="On the Confidential Space path (a plan with a VM or a pool provider and "
+        "no GKE cluster), only the workload identity pool's principalSet of one image digest "
+        "can decrypt; on any plan, every provider of that pool is Google "
+        "Cloud Attestation (issuer and STS audience, image digest mapped) and its condition "
+        "requires, as plain conjuncts, swname CONFIDENTIAL_SPACE, the STABLE support attribute, "
+        "dbgstat disabled-since-boot, that digest and the service account of a Confidential VM "
+        "of the plan booting the production Confidential Space image with Secure Boot.",
+        severity=Severity.CRITICAL,
+        remediation="Use components.confidential_space.ConfidentialSpaceWorkload: grant "
+        "cryptoKeyDecrypter and the conditioned objectViewer only to principalSet://iam."
+        "googleapis.com/projects/<n>/locations/global/workloadIdentityPools/<pool>/attribute."
+        "image_digest/<digest>, with the provider's attributeCondition "
+        "policy.facts.attestation_condition(digest, vm service account).",
+        applies_to=(*DECRYPT_SCOPE_TYPES, WIP_PROVIDER, attestation.COMPUTE_INSTANCE),
+        check=attestation.check_key_release_attested,
     ),
     # What the mutation test (`make mutate`) found unjudged: the cluster project's attack
     # surface (policy/rules/cluster_surface.py), the workload allowlists against the harness
     # image's interface (policy/rules/workload_contract.py), the attestor's note
-    # (policy/rules/attestation.py).
+    # (policy/rules/attestor_note.py).
     Rule(
         name="gke-no-alpha-features",
         description="The sandbox cluster runs no Kubernetes alpha features (unreviewed APIs; an "
@@ -747,60 +824,7 @@ RULES: tuple[Rule, ...] = (
         remediation="Create the note in the attestor's project and reference it as "
         "projects/<attestor project>/notes/<note>.",
         applies_to=(ATTESTOR,),
-        check=attestation.check_attestor_note_owned,
-    ),
-    # Deploy-ready, second round: wiring between resources and parties
-    # (policy/rules/deploy_wiring.py).
-    Rule(
-        name="ingress-static-address",
-        description="Every Ingress takes a reserved global static address by name "
-        "(kubernetes.io/ingress.global-static-ip-name), and when the plan reserves it the "
-        "harness's trusted proxies come from that address resource, not a copied IP; an "
-        "ephemeral IP is unknown at the first `up` and changes on re-create, and while the "
-        "harness trusts the wrong one every client shares one rate-limit bucket.",
-        severity=Severity.MEDIUM,
-        remediation="Reserve a gcp.compute.GlobalAddress in the cluster project (cluster stack, "
-        "cluster.ingressAddressName), annotate the Ingress with its name "
-        "(workload.ingressAddressName) and pass its address output to the harness "
-        "(workload.ingressAddress in a per-party stack).",
-        applies_to=(K8S_INGRESS, GLOBAL_ADDRESS),
-        check=deploy_wiring.check_ingress_static_address,
-    ),
-    Rule(
-        name="gatekeeper-after-mirror",
-        description="A Gatekeeper chart whose image is in a mirror repository the same stack "
-        "creates waits for the recorded confirmation that the image was copied there "
-        "(sandbox.gatekeeper.mirrored), so `dev` comes up in two runs instead of failing "
-        "closed in one.",
-        severity=Severity.HIGH,
-        remediation="Run the first `pulumi up -s dev` with sandbox.gatekeeper.mirrored false, "
-        "copy the image into the mirror (`crane copy`), set it true and run `up` again.",
-        applies_to=HELM_TYPES,
-        check=deploy_wiring.check_gatekeeper_after_mirror,
-    ),
-    Rule(
-        name="cross-org-grants",
-        description="Grants to the other party's principals (tenants in the cluster project, "
-        "the cluster's node service account on Bob's repository) name the customer IDs the "
-        "organization must allow under domain-restricted sharing "
-        "(iam.allowedPolicyMemberDomains); the message names each principal that needs it.",
-        severity=Severity.MEDIUM,
-        remediation="Add the other organization's customer ID to cluster.allowedCustomerIds "
-        "(Alice) or harness.allowedCustomerIds (Bob), and to the organization's "
-        "iam.allowedPolicyMemberDomains policy before `pulumi up`.",
-        applies_to=IAM_TYPE_PATTERNS,
-        check=deploy_wiring.check_cross_org_grants,
-    ),
-    Rule(
-        name="ci-identity-in-perimeter",
-        description="The service accounts the workflows run the model and cluster stacks as "
-        "(cluster.perimeter.deployIdentities) are ingress identities of the VPC Service "
-        "Controls perimeter; otherwise `pulumi up` from CI is refused on the bucket and key.",
-        severity=Severity.LOW,
-        remediation="List each GCP_DEPLOY_SA_model / GCP_DEPLOY_SA_cluster service account in "
-        "cluster.perimeter.deployIdentities and cluster.perimeter.ingressIdentities.",
-        applies_to=(SERVICE_PERIMETER,),
-        check=deploy_wiring.check_ci_identity_in_perimeter,
+        check=attestor_note.check_attestor_note_owned,
     ),
 )
 assert_unique(RULES)

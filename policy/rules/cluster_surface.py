@@ -21,20 +21,26 @@ from .tokens import CLUSTER, FIREWALL, SERVICE
 
 # Every API a part of the sandbox calls (README "Required IAM, per party"): the cluster project's
 # (project, network, GKE, Binary Authorization, Artifact Registry, KMS for the workload, DNS for
-# the restricted VIP zones, IAM, logging, monitoring) and the model and harness projects' own.
+# the restricted VIP zones, IAM, logging, monitoring), the model and harness projects' own, and
+# the Confidential Space project's.
 SANDBOX_APIS: frozenset[str] = frozenset(
     {
         "artifactregistry.googleapis.com",
         "binaryauthorization.googleapis.com",
         "cloudkms.googleapis.com",
         "compute.googleapis.com",
+        # The Confidential Space path: Google's attestation verifier, the token exchange and
+        # the service account credentials the attested workload's token becomes.
+        "confidentialcomputing.googleapis.com",
         "container.googleapis.com",
         "containeranalysis.googleapis.com",
         "dns.googleapis.com",
         "iam.googleapis.com",
+        "iamcredentials.googleapis.com",
         "logging.googleapis.com",
         "monitoring.googleapis.com",
         "storage.googleapis.com",
+        "sts.googleapis.com",
     }
 )
 

@@ -48,7 +48,11 @@ def check_ingress_static_address(resources: Sequence[Resource]) -> Iterator[Viol
     """Each Ingress names a reserved global address; when the plan reserves it, the harness's
     trusted proxies are fed from that address (the Deployment depends on it), not a copy."""
     rule = "ingress-static-address"
-    addresses = {get(inputs_of(a), "name"): a for a in of_type(resources, GLOBAL_ADDRESS)}
+    addresses = {
+        name: a
+        for a in of_type(resources, GLOBAL_ADDRESS)
+        if isinstance(name := get(inputs_of(a), "name"), str)
+    }
     workloads = of_type(resources, *K8S_WORKLOAD_TYPES)
     for ingress in of_type(resources, K8S_INGRESS):
         name = get(inputs_of(ingress), ("metadata", "annotations", STATIC_IP_ANNOTATION))
@@ -83,9 +87,12 @@ def check_ingress_static_address(resources: Sequence[Resource]) -> Iterator[Viol
 
 
 # --------------------------------------------------------------------------- gatekeeper-after-mirror
-def _repository_key(resource: Resource) -> tuple[Any, Any, Any]:
+def _repository_key(resource: Resource) -> tuple[str, str, str] | None:
     ins = inputs_of(resource)
-    return ins.get("project"), ins.get("location"), ins.get("repositoryId")
+    project, location, repository = (ins.get(k) for k in ("project", "location", "repositoryId"))
+    if isinstance(project, str) and isinstance(location, str) and isinstance(repository, str):
+        return project, location, repository
+    return None
 
 
 def check_gatekeeper_after_mirror(resources: Sequence[Resource]) -> Iterator[Violation]:
@@ -96,7 +103,9 @@ def check_gatekeeper_after_mirror(resources: Sequence[Resource]) -> Iterator[Vio
     staging, the first `up` creates pods that cannot pull and a fail-closed webhook that rejects
     every write after it."""
     rule = "gatekeeper-after-mirror"
-    repositories = {_repository_key(r) for r in of_type(resources, AR_REPOSITORY)}
+    repositories = {
+        key for r in of_type(resources, AR_REPOSITORY) if (key := _repository_key(r)) is not None
+    }
     gatekeeper = get(deploy_facts(resources), "gatekeeper") or {}
     for chart in of_type(resources, *HELM_TYPES):
         if get(inputs_of(chart), "chart") != "gatekeeper":
@@ -167,7 +176,9 @@ def check_ci_identity_in_perimeter(resources: Sequence[Resource]) -> Iterator[Vi
     `GCP_DEPLOY_SA_cluster`); from outside the perimeter, storage and KMS refuse it unless it is
     an ingress identity, so `pulumi up` from CI fails on the bucket and key."""
     rule = "ci-identity-in-perimeter"
-    recorded = as_list(get(deploy_facts(resources), "deployIdentities"))
+    recorded = [
+        i for i in as_list(get(deploy_facts(resources), "deployIdentities")) if isinstance(i, str)
+    ]
     for perimeter in of_type(resources, SERVICE_PERIMETER):
         identities = _perimeter_identities(perimeter)
         if not recorded:

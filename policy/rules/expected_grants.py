@@ -25,6 +25,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from policy.facts import SPACE_VM_ROLES
+
+from .attestation import pools as attestation_pools
+from .attestation import space_vms
 from .gcp_iam import Grant, iam_grants, iam_kind, policy_bindings, service_account_email
 from .key_roles import model_keys
 from .party_facts import recorded_ksas
@@ -220,6 +224,11 @@ class Facts:
     attestors: tuple[str, ...]
     ksas: tuple[tuple[str, str, str], ...]  # (gsa email, namespace, name)
     tenants: tuple[str, ...]  # IAM members: user:<email>, group:<email>
+    # The Confidential Space path: its VMs' accounts and projects, and (pool, digest) pairs of
+    # the workload identity pools and the images the VMs run.
+    space_vm_sas: tuple[str, ...] = ()
+    space_projects: tuple[str, ...] = ()
+    space_releases: tuple[tuple[str, str], ...] = ()
 
 
 def _strings(values: Iterable[Any]) -> tuple[str, ...]:
@@ -266,6 +275,7 @@ def facts_of(resources: Sequence[Resource]) -> Facts:
         for r in (*clusters, *of_type(resources, NODE_POOL))
     )
     accounts = _strings(_account_email(a) for a in of_type(resources, SERVICE_ACCOUNT))
+    space_sas = {vm.email for vm in space_vms(resources)}
     keys = model_keys(resources, from_grants=False)  # by role, not by purpose
     ksas = []
     for ksa in of_type(resources, K8S_SERVICE_ACCOUNT):
@@ -279,7 +289,7 @@ def facts_of(resources: Sequence[Resource]) -> Facts:
         projects=_strings(inputs_of(c).get("project") for c in clusters),
         pools=_strings(get(inputs_of(c), "workloadIdentityConfig.workloadPool") for c in clusters),
         node_sas=node_sas,
-        workload_sas=tuple(a for a in accounts if a not in node_sas),
+        workload_sas=tuple(a for a in accounts if a not in node_sas and a not in space_sas),
         model_keys=_strings(
             f"{inputs_of(k).get('keyRing')}/cryptoKeys/{inputs_of(k).get('name')}" for k in keys
         ),
@@ -304,7 +314,22 @@ def facts_of(resources: Sequence[Resource]) -> Facts:
         ),
         ksas=tuple(sorted(set(ksas))),
         tenants=_tenant_members(resources),
+        **_space_facts(resources, node_sas),
     )
+
+
+def _space_facts(resources: Sequence[Resource], node_sas: tuple[str, ...]) -> dict[str, Any]:
+    vms = [vm for vm in space_vms(resources) if vm.email and vm.email not in node_sas]
+    digests = _strings(
+        str(vm.workload).rsplit("@", 1)[-1] for vm in vms if isinstance(vm.workload, str)
+    )
+    return {
+        "space_vm_sas": _strings(vm.email for vm in vms),
+        "space_projects": _strings(inputs_of(vm.resource).get("project") for vm in vms),
+        "space_releases": tuple(
+            sorted((pool, d) for pool in attestation_pools(resources) for d in digests)
+        ),
+    }
 
 
 # ------------------------------------------------------------------------- the design
@@ -422,6 +447,10 @@ def design_grants(facts: Facts) -> list[ExpectedGrant]:
                 "Binary Authorization verifies attestations",
             )
         )
+    if facts.space_vm_sas:
+        # The Confidential Space path: the key goes to the attested principalSet, not to an account.
+        out.extend(_space_grants(facts))
+        workloads = []
     for workload in workloads:
         for key in _wants(facts.model_keys, _KEY, "<the model key, from config>"):
             out.append(
@@ -468,4 +497,55 @@ def design_grants(facts: Facts) -> list[ExpectedGrant]:
                     "tenants get cluster credentials; RBAC does the rest",
                 )
             )
+    return out
+
+
+SPACE_VM_ROLES_WHY = "the Confidential Space launcher obtains the attestation token and writes logs"
+
+
+def _space_grants(facts: Facts) -> list[ExpectedGrant]:
+    """The Confidential Space path: the VM account's one project role; decrypt on the key and
+    read on the one object to the principalSet of (pool, digest) only."""
+    out = []
+    for email in facts.space_vm_sas:
+        for project in _wants(facts.space_projects, _PROJECT, "<space project, from config>"):
+            for role in SPACE_VM_ROLES:
+                out.append(
+                    _grant(
+                        exact(f"serviceAccount:{email}"),
+                        role,
+                        "project",
+                        project,
+                        SPACE_VM_ROLES_WHY,
+                    )
+                )
+    for pool, digest in facts.space_releases:
+        member = shape(
+            r"principalSet://iam\.googleapis\.com/projects/[0-9]+/locations/global/"
+            rf"workloadIdentityPools/{re.escape(pool)}/attribute\.image_digest/{re.escape(digest)}",
+            f"principalSet://iam.googleapis.com/projects/<number>/locations/global/"
+            f"workloadIdentityPools/{pool}/attribute.image_digest/{digest}",
+        )
+        for key in _wants(facts.model_keys, _KEY, "<the model key, from config>"):
+            out.append(
+                _grant(
+                    member,
+                    KMS_DECRYPTER,
+                    "crypto key",
+                    key,
+                    "the attested image decrypts the keyset",
+                )
+            )
+        for bucket in _wants(facts.buckets, r"[a-z0-9][a-z0-9._-]+", "<the model bucket>"):
+            for cond in _object_conditions(facts, bucket):
+                out.append(
+                    _grant(
+                        member,
+                        OBJECT_VIEWER,
+                        "bucket",
+                        bucket,
+                        "the attested image reads the one sealed object",
+                        cond,
+                    )
+                )
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from .attestation import attested_release
 from .engine import Violation, one_of, violation
 from .gcp_iam import (
     DECRYPT_SCOPE_TYPES,
@@ -54,6 +55,14 @@ def check_decrypt_only_workload(resources: Sequence[Resource]) -> Iterator[Viola
         ):
             continue
         if is_unknown(grant.member):
+            continue
+        release = attested_release(resources, grant.member)
+        if release is not None:  # the Confidential Space path (judged by key-release-attested)
+            attested, words = release
+            if not attested:
+                yield violation(
+                    rule, grant.resource, f"{grant.describe()}; not an attested release: {words}"
+                )
             continue
         principal = workload_principal(grant.member)
         if principal:

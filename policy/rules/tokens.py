@@ -91,7 +91,10 @@ K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 K8S_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 FRONTEND_CONFIG = "kubernetes:networking.gke.io/v1beta1:FrontendConfig"
 
-# Issue 19 (settings no rule looked at): what policy/rules/settings.py judges; and the
-# deploy-ready second round (policy/rules/iam_names.py, deploy_round2.py).
+# Deploy-ready, second round (policy/rules/iam_names.py, deploy_round2.py).
 DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"
 GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
+# The Confidential Space path: what policy/rules/attestation.py judges.
+COMPUTE_INSTANCE = "gcp:compute/instance:Instance"
+WIP_POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool"
+WIP_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"

@@ -16,6 +16,7 @@ def test_every_shipped_stack_has_a_part():
         "cluster": "cluster",
         "sandbox": "sandbox",
         "workload": "workload",
+        "space": "space",
         "dev": "all",
     }
 
@@ -27,8 +28,18 @@ def test_every_shipped_stack_has_a_part():
         (["components/confidential_cluster.py"], ["cluster", "dev"]),
         (["components/harness_workload.py"], ["workload", "dev"]),
         (["stacks/sandbox.py"], ["sandbox", "dev"]),
-        (["infra/config/blocks.py"], ["model", "harness", "cluster", "sandbox", "workload", "dev"]),
-        (["policy/rules.py"], ["model", "harness", "cluster", "sandbox", "workload", "dev"]),
+        (
+            ["infra/config/blocks.py"],
+            ["model", "harness", "cluster", "sandbox", "workload", "space", "dev"],
+        ),
+        (
+            ["policy/rules.py"],
+            ["model", "harness", "cluster", "sandbox", "workload", "space", "dev"],
+        ),
+        # The all-in-one stack does not run the Confidential Space path.
+        (["components/confidential_space.py"], ["space"]),
+        (["stacks/space.py"], ["space"]),
+        (["components/tls_policy.py"], ["cluster", "space", "dev"]),
         (["README.md", "harness/server.py", "tests/test_x.py"], []),
         (["Pulumi.dev.yaml", "Pulumi.cluster.yaml"], ["cluster", "dev"]),
     ],

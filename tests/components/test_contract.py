@@ -22,6 +22,7 @@ import pytest
 from components.binauthz_policy import AttestorRef, BinAuthzPolicy
 from components.confidential_cluster import ConfidentialCluster
 from components.confidential_folder import ConfidentialFolder
+from components.confidential_space import ConfidentialSpaceWorkload
 from components.gatekeeper import Gatekeeper
 from components.harness_registry import HarnessRegistry
 from components.harness_workload import HarnessWorkload
@@ -39,6 +40,7 @@ from components.workload_identity import WorkloadIdentity
 from tests.components.test_binauthz_policy import SECOND_ID, policy_args
 from tests.components.test_confidential_cluster import cluster_args
 from tests.components.test_confidential_folder import with_deny
+from tests.components.test_confidential_space import space_args
 from tests.components.test_gatekeeper import gatekeeper_args
 from tests.components.test_harness_registry import NODE_SA, OTHER_SA, registry_args
 from tests.components.test_harness_workload import workload_args
@@ -222,6 +224,36 @@ CASES = [
         "ingress",
         lambda: IngressAddressArgs(project="ab-demo-cluster"),
         ["address"],
+    ),
+    Case(
+        ConfidentialSpaceWorkload,
+        "gke-sandbox:confidential_space:ConfidentialSpaceWorkload",
+        "space",
+        space_args,
+        sorted(
+            [
+                "sa",
+                "workloaduser",
+                "pool",
+                "provider",
+                "decrypter",
+                "object-viewer",
+                "network",
+                "subnet",
+                "lb-to-harness",
+                "vm",
+                "group",
+                "health",
+                "backend",
+                "url-map",
+                "certificate",
+                "https-proxy",
+                "address",
+                "https",
+                "token-value",
+                "token-sealed",
+            ]
+        ),
     ),
     Case(TlsPolicy, "gke-sandbox:tls_policy:TlsPolicy", "tls", tls_args, ["ssl-policy"]),
     Case(

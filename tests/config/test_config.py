@@ -36,7 +36,9 @@ def assert_names(error: ConfigError, key: str, problem: str, expected: str) -> N
 
 # --------------------------------------------------------------------------- shipped configs
 def test_every_stack_file_is_covered():
-    assert SHIPPED == ["cluster", "dev", "harness", "model", "sandbox", "workload"], SHIPPED
+    assert SHIPPED == ["cluster", "dev", "harness", "model", "sandbox", "space", "workload"], (
+        SHIPPED
+    )
 
 
 @pytest.mark.parametrize("stack", SHIPPED)
@@ -44,7 +46,7 @@ def test_shipped_config_parses(stack):
     raw = stack_config(stack)
     config = parse(raw)
     assert config.part is Part(raw["part"]), f"Pulumi.{stack}.yaml gke-sandbox:part"
-    for block in ("model", "harness", "cluster", "sandbox", "workload"):
+    for block in ("model", "harness", "cluster", "sandbox", "workload", "space"):
         present = getattr(config, block) is not None
         assert present == (block in raw), f"Pulumi.{stack}.yaml gke-sandbox:{block}"
 

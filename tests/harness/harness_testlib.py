@@ -108,6 +108,35 @@ def run_harness(env: dict[str, str], log: Path) -> Iterator[HarnessProcess]:
             stop_process(proc)
 
 
+def client_python(env_var: str, venv_name: str, requirements: Path, module: str) -> str:
+    """The interpreter of a protocol client's own venv (kserve, Triton).
+
+    `make test` builds each venv as a prerequisite and names it in `env_var`: then, and
+    under CI, a missing or broken client fails the test instead of skipping it. Run by
+    hand without the variable, the venv is built here from its pinned requirements.
+    """
+    import pytest
+
+    configured = os.environ.get(env_var)
+    if configured:
+        probe = [configured, "-c", f"import {module}"]
+        if not Path(configured).exists() or subprocess.run(probe, capture_output=True).returncode:
+            pytest.fail(f"{env_var}={configured} cannot import {module}; run `make test`")
+        return configured
+    if os.environ.get("CI"):
+        pytest.fail(f"{env_var} is not set; `make test` builds build/{venv_name} and sets it")
+    import venv
+
+    env_dir = REPO_ROOT / "build" / venv_name
+    python = env_dir / "bin" / "python"
+    probe = [str(python), "-c", f"import {module}"]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
+        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+        install = [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)]
+        subprocess.run(install, check=True)
+    return str(python)
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.05) -> bool:
     """Poll until `predicate()` or the deadline (a safety net, never an assertion on speed)."""
     deadline = time.monotonic() + timeout
@@ -116,3 +145,28 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: flo
             return True
         time.sleep(interval)
     return predicate()
+
+
+def seed_demo_cache(cache: Path, model_dir: Path) -> Path:
+    """Put an already trained demo model where `make demo/serve` look for it, so an end-to-end
+    test does not train it again (the same `build`, run once by the session fixture)."""
+    import json
+    import shutil
+
+    from infra.model.onnx_demo import inputs_digest
+
+    target = cache / f"demo-model-{inputs_digest()}"
+    if not target.exists():
+        shutil.copytree(model_dir, target / "model")
+        report = {
+            "out_dir": str(target / "model"),
+            "model_bytes": (model_dir / "model.onnx").stat().st_size,
+            "vocabulary": 0,
+            "train_samples": 0,
+            "eval_accuracy_3class": 0.0,
+            "eval_accuracy_polar": 0.0,
+            "seed_scores": {},
+            "seconds": 0.0,
+        }
+        (target / "report.json").write_text(json.dumps(report))
+    return target

@@ -3,22 +3,35 @@ the main environment pins 5.29). Calls an Open Inference Protocol server with ks
 `InferenceRESTClient` and prints one JSON object with what it got.
 
     python kserve_client_check.py BASE_URL TOKEN MODEL INPUT_NAME DATATYPE SHAPE_JSON DATA_JSON
+
+Over https, `CLIENT_CA` names the CA file to verify the server with. kserve 0.21's client has
+no metadata calls, so server and model metadata are fetched with httpx (the client's own
+HTTP library, same TLS settings) and validated with kserve's own v2 data models.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
+import httpx
 import numpy as np
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from kserve.protocol.rest.v2_datamodels import ModelMetadataResponse, ServerMetadataResponse
 
 
 async def main(argv: list[str]) -> dict:
     base_url, token, model, name, datatype, shape, data = argv
     headers = {"Authorization": f"Bearer {token}"}
-    client = InferenceRESTClient(RESTConfig(protocol="v2", retries=1, timeout=30))
+    verify: str | bool = os.environ.get("CLIENT_CA") or True
+    client = InferenceRESTClient(RESTConfig(protocol="v2", retries=1, timeout=30, verify=verify))
+    async with httpx.AsyncClient(verify=verify, timeout=30) as plain:
+        server = await plain.get(f"{base_url}/v2", headers=headers)
+        metadata = await plain.get(f"{base_url}/v2/models/{model}", headers=headers)
+    server_meta = ServerMetadataResponse.model_validate(server.raise_for_status().json())
+    model_meta = ModelMetadataResponse.model_validate(metadata.raise_for_status().json())
     try:
         live = await client.is_server_live(base_url, headers=headers)
         ready = await client.is_server_ready(base_url, headers=headers)
@@ -54,6 +67,8 @@ async def main(argv: list[str]) -> dict:
         except Exception as exc:  # httpx.HTTPStatusError
             unknown = getattr(getattr(exc, "response", None), "status_code", repr(exc))
         return {
+            "server": server_meta.model_dump(),
+            "metadata": model_meta.model_dump(),
             "live": live,
             "ready": ready,
             "model_ready": model_ready,

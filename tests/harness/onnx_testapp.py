@@ -32,6 +32,10 @@ def create_app(model: Any, token: str, limits: oip.Limits = oip.Limits()) -> Fas
         except oip.InferenceError as exc:
             return JSONResponse(exc.body(), status_code=exc.status)
 
+    @app.get("/v2")
+    def server_metadata() -> JSONResponse:
+        return answer(oip.server_metadata, "test")
+
     @app.get("/v2/health/live")
     def live() -> JSONResponse:
         return answer(oip.server_live)

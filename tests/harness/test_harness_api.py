@@ -348,6 +348,23 @@ def test_non_json_content_type_is_415(make_api, content_type):
     api.still_serves()
 
 
+def test_a_missing_content_type_is_415_on_every_json_route(make_api):
+    """No Content-Type is not JSON: /predict and /v2 infer both refuse it, and say so."""
+    api = make_api()
+    body = json.dumps({"reviews": ["a"]}).encode()
+    for path in ("/predict", "/v2/models/sentiment-en/infer"):
+        request = api.client.build_request("POST", path, content=body, headers=api.auth())
+        request.headers.pop("content-type", None)  # httpx adds none for bytes; make sure
+        response = api.client.send(request)
+        assert response.status_code == 415, (path, response.text)
+        assert "Content-Type is missing" in response.text, path
+    described = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/predict", "/v2/models/{name}/infer"):
+        assert "application/json" in described[path]["post"]["requestBody"]["content"]
+        assert "+json" in described[path]["post"]["responses"]["415"]["description"], path
+    api.still_serves()
+
+
 def test_json_content_type_variants_are_accepted(make_api):
     api = make_api()
     for content_type in (

@@ -171,7 +171,7 @@ def test_disabled_limiter_and_bounded_memory():
 
 
 def test_max_elements_is_read_and_checked():
-    assert from_env(BASE).max_elements == 1048576
+    assert from_env(BASE).max_elements == 16384
     assert from_env({**BASE, "HARNESS_MAX_ELEMENTS": "500"}).max_elements == 500
     with pytest.raises(ConfigError) as caught:
         from_env({**BASE, "HARNESS_MAX_ELEMENTS": "0"})

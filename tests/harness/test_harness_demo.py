@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness_testlib import REPO_ROOT, SEED_REVIEWS, wait_for
+from harness_testlib import REPO_ROOT, SEED_REVIEWS, seed_demo_cache, wait_for
 
 from harness.client import HarnessClient, read_token
 from infra.local.gcs import free_port
@@ -36,10 +36,11 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_demo_end_to_end(tmp_path):
+def test_demo_end_to_end(tmp_path, model_dir):
     root = tmp_path / "local"
+    seed_demo_cache(tmp_path / "cache", model_dir)
     result = subprocess.run(
-        [sys.executable, "-m", "infra", "demo", "--root", str(root)],
+        [sys.executable, "-m", "infra", "demo", "--root", str(root), "--verbose"],
         cwd=REPO_ROOT,
         env=_env(),
         capture_output=True,
@@ -76,13 +77,14 @@ def test_demo_end_to_end(tmp_path):
     assert all(_closed(port) for port in ports)
 
 
-def test_serve_prints_one_ready_line_and_stops_on_ctrl_c(tmp_path):
+def test_serve_prints_one_ready_line_and_stops_on_ctrl_c(tmp_path, model_dir):
     root = tmp_path / "local"
+    seed_demo_cache(tmp_path / "cache", model_dir)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra", "serve", "--root", str(root)],
         cwd=REPO_ROOT,
-        env=_env(HARNESS_PORT=str(port)),
+        env=_env(HARNESS_PORT=str(port), HARNESS_WORKERS="2"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -106,6 +108,12 @@ def test_serve_prints_one_ready_line_and_stops_on_ctrl_c(tmp_path):
         assert rest == "", "stdout carries only the READY line"
         stderr = proc.stderr.read()
         assert "stopped the harness and the emulators" in stderr
+        # the loading server's uvicorn shutdown is announced as the hand-over to the workers,
+        # and the last line says the stop was clean
+        handover = stderr.index("handing over to 2 worker processes")
+        assert handover < stderr.index('"Shutting down"')
+        assert stderr.rstrip().splitlines()[-1].endswith("this clean stop, not a crash")
+        assert "ONNX model reused from" in stderr
         assert read_token(token_file) not in stderr
         assert wait_for(lambda: _closed(port), timeout=10)
         emulator_ports = [

@@ -142,6 +142,22 @@ def test_content_length_with_transfer_encoding_is_refused_and_closed(served, te)
     served.still_serves()
 
 
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 65536 + b"\r\n\r\n", 431),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"A: b\r\n" * 20_000 + b"\r\n", 431),
+        (b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ],
+    ids=["64-kib-header-line", "20000-headers", "100-kb-target"],
+)
+def test_oversized_request_heads_are_refused_and_closed_over_tls(served, request_head, status):
+    raw, closed = served.exchange(request_head)
+    assert raw.startswith(b"HTTP/1.1 %d " % status), raw[:200]
+    assert closed, "the connection must be closed after an oversized head"
+    served.still_serves()
+
+
 # 2. X-Forwarded-For -------------------------------------------------------------------------
 
 

@@ -197,7 +197,9 @@ def test_harness_dependencies_are_all_in_the_image():
         "grpc": "grpcio",
         "pydantic": "pydantic",
         "httptools": "httptools",
+        "h11": "h11",
         "uvloop": "uvloop",
+        "cryptography": "cryptography",
     }
     import sys
 

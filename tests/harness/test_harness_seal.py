@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tarfile
+from typing import Any
 
 import pytest
 from harness_testlib import KEY_A
@@ -101,9 +102,9 @@ def test_unsliceable_or_missing_inputs_are_refused(seal, tmp_path, model_dir, ki
         message = "zip archive"
     elif kind == "text":
         path.write_bytes(b"hello world\n" * 100)
-        message = "not an uncompressed tar"
+        message = r"is not a model: expected a \.onnx file, a directory holding model\.onnx"
     else:
-        message = "no such model directory"
+        message = "no such file or directory; expected a .onnx file"
     with pytest.raises(UserError, match=message):
         seal(source=path)
 
@@ -112,7 +113,7 @@ def test_directory_without_model_json_or_with_links_is_refused(seal, tmp_path, m
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "weights.data").write_bytes(b"\0" * 16)
-    with pytest.raises(UserError, match=r"no model.json"):
+    with pytest.raises(UserError, match=r"has no model\.onnx \(a model\.json card is optional"):
         seal(source=empty)
     linked = tmp_path / "linked"
     linked.mkdir()
@@ -241,3 +242,109 @@ def test_an_invalid_onnx_file_is_a_user_error(seal, tmp_path):
     broken.write_bytes(b"not a protobuf at all")
     with pytest.raises(UserError, match=r"broken\.onnx: not a valid ONNX model"):
         seal(source=broken)
+
+
+def _seal_cli(tmp_path, *args: str) -> Any:
+    """`python -m infra seal` as a newcomer runs it: no credentials, no emulators."""
+    import subprocess
+    import sys
+
+    from harness_testlib import REPO_ROOT
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "NO_GCE_CHECK": "true"}
+    return subprocess.run(
+        [sys.executable, "-m", "infra", "seal", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("notauri", "'notauri' is not a KMS key URI; expected gcp-kms://projects/P/locations/"),
+        ("corrupt", "broken.onnx: not a valid ONNX model"),
+        ("python", "run.py is not a model: expected a .onnx file, a directory holding model.onnx"),
+        ("nocreds", "no Google Cloud credentials found"),
+    ],
+)
+def test_seal_checks_inputs_before_credentials_in_one_line(tmp_path, model_dir, case, expected):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a protobuf at all")
+    script = tmp_path / "run.py"
+    script.write_text("print('hello')\n")
+    model = {"corrupt": broken, "python": script}.get(case, model_dir)
+    key = "notauri" if case == "notauri" else "gcp-kms://" + KEY_A
+    done = _seal_cli(tmp_path, str(model), "--key-uri", key, "--dest", "gs://test-models/x")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and expected in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    if case == "nocreds":
+        assert "gcloud auth application-default login" in done.stderr
+        assert "GOOGLE_APPLICATION_CREDENTIALS" in done.stderr
+
+
+def test_seal_help_documents_the_offline_route(tmp_path):
+    done = _seal_cli(tmp_path, "--help")
+    assert done.returncode == 0
+    assert "python -m infra.local.kms --key" in done.stdout
+    assert "KMS_EMULATOR_HOST=" in done.stdout and "--no-upload --out" in done.stdout
+    assert "python -m infra seal MODEL \\\n        --key-uri gcp-kms://" in done.stdout
+
+
+def test_the_offline_route_of_the_help_works(tmp_path, model_dir):
+    """Local KMS in one process, `seal --no-upload` against it, no credentials anywhere."""
+    import subprocess
+    import sys
+
+    from harness_testlib import REPO_ROOT
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "NO_GCE_CHECK": "true"}
+    kms = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.kms", "--key", KEY_A],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = kms.stdout.readline()
+        endpoint = line.split("KMS_EMULATOR_HOST=")[1].split(")")[0]
+        out = tmp_path / "sealed" / "model.tar.enc"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "infra",
+                "seal",
+                str(model_dir),
+                "--key-uri",
+                "gcp-kms://" + KEY_A,
+                "--dest",
+                "gs://test-models/offline.tar.enc",
+                "--no-upload",
+                "--out",
+                str(out),
+            ],
+            cwd=REPO_ROOT,
+            env={**env, "KMS_EMULATOR_HOST": endpoint},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert out.stat().st_size > 0 and out.with_name(out.name + ".metadata.json").is_file()
+        assert "sealed gs://test-models/offline.tar.enc: sha256 " in done.stdout
+    finally:
+        kms.terminate()
+        kms.wait(timeout=30)

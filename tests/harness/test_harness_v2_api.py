@@ -36,11 +36,60 @@ def test_v2_needs_the_token_like_everything_else(make_api):
 def test_v2_metadata_is_the_graph_signature(make_api):
     api = make_api()
     meta = api.client.get("/v2/models/sentiment-en", headers=api.auth()).json()
-    assert meta["name"] == "sentiment-en" and meta["platform"] == "onnxruntime_onnx"
+    assert meta["name"] == "sentiment-en" and meta["platform"] == "onnx_onnxv1"
     assert [(t["name"], t["datatype"]) for t in meta["inputs"]] == [("text", "BYTES")]
     assert [t["name"] for t in meta["outputs"]] == ["score"]
     ready = api.client.get("/v2/models/sentiment-en/versions/2/ready", headers=api.auth())
     assert ready.json() == {"name": "sentiment-en", "ready": True}
+
+
+def test_v2_server_metadata_names_the_server_and_no_extension_it_lacks(make_api):
+    api = make_api()
+    assert api.client.get("/v2").status_code == 401
+    response = api.client.get("/v2", headers=api.auth())
+    assert response.status_code == 200, response.text
+    meta = response.json()
+    assert meta == {"name": "gke-sandbox-harness", "version": meta["version"], "extensions": []}
+    assert meta["version"] == api.client.get("/openapi.json").json()["info"]["version"] != ""
+
+
+_V2_PATHS = {
+    "/v2": "get",
+    "/v2/health/live": "get",
+    "/v2/health/ready": "get",
+    "/v2/models/{name}": "get",
+    "/v2/models/{name}/versions/{version}": "get",
+    "/v2/models/{name}/ready": "get",
+    "/v2/models/{name}/versions/{version}/ready": "get",
+    "/v2/models/{name}/infer": "post",
+    "/v2/models/{name}/versions/{version}/infer": "post",
+}
+
+
+def test_openapi_lists_every_v2_route_as_a_path_without_query_parameters(make_api):
+    paths = make_api().client.get("/openapi.json").json()["paths"]
+    v2 = {path: sorted(ops) for path, ops in paths.items() if path.startswith("/v2")}
+    assert v2 == {path: [method] for path, method in _V2_PATHS.items()}
+    for path, method in _V2_PATHS.items():
+        parameters = paths[path][method].get("parameters", [])
+        assert all(p["in"] == "path" for p in parameters), (path, parameters)
+        names = sorted(p["name"] for p in parameters)
+        assert names == sorted(n for n in ("name", "version") if "{" + n + "}" in path), path
+
+
+def test_v2_tensor_data_must_match_its_shape(make_api):
+    """Flat row-major, or nested exactly as the shape says; anything else is 400 naming the input."""
+    api = make_api()
+    ragged = {
+        "inputs": [{"name": "text", "shape": [3], "datatype": "BYTES", "data": [["a", "b"], ["c"]]}]
+    }
+    response = api.client.post(INFER, json=ragged, headers=api.auth())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith("input 'text': ")
+    nested = {
+        "inputs": [{"name": "text", "shape": [3], "datatype": "BYTES", "data": list(SEED_REVIEWS)}]
+    }
+    assert api.client.post(INFER, json=nested, headers=api.auth()).status_code == 200
 
 
 def test_v2_infer_and_predict_give_the_same_scores(make_api, loaded_model):

@@ -54,7 +54,7 @@ def test_metadata_is_the_real_signature(mlp: tuple[ServedModel, Path, Any]) -> N
     assert model_metadata(mlp[0], "tiny-mlp") == {
         "name": "tiny-mlp",
         "versions": ["3"],
-        "platform": "onnxruntime_onnx",
+        "platform": "onnx_onnxv1",
         "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 8]}],
         "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 3]}],
     }
@@ -119,7 +119,16 @@ class _refused:
         (_request(datatype="FP64"), 422, r"input 'x': datatype 'FP64', the model expects FP32"),
         (_request(shape=[16]), 422, r"input 'x': shape \[16\] does not fit the model's \[-1, 8\]"),
         (_request(shape=[2, 7]), 422, r"input 'x': shape \[2, 7\] does not fit"),
-        (_request(shape=[3, 8]), 422, r"input 'x': shape \[3, 8\] needs 24 elements, data has 16"),
+        (
+            _request(shape=[3, 8]),
+            400,
+            r"input 'x': data has 2 rows at depth 0, shape \[3, 8\] needs 3",
+        ),
+        (
+            _request(shape=[3, 8], data=[*X[0], *X[1]]),
+            400,
+            r"input 'x': shape \[3, 8\] needs 24 elements, flat data has 16",
+        ),
         (_request(shape=[-2, 8]), 422, r"input 'x': shape \[-2, 8\] has a negative dimension"),
         (_request(name="z"), 422, r"input 'z' is not one of \['x'\]"),
         (_request([[True] * 8, [0.0] * 8]), 422, r"input 'x': data\[0\] = True is not valid FP32"),
@@ -157,10 +166,86 @@ def test_bad_requests_are_clear_4xx(
         infer(mlp[0], "tiny-mlp", body)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([X[0], X[1][:7]], r"input 'x': data\[1\] has 7 items, shape \[2, 8\] needs 8"),
+        (
+            [X[0][:4], X[0][4:], X[1][:4], X[1][4:]],
+            r"data has 4 rows at depth 0, shape \[2, 8\] needs 2",
+        ),
+        (
+            [X[0], [[v] for v in X[1]]],
+            r"input 'x': data\[1\]\[0\] is a list deeper than shape \[2, 8\]",
+        ),
+        ([*X[0], X[1]], r"input 'x': data mixes lists and values at depth 0"),
+        ([X], r"input 'x': data has 1 rows at depth 0, shape \[2, 8\] needs 2"),
+    ],
+    ids=["short-row", "wrong-nesting", "too-deep", "mixed", "extra-level"],
+)
+def test_data_that_contradicts_its_shape_is_400(
+    mlp: tuple[ServedModel, Path, Any], data: Any, message: str
+) -> None:
+    with _refused(400, message):
+        infer(mlp[0], "tiny-mlp", _request(data=data))
+
+
+def test_flat_and_exactly_nested_data_give_the_same_result(
+    mlp: tuple[ServedModel, Path, Any],
+) -> None:
+    nested = infer(mlp[0], "tiny-mlp", _request())
+    flat = infer(mlp[0], "tiny-mlp", _request(data=[*X[0], *X[1]]))
+    assert nested == flat
+
+
+def test_chunked_runs_are_onnxruntime_on_each_chunk(mlp: tuple[ServedModel, Path, Any]) -> None:
+    """Exactly onnxruntime on each chunk of rows; within float rounding of one whole run (a
+    different batch size may pick a different matrix kernel, which changes the last bits)."""
+    served, directory, _buf = mlp
+    reference = ort.InferenceSession(
+        str(directory / "model.onnx"),
+        sess_options=session_options(1),
+        providers=["CPUExecutionProvider"],
+    )
+    rows = np.array([[0.1 * r + c for c in range(8)] for r in range(7)], dtype=np.float32)
+    body = _request(data=rows.tolist(), shape=[7, 8])
+    whole = np.array(infer(served, "tiny-mlp", body, Limits(chunk_rows=64))["outputs"][0]["data"])
+    for size in (1, 2, 3):
+        got = infer(served, "tiny-mlp", body, Limits(chunk_rows=size))["outputs"][0]
+        expected = np.concatenate(
+            [reference.run(None, {"x": rows[a : a + size]})[0] for a in range(0, 7, size)]
+        )
+        assert got["shape"] == [7, 3]
+        np.testing.assert_array_equal(np.array(got["data"], dtype=np.float32), expected.ravel())
+        np.testing.assert_allclose(got["data"], whole, rtol=1e-6)
+
+
+def test_an_output_that_is_not_per_row_is_run_whole(mlp: tuple[ServedModel, Path, Any]) -> None:
+    """A model that reduces over the batch cannot be chunked: the server runs it whole."""
+    from harness.inference_protocol import TensorSpec
+
+    class Total:
+        name, version = "total", "1"
+        inputs = (TensorSpec("x", "FP32", (-1,)),)
+        outputs = (TensorSpec("s", "FP32", (-1,)),)
+        calls: list[int] = []
+
+        def run(self, feeds: Any, outputs: Any) -> list[Any]:
+            self.calls.append(len(feeds["x"]))
+            return [np.array([feeds["x"].sum()], dtype=np.float32)]
+
+    model = Total()
+    body = {"inputs": [{"name": "x", "shape": [5], "datatype": "FP32", "data": [1, 2, 3, 4, 5]}]}
+    out = infer(model, "total", body, Limits(chunk_rows=2))
+    assert out["outputs"][0]["data"] == [15.0]
+    assert model.calls == [2, 2, 1, 5]
+
+
 def test_limits_are_413(mlp: tuple[ServedModel, Path, Any]) -> None:
     with _refused(413, r"input 'x': 16 elements, over the request limit of 10"):
         infer(mlp[0], "tiny-mlp", _request(), Limits(max_elements=10))
-    with _refused(413, r"input 'x': more than 10 elements"):
+    # data longer than its (small) shape is refused by the shape, before any element is read
+    with _refused(400, r"input 'x': data has 20 rows at depth 0, shape \[1, 8\] needs 1"):
         infer(
             mlp[0],
             "tiny-mlp",

@@ -4,18 +4,18 @@ handlers over HTTP on 127.0.0.1, for a numeric MLP and the text demo model.
 kserve 0.21.0 cannot share the main environment (it needs protobuf >= 6; pulumi-policy pins
 5.29), so it lives in its own venv: `$KSERVE_PYTHON` if set, else `build/venv-kserve`,
 created on first use from `kserve-client-requirements.txt` (PyPI, about a minute). `make test`
-builds that venv as a prerequisite and sets `KSERVE_PYTHON`, so there a missing client fails.
+builds that venv as a prerequisite and sets `KSERVE_PYTHON`, so there (and under CI) a missing
+client fails. The same client against the real harness process over TLS, with Triton's:
+test_oip_clients.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import threading
 import time
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import uvicorn
+from harness_testlib import client_python
 from onnx_testapp import create_app
 from onnx_testlib import in_memory, write_mlp_dir
 
@@ -36,31 +37,9 @@ TOKEN = "kserve-test-token-0123456789"
 
 @pytest.fixture(scope="module")
 def kserve_python() -> str:
-    configured = os.environ.get("KSERVE_PYTHON")
-    if configured:
-        probe = [configured, "-c", "import kserve"]
-        if not Path(configured).exists() or subprocess.run(probe, capture_output=True).returncode:
-            # `make test` creates it (a prerequisite): its absence there is a failure, not a skip
-            pytest.fail(f"KSERVE_PYTHON={configured} cannot import kserve; run `make test`")
-        return configured
-    env_dir = ROOT / "build" / "venv-kserve"
-    python = env_dir / "bin" / "python"
-    probe = [str(python), "-c", "import kserve"]
-    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
-        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "-r",
-                str(HERE / "kserve-client-requirements.txt"),
-            ],
-            check=True,
-        )
-    return str(python)
+    return client_python(
+        "KSERVE_PYTHON", "venv-kserve", HERE / "kserve-client-requirements.txt", "kserve"
+    )
 
 
 def _serve(model: Any, *, wrap: bool = True) -> Iterator[str]:

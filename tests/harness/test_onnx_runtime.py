@@ -203,3 +203,42 @@ def test_session_uses_the_thread_count_and_no_spinning(mlp_dir: Path) -> None:
         )
         == '"1"'
     )
+
+
+def test_a_model_cannot_turn_profiling_on(tmp_path: Path) -> None:
+    """onnxruntime reads `ort_config` from a model when ORT_LOAD_CONFIG_FROM_MODEL=1; profiling
+    on writes onnxruntime_profile__*.json into the working directory (once committed by mistake)."""
+    import subprocess
+    import sys
+
+    from onnx_testlib import mlp_model
+
+    model = mlp_model()
+    entry = model.metadata_props.add()
+    entry.key = "ort_config"
+    entry.value = json.dumps({"session_options": {"enable_profiling": 1}})
+    directory = tmp_path / "model"
+    directory.mkdir()
+    (directory / "model.onnx").write_bytes(model.SerializeToString())
+    (directory / "model.json").write_text(json.dumps(MLP_CARD))
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    script = (
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from harness.onnx_runtime import load_model_dir, read_model_dir\n"
+        "served = load_model_dir(read_model_dir(Path(sys.argv[1])))\n"
+        "served.run({'x': np.zeros((1, 8), dtype=np.float32)}, ['y'])\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo), "ORT_LOAD_CONFIG_FROM_MODEL": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(directory)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in workdir.iterdir()) == []

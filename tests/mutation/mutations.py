@@ -260,8 +260,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "harness-env-allowlist-widened",
         4,
         CONTRACT,
-        "    ENV_KMS_KEY_URI,\n    ENV_MODEL_SHA256,\n",
-        "    ENV_KMS_KEY_URI,\n    ENV_MODEL_SHA256,\n    ENV_LOG_LEVEL,\n    ENV_BIND,\n",
+        "DEPLOYED_ENV: tuple[str, ...] = (\n    ENV_KMS_KEY_URI,\n",
+        "DEPLOYED_ENV: tuple[str, ...] = (\n    ENV_KMS_KEY_URI,\n    ENV_LOG_LEVEL,\n    ENV_BIND,\n",
         "the Gatekeeper env allowlist admits variables the harness is not deployed with",
         "constraint-params-match",
         "workload-allowlists-exact",
@@ -402,8 +402,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         [
             (
                 FACTS,
-                'SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d")',
-                'SEV_MACHINE_FAMILIES: tuple[str, ...] = ("n2d", "c2d", "c3d", "e2")',
+                '        "SEV": ("n2d", "c2d", "c3d"),',
+                '        "SEV": ("n2d", "c2d", "c3d", "e2"),',
             ),
             ("Pulumi.cluster.yaml", "machineType: n2d-standard-2", "machineType: e2-standard-2"),
         ],

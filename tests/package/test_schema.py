@@ -32,6 +32,14 @@ OUTPUTS = {
         "workloadPool",
     },
     "ConfidentialFolder": {"folderName", "folderId"},
+    "ConfidentialSpaceWorkload": {
+        "serviceAccountEmail",
+        "principalSet",
+        "providerName",
+        "address",
+        "url",
+        "token",
+    },
     "Gatekeeper": {"namespaceName", "ignoredNamespaces", "templateNames", "constraintNames"},
     "HarnessRegistry": {"repositoryId", "repositoryUrl"},
     "HarnessWorkload": {"url", "token", "certificate"},
@@ -157,7 +165,10 @@ def test_secret_outputs_are_marked_secret_and_only_those():
         for name, prop in resource["properties"].items()
         if prop.get("secret")
     }
-    assert marked == {("gke-sandbox:index:HarnessWorkload", "token")}
+    assert marked == {
+        ("gke-sandbox:index:HarnessWorkload", "token"),
+        ("gke-sandbox:index:ConfidentialSpaceWorkload", "token"),
+    }
 
 
 def test_secret_inputs_are_marked_secret_and_only_those():

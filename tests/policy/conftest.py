@@ -51,6 +51,22 @@ def dev_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads((out / "plan" / f"{STACK}.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session")
+def space_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The Confidential Space stack's plan exactly as `python -m infra plan space` writes it."""
+    out = tmp_path_factory.mktemp("space-plan")
+    done = subprocess.run(
+        [sys.executable, "-m", "infra", "plan", "--quiet", "--out", str(out), "space"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads((out / "plan" / "space.json").read_text(encoding="utf-8"))
+
+
 _DELETE = object()
 
 

@@ -1007,25 +1007,6 @@ CASES = [
 ]
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
-# The Rego judged by the review (policy/rules/deny_corpus.py): a template that admits everything.
-ADMIT_ALL = (
-    "package sandboxseccomp\n\nimport future.keywords.contains\nimport future.keywords.if\n\n"
-    'violation contains {"msg": "never"} if {\n\tfalse\n}\n'
-)
-CASES += [
-    Case(
-        "template-admits-everything",
-        "constraints-deny-corpus",
-        set_("gatekeeper-template-sandboxseccomp", ("spec", "targets", 0, "rego"), ADMIT_ALL),
-        'kubernetes:templates.gatekeeper.sh/v1:ConstraintTemplate "gatekeeper-template-'
-        'sandboxseccomp": ConstraintTemplate sandboxseccomp admits the known-bad Deployment '
-        "ns1/harness (sandbox-seccomp/samples/seccomp/example_disallowed_unset_everywhere.yaml); "
-        "its Rego must deny it",
-        also_fails=frozenset({"constraints-complete"}),
-    ),
-]
-# Settings no rule looked at (policy/rules/settings.py).
-CASES += settings_cases(Case, Change, set_)
 CASES += deploy_round2_cases(Case, Change, set_, add)
 # What the mutation test found unjudged (policy/rules/cluster_surface.py, workload_contract.py).
 FW = 'gcp:compute/firewall:Firewall "cluster-webhook-firewall"'
@@ -1071,9 +1052,10 @@ CASES += [
         'gcp:projects/service:Service "project-sqladmin": service is "sqladmin.googleapis.com"; no '
         "part of the sandbox uses it, so it must stay disabled (the sandbox's APIs: "
         "artifactregistry.googleapis.com, binaryauthorization.googleapis.com, "
-        "cloudkms.googleapis.com, compute.googleapis.com, container.googleapis.com, "
-        "containeranalysis.googleapis.com, dns.googleapis.com, iam.googleapis.com, "
-        "logging.googleapis.com, monitoring.googleapis.com, storage.googleapis.com)",
+        "cloudkms.googleapis.com, compute.googleapis.com, confidentialcomputing.googleapis.com, "
+        "container.googleapis.com, containeranalysis.googleapis.com, dns.googleapis.com, "
+        "iam.googleapis.com, iamcredentials.googleapis.com, logging.googleapis.com, "
+        "monitoring.googleapis.com, storage.googleapis.com, sts.googleapis.com)",
     ),
     Case(
         "env-allowlist-wider",
@@ -1123,6 +1105,43 @@ CASES += [
         "notes/<note>), so only the model owner controls who may attach attestations to it",
     ),
 ]
+# The Rego judged by the review (policy/rules/deny_corpus.py): a template that admits everything.
+ADMIT_ALL = (
+    "package sandboxseccomp\n\nimport future.keywords.contains\nimport future.keywords.if\n\n"
+    'violation contains {"msg": "never"} if {\n\tfalse\n}\n'
+)
+CASES += [
+    Case(
+        "template-admits-everything",
+        "constraints-deny-corpus",
+        set_("gatekeeper-template-sandboxseccomp", ("spec", "targets", 0, "rego"), ADMIT_ALL),
+        'kubernetes:templates.gatekeeper.sh/v1:ConstraintTemplate "gatekeeper-template-'
+        'sandboxseccomp": ConstraintTemplate sandboxseccomp admits the known-bad Deployment '
+        "ns1/harness (sandbox-seccomp/samples/seccomp/example_disallowed_unset_everywhere.yaml); "
+        "its Rego must deny it",
+        also_fails=frozenset({"constraints-complete"}),
+    ),
+]
+# Settings no rule looked at (policy/rules/settings.py).
+CASES += settings_cases(Case, Change, set_)
+# The Confidential Space path (policy/rules/attestation.py): on the GKE plan a principalSet
+# decrypter needs its pool and provider in the plan; the space plan's own failing cases are in
+# tests/policy/test_key_release_attested.py.
+_PSET = (
+    "principalSet://iam.googleapis.com/projects/314159265358/locations/global/"
+    "workloadIdentityPools/confidential-space/attribute.image_digest/sha256:"
+    "79bd5f912186c23fbd086440a18b4ea73aab1a52f0dc873dd2c22aab92b9e315"
+)
+CASES.append(
+    Case(
+        "decrypt-to-a-pool-not-in-the-plan",
+        "key-release-attested",
+        set_("workload-identity-decrypter", "member", _PSET),
+        f'{D}: role "roles/cloudkms.cryptoKeyDecrypter" granted to member "{_PSET[:116]}...; '
+        "pool confidential-space is not in this plan, so its provider cannot be judged",
+        frozenset({"kms-decrypt-only-workload", "iam-exact-grants", "model-access-paths"}),
+    )
+)
 
 
 def apply(
@@ -1439,9 +1458,12 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
     ("components", "applicable"),
     [
         (
-            ("registry", "harness-apis"),
+            # with the program's deploy-facts record (the customer IDs Bob's organization allows)
+            ("registry", "harness-apis", "deploy-facts"),
             {
                 "iam-exact-grants",
+                "iam-names-exist",
+                "cross-org-grants",
                 "no-primitive-roles",
                 "no-public-members",
                 "model-access-paths",
@@ -1471,6 +1493,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "lb-tls-policy",
                 "workloads-admitted",
                 "ingress-https-only",
+                "ingress-static-address",
                 "secret-volumes-private",
                 "harness-knows-model-digest",
             },
@@ -1537,6 +1560,13 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("tenant-can-deploy", "high"),
         ("system-namespaces-exempt", "high"),
         ("lb-tls-policy", "medium"),
+        # deploy-ready, second round
+        ("iam-names-exist", "high"),
+        ("gatekeeper-release-supported", "medium"),
+        ("ingress-static-address", "medium"),
+        ("gatekeeper-after-mirror", "high"),
+        ("cross-org-grants", "medium"),
+        ("ci-identity-in-perimeter", "low"),
         # the Rego judged by the review
         ("constraints-deny-corpus", "critical"),
         # settings no rule looked at
@@ -1553,19 +1583,13 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("google-apis-restricted-vip", "high"),
         ("attestor-key-protected", "high"),
         ("attestor-one-reviewed-key", "critical"),
-        # deploy-ready, second round
-        ("iam-names-exist", "high"),
-        ("gatekeeper-release-supported", "medium"),
+        ("key-release-attested", "critical"),
         # found by the mutation test
         ("gke-no-alpha-features", "high"),
         ("node-firewall-scoped", "high"),
         ("project-services-minimal", "medium"),
         ("workload-allowlists-exact", "critical"),
         ("attestor-note-owned", "high"),
-        ("ingress-static-address", "medium"),
-        ("gatekeeper-after-mirror", "high"),
-        ("cross-org-grants", "medium"),
-        ("ci-identity-in-perimeter", "low"),
     ]
 
 

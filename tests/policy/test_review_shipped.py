@@ -16,7 +16,7 @@ import pytest
 from policy.rules import Status, evaluate
 from tests.conftest import ROOT
 
-STACKS = ["model", "harness", "cluster", "sandbox", "workload", "dev"]
+STACKS = ["model", "harness", "cluster", "sandbox", "workload", "space", "dev"]
 
 
 @pytest.fixture(scope="module")

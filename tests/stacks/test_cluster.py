@@ -18,11 +18,11 @@ TOP_LEVEL = {
     # Issue 10: the platform image mirror and the load balancers' SSL policy.
     "gke-sandbox:image_mirror:ImageMirror": {"mirror"},
     "gke-sandbox:tls_policy:TlsPolicy": {"tls"},
-    # The config facts the review needs to judge this plan alone (the workload KSA).
-    "gke-sandbox:review:AllowedExtras": {"review"},
     # The Ingress's reserved global address, and the program's record of deploy config.
     "gke-sandbox:ingress_address:IngressAddress": {"ingress"},
     "gke-sandbox:review:DeployFacts": {"deploy-facts"},
+    # The config facts the review needs to judge this plan alone (the workload KSA).
+    "gke-sandbox:review:AllowedExtras": {"review"},
 }
 POLICY = "gcp:binaryauthorization/policy:Policy"
 VERIFIER = "gcp:binaryauthorization/attestorIamMember:AttestorIamMember"

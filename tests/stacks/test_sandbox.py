@@ -31,10 +31,10 @@ def test_only_sandbox_components_are_registered(shipped):
         TENANT: {"tenant-bob", "tenant-carol"},
         PROVIDER: {"sandbox-kubernetes"},
         REFERENCE: {CONFIG["sandbox"]["clusterStack"]},
-        # The config facts the review needs to judge this plan alone (approved digests).
-        "gke-sandbox:review:AllowedExtras": {"review"},
         # The program's record of deploy config (Gatekeeper's image mirrored).
         "gke-sandbox:review:DeployFacts": {"deploy-facts"},
+        # The config facts the review needs to judge this plan alone (approved digests).
+        "gke-sandbox:review:AllowedExtras": {"review"},
     }, sorted(sandbox.top_level())
     for resource in sandbox.plan.resources:
         assert not resource.type.startswith(("gcp:", "random:", "tls:")), resource.urn
@@ -173,7 +173,9 @@ def test_planning_one_stack_still_resolves_its_stack_references(tmp_path, monkey
         return real(stack, config, secret_keys, outputs)
 
     monkeypatch.setattr(plan, "plan_stack", recording)
-    args = argparse.Namespace(stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True)
+    args = argparse.Namespace(
+        stacks=["sandbox"], project_dir=plan.ROOT, out=tmp_path, quiet=True, verbose=False
+    )
     assert plan.run(args) == 0
     assert list(seen) == ["model", "harness", "cluster", "sandbox"]
     # The cluster's DNS-based endpoint (the mocks' `<uid>.<location>.gke.goog`).
