@@ -17,7 +17,7 @@ TRITON_VENV  := build/venv-triton
 TRITON_PY    := $(TRITON_VENV)/bin/python
 TRITON_STAMP := $(TRITON_VENV)/.installed-$(shell cksum < $(TRITON_REQ) | cut -d' ' -f1)
 
-.PHONY: help venv plan review access demo serve test lint bench clean schema
+.PHONY: help venv plan review access demo serve test lint bench clean schema mutate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ $(TRITON_STAMP): $(TRITON_REQ)
 
 test: lint $(KSERVE_STAMP) $(TRITON_STAMP) ## lint, then the whole test suite (with the kserve and Triton client venvs)
 	KSERVE_PYTHON=$(abspath $(KSERVE_PY)) TRITON_PYTHON=$(abspath $(TRITON_PY)) $(PY) -m pytest -q
+
+mutate: $(STAMP) ## every source mutation on a copy: plan + review must catch each (minutes; exit 1 on a survivor)
+	$(PY) -m tests.mutation
 
 schema: $(STAMP) ## rewrite components/schema.json, the component package schema (issue 15)
 	$(PY) -m infra schema

@@ -11,6 +11,8 @@ from policy.facts import SEV_MACHINE_FAMILIES
 from . import (
     admission_review,
     attestation,
+    attestor_note,
+    cluster_surface,
     data,
     deny_corpus,
     deploy_gcp,
@@ -25,6 +27,7 @@ from . import (
     kubernetes,
     least_privilege,
     settings,
+    workload_contract,
 )
 from .engine import Rule, RuleResult, Severity, UnknownRuleError, assert_unique
 from .gcp_iam import DECRYPT_SCOPE_TYPES
@@ -39,6 +42,7 @@ from .tokens import (
     CONFIG_GROUP,
     CRYPTO_KEY,
     DENY_POLICY,
+    FIREWALL,
     FOLDER,
     FRONTEND_CONFIG,
     GLOBAL_ADDRESS,
@@ -56,6 +60,7 @@ from .tokens import (
     RBAC_TYPE_PATTERNS,
     RECORD_SET,
     REPOSITORY,
+    SERVICE,
     SERVICE_ACCOUNT_IAM,
     SERVICE_ACCOUNT_KEY,
     SERVICE_PERIMETER,
@@ -764,6 +769,62 @@ RULES: tuple[Rule, ...] = (
         "policy.facts.attestation_condition(digest, vm service account).",
         applies_to=(*DECRYPT_SCOPE_TYPES, WIP_PROVIDER, attestation.COMPUTE_INSTANCE),
         check=attestation.check_key_release_attested,
+    ),
+    # What the mutation test (`make mutate`) found unjudged: the cluster project's attack
+    # surface (policy/rules/cluster_surface.py), the workload allowlists against the harness
+    # image's interface (policy/rules/workload_contract.py), the attestor's note
+    # (policy/rules/attestor_note.py).
+    Rule(
+        name="gke-no-alpha-features",
+        description="The sandbox cluster runs no Kubernetes alpha features (unreviewed APIs; an "
+        "alpha cluster cannot be upgraded).",
+        severity=Severity.HIGH,
+        remediation="Set enableKubernetesAlpha=false on the cluster.",
+        applies_to=(CLUSTER,),
+        check=cluster_surface.check_no_alpha_features,
+    ),
+    Rule(
+        name="node-firewall-scoped",
+        description="Every INGRESS firewall rule the plan creates admits only the control "
+        "plane's range, and only to the nodes (their service account or tags), never every "
+        "instance or the whole internet.",
+        severity=Severity.HIGH,
+        remediation="Set sourceRanges to the cluster's privateClusterConfig.masterIpv4CidrBlock "
+        "and targetServiceAccounts to the node service account.",
+        applies_to=(FIREWALL,),
+        check=cluster_surface.check_node_firewall_scoped,
+    ),
+    Rule(
+        name="project-services-minimal",
+        description="Only the APIs some part of the sandbox calls are enabled; each other API "
+        "is attack surface and a way for data out.",
+        severity=Severity.MEDIUM,
+        remediation="Remove the gcp.projects.Service; a new API the design needs is added to "
+        "policy/rules/cluster_surface.py's SANDBOX_APIS in the same reviewed change.",
+        applies_to=(SERVICE,),
+        check=cluster_surface.check_project_services_minimal,
+    ),
+    Rule(
+        name="workload-allowlists-exact",
+        description="The Gatekeeper env, mount-path and volume-kind allowlists for the workload "
+        "KSA stay within the harness image's interface (harness.contract), so Bob cannot set "
+        "an undocumented variable or mount a volume over the image's code.",
+        severity=Severity.CRITICAL,
+        remediation="Render the constraints from components.gatekeeper_policy's defaults "
+        "(harness.contract.DEPLOYED_ENV, MOUNT_PATHS; secret and emptyDir volumes).",
+        applies_to=("kubernetes:constraints.gatekeeper.sh/*",),
+        check=workload_contract.check_workload_allowlists,
+    ),
+    Rule(
+        name="attestor-note-owned",
+        description="Each attestor's Container Analysis note is in the attestor's own project "
+        "(the model owner's), so the party whose image is judged never administers the note "
+        "its attestations attach to.",
+        severity=Severity.HIGH,
+        remediation="Create the note in the attestor's project and reference it as "
+        "projects/<attestor project>/notes/<note>.",
+        applies_to=(ATTESTOR,),
+        check=attestor_note.check_attestor_note_owned,
     ),
 )
 assert_unique(RULES)

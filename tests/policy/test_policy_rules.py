@@ -1008,6 +1008,103 @@ CASES = [
 # Issue 10, Kubernetes side (policy/rules/deploy_k8s.py).
 CASES += deploy_k8s_cases(Case, Change, set_, delete)
 CASES += deploy_round2_cases(Case, Change, set_, add)
+# What the mutation test found unjudged (policy/rules/cluster_surface.py, workload_contract.py).
+FW = 'gcp:compute/firewall:Firewall "cluster-webhook-firewall"'
+ENV_C = (
+    "kubernetes:constraints.gatekeeper.sh/v1beta1:SandboxEnvAllowlist "
+    '"gatekeeper-constraint-ns1-env-allowlist"'
+)
+VOL_C = (
+    "kubernetes:constraints.gatekeeper.sh/v1beta1:SandboxWorkloadVolumes "
+    '"gatekeeper-constraint-ns1-workload-volumes"'
+)
+CASES += [
+    Case(
+        "cluster-alpha",
+        "gke-no-alpha-features",
+        set_("cluster-cluster", "enableKubernetesAlpha", True),
+        f"{C}: enableKubernetesAlpha is true; alpha features put unreviewed APIs in the sandbox "
+        "and stop upgrades, keep it false",
+    ),
+    Case(
+        "webhook-firewall-anywhere",
+        "node-firewall-scoped",
+        set_("cluster-webhook-firewall", "sourceRanges", ["0.0.0.0/0"]),
+        f'{FW}: sourceRanges admits ["0.0.0.0/0"]; an INGRESS rule to the nodes may admit only '
+        'the control plane\'s range ["172.16.0.16/28"]',
+    ),
+    Case(
+        "webhook-firewall-every-instance",
+        "node-firewall-scoped",
+        set_("cluster-webhook-firewall", "targetServiceAccounts", []),
+        f"{FW}: neither targetServiceAccounts nor targetTags is set, so the rule opens every "
+        "instance on the network; target the nodes' service account",
+    ),
+    Case(
+        "unused-api",
+        "project-services-minimal",
+        add(
+            "project-dns",
+            "gcp:projects/service:Service",
+            "project-sqladmin",
+            {"project": "ab-demo-cluster", "service": "sqladmin.googleapis.com"},
+        ),
+        'gcp:projects/service:Service "project-sqladmin": service is "sqladmin.googleapis.com"; no '
+        "part of the sandbox uses it, so it must stay disabled (the sandbox's APIs: "
+        "artifactregistry.googleapis.com, binaryauthorization.googleapis.com, "
+        "cloudkms.googleapis.com, compute.googleapis.com, confidentialcomputing.googleapis.com, "
+        "container.googleapis.com, containeranalysis.googleapis.com, dns.googleapis.com, "
+        "iam.googleapis.com, iamcredentials.googleapis.com, logging.googleapis.com, "
+        "monitoring.googleapis.com, storage.googleapis.com, sts.googleapis.com)",
+    ),
+    Case(
+        "env-allowlist-wider",
+        "workload-allowlists-exact",
+        set_(
+            "gatekeeper-constraint-ns1-env-allowlist",
+            "spec.parameters.allowedEnv",
+            [
+                "HARNESS_LOG_LEVEL",
+                "HARNESS_PORT",
+                "HARNESS_RATE_LIMIT",
+                "HARNESS_TLS_DIR",
+                "HARNESS_TOKEN_FILE",
+                "HARNESS_TRUSTED_PROXIES",
+                "HARNESS_WORKERS",
+                "KMS_KEY_URI",
+                "MODEL_SHA256",
+                "MODEL_URI",
+            ],
+        ),
+        f'{ENV_C}: spec.parameters.allowedEnv admits ["HARNESS_LOG_LEVEL"] beyond the variables '
+        "the harness image reads (HARNESS_PORT, HARNESS_RATE_LIMIT, HARNESS_TLS_DIR, "
+        "HARNESS_TOKEN_FILE, HARNESS_TRUSTED_PROXIES, HARNESS_WORKERS, KMS_KEY_URI, "
+        "MODEL_SHA256, MODEL_URI)",
+    ),
+    Case(
+        "mount-paths-wider",
+        "workload-allowlists-exact",
+        set_(
+            "gatekeeper-constraint-ns1-workload-volumes",
+            "spec.parameters.allowedMountPaths",
+            ["/etc/harness/tls", "/etc/harness/token", "/tmp", "/usr/local/lib"],
+        ),
+        f'{VOL_C}: spec.parameters.allowedMountPaths admits ["/usr/local/lib"] beyond the '
+        "harness image's mount paths (/etc/harness/tls, /etc/harness/token, /tmp)",
+    ),
+    Case(
+        "note-in-other-project",
+        "attestor-note-owned",
+        set_(
+            "attestor-attestor",
+            "attestationAuthorityNote.noteReference",
+            "projects/b-demo-harness/notes/harness-note",
+        ),
+        f'{A}: attestationAuthorityNote.noteReference is "projects/b-demo-harness/notes/'
+        "harness-note\"; the note must be in the attestor's project (projects/a-demo-model/"
+        "notes/<note>), so only the model owner controls who may attach attestations to it",
+    ),
+]
 # The Rego judged by the review (policy/rules/deny_corpus.py): a template that admits everything.
 ADMIT_ALL = (
     "package sandboxseccomp\n\nimport future.keywords.contains\nimport future.keywords.if\n\n"
@@ -1487,6 +1584,12 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("attestor-key-protected", "high"),
         ("attestor-one-reviewed-key", "critical"),
         ("key-release-attested", "critical"),
+        # found by the mutation test
+        ("gke-no-alpha-features", "high"),
+        ("node-firewall-scoped", "high"),
+        ("project-services-minimal", "medium"),
+        ("workload-allowlists-exact", "critical"),
+        ("attestor-note-owned", "high"),
     ]
 
 
