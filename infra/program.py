@@ -128,13 +128,20 @@ def held_back(config: StackConfig) -> frozenset[Part]:
 def record_deploy_facts(config: StackConfig) -> pulumi.ComponentResource | None:
     """Put the deploy config the review judges but no resource shows into the plan: whether
     Gatekeeper's image is in the mirror yet (the chart is built only then), the customer IDs
-    each organization allows, CI's deploy identities. Nothing to record, nothing recorded."""
+    each organization allows, CI's deploy identities, the sealed file the model object uploads. Nothing to record, nothing recorded."""
     facts: dict[str, Any] = {}
     sandbox = config.sandbox if config.runs(Part.SANDBOX) else None
     if sandbox is not None:
         facts["gatekeeper"] = {
             "image": sandbox.gatekeeper.image,
             "mirrored": sandbox.gatekeeper.mirrored,
+        }
+    if config.model is not None and config.runs(Part.MODEL) and config.model.sealed is not None:
+        # The ciphertext file the config names, so the review can tell it from any other file
+        # the program might upload under the sealed metadata (model-object-sealed).
+        facts["sealedModel"] = {
+            "object": config.model.object_name,
+            "source": config.model.sealed.source,
         }
     allowed: dict[str, list[str]] = {}
     if config.cluster is not None and config.runs(Part.CLUSTER):

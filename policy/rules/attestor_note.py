@@ -23,8 +23,8 @@ def check_attestor_note_owned(resources: Sequence[Resource]) -> Iterator[Violati
         ins = inputs_of(attestor)
         project = ins.get("project")
         reference = get(ins, "attestationAuthorityNote.noteReference")
-        if is_unknown(project) or is_unknown(reference):
-            continue
+        if is_unknown(project) or is_unknown(reference) or reference is None:
+            continue  # no note at all is attestor-has-public-key's concern
         prefix = f"projects/{project}/notes/"
         if isinstance(reference, str) and reference.startswith(prefix):
             continue

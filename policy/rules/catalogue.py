@@ -50,7 +50,9 @@ from .tokens import (
     IAM_TYPE_PATTERNS,
     K8S_INGRESS,
     K8S_NAMESPACE,
+    K8S_RESOURCE_QUOTA,
     K8S_ROLE,
+    K8S_SERVICE_ACCOUNT,
     K8S_WORKLOAD_TYPES,
     KEY_RING,
     NODE_POOL,
@@ -825,6 +827,27 @@ RULES: tuple[Rule, ...] = (
         "projects/<attestor project>/notes/<note>.",
         applies_to=(ATTESTOR,),
         check=attestor_note.check_attestor_note_owned,
+    ),
+    # Second lines of defence behind Gatekeeper in the tenant namespaces
+    # (policy/rules/settings.py), so an admission outage or a weakened template is not alone.
+    Rule(
+        name="tenant-ksa-no-token",
+        description="Tenant service accounts (the workload KSA holds the model's decrypting "
+        "identity) do not mount their Kubernetes token into pods by default.",
+        severity=Severity.HIGH,
+        remediation="Set automountServiceAccountToken: false on every tenant ServiceAccount.",
+        applies_to=(K8S_SERVICE_ACCOUNT,),
+        check=settings.check_tenant_ksa_no_token,
+    ),
+    Rule(
+        name="tenant-quota-no-external-services",
+        description="Each tenant ResourceQuota allows no LoadBalancer or NodePort Service, so "
+        "nothing but the HTTPS-only Ingress reaches the harness even when admission is down.",
+        severity=Severity.HIGH,
+        remediation='Set spec.hard["services.loadbalancers"] and spec.hard["services.nodeports"] '
+        'to "0" in every tenant quota.',
+        applies_to=(K8S_RESOURCE_QUOTA,),
+        check=settings.check_tenant_quota_no_external_services,
     ),
 )
 assert_unique(RULES)

@@ -8,11 +8,11 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from harness import contract
 from harness.contract import META_KEYSET, META_SHA256
-from policy.facts import MAX_KEY_ROTATION_SECONDS
+from policy.facts import DEPLOY_FACTS_TYPE, MAX_KEY_ROTATION_SECONDS
 
 from .engine import Violation, nonempty_str, violation
 from .key_roles import model_keys
-from .plan import SECRET, Resource, inputs_of, is_unknown, of_type, show
+from .plan import SECRET, Resource, get, inputs_of, is_unknown, of_type, show
 from .tokens import BUCKET_OBJECT
 
 _SECONDS = re.compile(r"(\d+)(?:\.\d+)?s")  # a protobuf Duration as JSON: "7776000s"
@@ -93,3 +93,39 @@ def check_model_object_sealed(resources: Sequence[Resource]) -> Iterator[Violati
         meta = metadata if isinstance(metadata, Mapping) else {}
         for problem in _sealed_metadata_problems(meta):
             yield violation(rule, obj, problem)
+    yield from check_sealed_source(resources)
+
+
+def recorded_sealed_sources(resources: Sequence[Resource]) -> dict[str, str]:
+    """Object name -> the ciphertext file the stack's config names (`model.sealed.source`),
+    as the program records it (infra/program.py `record_deploy_facts`)."""
+    out: dict[str, str] = {}
+    for record in of_type(resources, DEPLOY_FACTS_TYPE):
+        sealed = inputs_of(record).get("sealedModel")
+        if isinstance(sealed, Mapping):
+            name, source = sealed.get("object"), sealed.get("source")
+            if isinstance(name, str) and isinstance(source, str):
+                out[name] = source
+    return out
+
+
+def check_sealed_source(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """The sealed metadata says nothing about the bytes beside it: an object that uploads any
+    other file than the ciphertext the seal tool wrote (the plaintext next to it, say) would
+    carry a valid keyset over plaintext. The plan shows the uploaded file's path, so it must be
+    the sealed file the config names."""
+    rule = "model-object-sealed"
+    sources = recorded_sealed_sources(resources)
+    for obj in of_type(resources, BUCKET_OBJECT):
+        ins = inputs_of(obj)
+        expected = sources.get(ins.get("name")) if isinstance(ins.get("name"), str) else None
+        uploaded = get(ins, "source.asset")
+        if expected is None or is_unknown(uploaded) or uploaded == expected:
+            continue
+        yield violation(
+            rule,
+            obj,
+            f"source is the file {show(uploaded)}; the object must upload the sealed file the "
+            f"config names (model.sealed.source {show(expected)}), the ciphertext "
+            "`python -m infra seal` wrote",
+        )

@@ -27,6 +27,8 @@ from .tokens import (
     CRYPTO_KEY,
     DENY_POLICY,
     K8S_NAMESPACE,
+    K8S_RESOURCE_QUOTA,
+    K8S_SERVICE_ACCOUNT,
     K8S_WORKLOAD_TYPES,
     MANAGED_ZONE,
     PROJECT,
@@ -499,4 +501,57 @@ def check_attestor_one_reviewed_key(resources: Sequence[Resource]) -> Iterator[V
                 f"attestationAuthorityNote.publicKeys[{i}].id is {show(ident)}; a PKIX key "
                 f"must be a version ({KMS_VERSION_PREFIX}<key>/cryptoKeyVersions/<n>) of the "
                 "signing key this plan creates",
+            )
+
+
+# ------------------------------------------------------------------------- tenant namespaces
+def _tenant_object(resource: Resource) -> bool:
+    """Objects the sandbox stack makes for a tenant carry the tenant label."""
+    labels = get(inputs_of(resource), "metadata.labels")
+    return isinstance(labels, Mapping) and get(labels, (TENANT_LABEL,)) is not None
+
+
+def check_tenant_ksa_no_token(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """A tenant's service accounts (the workload KSA holds the decrypting identity) do not
+    mount their token by default: a pod that forgets `automountServiceAccountToken: false`
+    must not get a Kubernetes credential for free (Kubernetes "Configure Service Accounts for
+    Pods": the ServiceAccount's own field is the default for every pod that runs as it)."""
+    rule = "tenant-ksa-no-token"
+    for sa in of_type(resources, K8S_SERVICE_ACCOUNT):
+        if not _tenant_object(sa):
+            continue
+        value = inputs_of(sa).get("automountServiceAccountToken")
+        if value is False or is_unknown(value):
+            continue
+        yield violation(
+            rule,
+            sa,
+            f"automountServiceAccountToken is {show(value)}; a tenant service account must set "
+            "it to false so no pod mounts its token unless it asks",
+        )
+
+
+# Kubernetes ResourceQuota object counts (kubernetes.io/docs/concepts/policy/resource-quotas/,
+# "Object count quota"): the Services that would open a path around the HTTPS-only Ingress.
+EXTERNAL_SERVICE_QUOTAS = ("services.loadbalancers", "services.nodeports")
+
+
+def check_tenant_quota_no_external_services(resources: Sequence[Resource]) -> Iterator[Violation]:
+    """Beside Gatekeeper's service-type constraint, each tenant quota allows no LoadBalancer or
+    NodePort Service, so an admission outage cannot expose the harness outside the Ingress."""
+    rule = "tenant-quota-no-external-services"
+    for quota in of_type(resources, K8S_RESOURCE_QUOTA):
+        if not _tenant_object(quota):
+            continue
+        hard = get(inputs_of(quota), "spec.hard")
+        if is_unknown(hard):
+            continue
+        for key in EXTERNAL_SERVICE_QUOTAS:
+            value = get(hard, (key,)) if isinstance(hard, Mapping) else None
+            if is_unknown(value) or str(value) == "0":
+                continue
+            yield violation(
+                rule,
+                quota,
+                f'spec.hard["{key}"] is {show(value)}; a tenant quota must hold it at "0"',
             )

@@ -77,6 +77,7 @@ ATTESTOR_IAM = _iam_family("binaryauthorization/attestorIam", "AttestorIam")
 REPOSITORY_IAM = _iam_family("artifactregistry/repositoryIam", "RepositoryIam")
 K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+K8S_RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 RBAC_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 RBAC_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 RBAC_TYPE_PATTERNS = ("kubernetes:rbac.authorization.k8s.io/*",)

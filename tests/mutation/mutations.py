@@ -915,6 +915,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "automount_service_account_token=False,",
         "automount_service_account_token=True,",
         "the workload KSA's token is mounted by default",
+        "tenant-ksa-no-token",
     ),
     m(
         "pod-security-privileged",
@@ -932,6 +933,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         '"services.loadbalancers": "0",',
         '"services.loadbalancers": "5",',
         "the tenant may expose Services outside the Ingress",
+        "tenant-quota-no-external-services",
     ),
     # ------------------------------------------------------------------ 12 Bob's IAM on the cluster
     m(

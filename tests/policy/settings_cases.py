@@ -98,6 +98,8 @@ _CHANGES: tuple[tuple[str, str, str, Any, Any], ...] = (
 _ALSO = {
     # a CNAME to private.googleapis.com. also leaves the name without an A record in the zone
     "private-vip-cname": frozenset({"google-apis-resolvable"}),
+    # no ingress identity at all also leaves out CI's deploy identity
+    "perimeter-no-identity": frozenset({"ci-identity-in-perimeter"}),
 }
 
 

@@ -1105,6 +1105,34 @@ CASES += [
         "notes/<note>), so only the model owner controls who may attach attestations to it",
     ),
 ]
+# Found by the mutation test too: what the plan shows that only Gatekeeper used to guard, and
+# the file the sealed object uploads.
+CASES += [
+    Case(
+        "model-object-uploads-plaintext",
+        "model-object-sealed",
+        set_("model-model", ("source", "asset"), "build/sealed/sentiment-model.tar"),
+        'gcp:storage/bucketObject:BucketObject "model-model": source is the file '
+        '"build/sealed/sentiment-model.tar"; the object must upload the sealed file the config '
+        'names (model.sealed.source "build/sealed/sentiment-model.tar.sealed"), the ciphertext '
+        "`python -m infra seal` wrote",
+    ),
+    Case(
+        "tenant-ksa-mounts-token",
+        "tenant-ksa-no-token",
+        set_("tenant-bob-workload-ksa", "automountServiceAccountToken", True),
+        'kubernetes:core/v1:ServiceAccount "tenant-bob-workload-ksa": '
+        "automountServiceAccountToken is true; a tenant service account must set it to false "
+        "so no pod mounts its token unless it asks",
+    ),
+    Case(
+        "tenant-quota-allows-load-balancers",
+        "tenant-quota-no-external-services",
+        set_("tenant-carol-quota", ("spec", "hard", "services.loadbalancers"), "5"),
+        'kubernetes:core/v1:ResourceQuota "tenant-carol-quota": '
+        'spec.hard["services.loadbalancers"] is "5"; a tenant quota must hold it at "0"',
+    ),
+]
 # The Rego judged by the review (policy/rules/deny_corpus.py): a template that admits everything.
 ADMIT_ALL = (
     "package sandboxseccomp\n\nimport future.keywords.contains\nimport future.keywords.if\n\n"
@@ -1469,6 +1497,7 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "model-access-paths",
                 "services-before-use",
                 "registry-immutable-tags",
+                "project-services-minimal",
             },
         ),
         (
@@ -1483,6 +1512,8 @@ def _subset(resources: list[dict[str, Any]], *components: str) -> list[dict[str,
                 "model-access-paths",
                 "attestor-key-protected",
                 "attestor-one-reviewed-key",
+                "attestor-note-owned",
+                "project-services-minimal",
             },
         ),
         (
@@ -1590,6 +1621,8 @@ def test_the_catalogue_names_every_rule_once_in_report_order() -> None:
         ("project-services-minimal", "medium"),
         ("workload-allowlists-exact", "critical"),
         ("attestor-note-owned", "high"),
+        ("tenant-ksa-no-token", "high"),
+        ("tenant-quota-no-external-services", "high"),
     ]
 
 
