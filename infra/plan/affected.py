@@ -1,8 +1,9 @@
 """Which stacks a change touches, so CI previews only those (and always in party order).
 
 A stack file touches its stack; a stack module or a component touches every stack whose
-part uses it; the program, config, policy pack and requirements touch every stack; the
-harness image, tests and docs touch none. Reads changed paths from git or from --files.
+part uses it; the program, config, policy pack, requirements and the harness image's contract
+(its port, paths, env names and labels, which the components build from) touch every stack;
+the rest of the harness image, tests and docs touch none. Reads changed paths from git or from --files.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ EVERYTHING = (
     "stacks/links.py",
     "stacks/outputs.py",
     "components/_common.py",
+    # The image's interface: components and rules import it (a changed UID or env name changes
+    # what every Kubernetes and Confidential Space stack deploys and what the review expects).
+    "harness/contract.py",
     "requirements.txt",
     "requirements-opa.txt",
     "Pulumi.yaml",

@@ -41,6 +41,11 @@ def test_every_shipped_stack_has_a_part():
         (["stacks/space.py"], ["space"]),
         (["components/tls_policy.py"], ["cluster", "space", "dev"]),
         (["README.md", "harness/server.py", "tests/test_x.py"], []),
+        # The image's contract is what the components build from.
+        (
+            ["harness/contract.py"],
+            ["model", "harness", "cluster", "sandbox", "workload", "space", "dev"],
+        ),
         (["Pulumi.dev.yaml", "Pulumi.cluster.yaml"], ["cluster", "dev"]),
     ],
 )
