@@ -452,28 +452,14 @@ def design_grants(facts: Facts) -> list[ExpectedGrant]:
         out.extend(_space_grants(facts))
         workloads = []
     for workload in workloads:
-        for key in _wants(facts.model_keys, _KEY, "<the model key, from config>"):
-            out.append(
-                _grant(
-                    workload,
-                    KMS_DECRYPTER,
-                    "crypto key",
-                    key,
-                    "the workload decrypts the model keyset",
-                )
+        out.extend(
+            _model_reader_grants(
+                facts,
+                workload,
+                "the workload decrypts the model keyset",
+                "the workload reads the one sealed object",
             )
-        for bucket in _wants(facts.buckets, r"[a-z0-9][a-z0-9._-]+", "<the model bucket>"):
-            for cond in _object_conditions(facts, bucket):
-                out.append(
-                    _grant(
-                        workload,
-                        OBJECT_VIEWER,
-                        "bucket",
-                        bucket,
-                        "the workload reads the one sealed object",
-                        cond,
-                    )
-                )
+        )
         gsa = workload.text.removeprefix("serviceAccount:")
         scope = exact(gsa) if workload.pattern is None else shape(r"[^@\s]+@[^\s]+", "<gsa>")
         for member in _wi_members(facts, gsa):
@@ -526,26 +512,29 @@ def _space_grants(facts: Facts) -> list[ExpectedGrant]:
             f"principalSet://iam.googleapis.com/projects/<number>/locations/global/"
             f"workloadIdentityPools/{pool}/attribute.image_digest/{digest}",
         )
-        for key in _wants(facts.model_keys, _KEY, "<the model key, from config>"):
-            out.append(
-                _grant(
-                    member,
-                    KMS_DECRYPTER,
-                    "crypto key",
-                    key,
-                    "the attested image decrypts the keyset",
-                )
+        out.extend(
+            _model_reader_grants(
+                facts,
+                member,
+                "the attested image decrypts the keyset",
+                "the attested image reads the one sealed object",
             )
-        for bucket in _wants(facts.buckets, r"[a-z0-9][a-z0-9._-]+", "<the model bucket>"):
-            for cond in _object_conditions(facts, bucket):
-                out.append(
-                    _grant(
-                        member,
-                        OBJECT_VIEWER,
-                        "bucket",
-                        bucket,
-                        "the attested image reads the one sealed object",
-                        cond,
-                    )
-                )
+        )
+    return out
+
+
+def _model_reader_grants(
+    facts: Facts, member: Want, decrypt_why: str, read_why: str
+) -> list[ExpectedGrant]:
+    """The two grants of whoever may open the model, on either path: decrypt on the model key,
+    and read on the one sealed object (the bucket grant with its object condition)."""
+    out = [
+        _grant(member, KMS_DECRYPTER, "crypto key", key, decrypt_why)
+        for key in _wants(facts.model_keys, _KEY, "<the model key, from config>")
+    ]
+    for bucket in _wants(facts.buckets, r"[a-z0-9][a-z0-9._-]+", "<the model bucket>"):
+        out.extend(
+            _grant(member, OBJECT_VIEWER, "bucket", bucket, read_why, cond)
+            for cond in _object_conditions(facts, bucket)
+        )
     return out
